@@ -1,0 +1,34 @@
+# Every target sets itself up: a fresh clone with Python 3.11+ and Node 20 needs nothing else.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP_PY := $(VENV)/.stamp-requirements
+STAMP_NODE := node_modules/.stamp-npm
+
+.PHONY: setup test lint typecheck unit bench clean
+
+setup: $(STAMP_PY) $(STAMP_NODE)
+
+$(STAMP_PY): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(STAMP_NODE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: $(STAMP_PY)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(STAMP_PY)
+	$(PY) -m mypy
+
+## The README's test command: lint, type check, the whole suite (unit + integration on real Azurite and the ASR emulator).
+test: setup lint typecheck
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Local development host pieces (not deployed): Azurite launcher, local runner."""

@@ -1,0 +1,111 @@
+"""Start and stop a private Azurite (Azure Storage emulator) on free loopback ports.
+
+Used by the tests, the demo and the benchmarks so that every run gets its own in-memory storage account.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+AZURITE_BIN = ROOT / "node_modules" / ".bin" / "azurite"
+ACCOUNT = "devstoreaccount1"
+# Azurite's well-known development key; it is public and only valid against the emulator.
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+class AzuriteError(RuntimeError):
+    """Azurite could not be started; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Azurite:
+    blob_port: int
+    queue_port: int
+    table_port: int
+
+    @property
+    def connection_string(self) -> str:
+        host = "http://127.0.0.1"
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint={host}:{self.blob_port}/{ACCOUNT};"
+            f"QueueEndpoint={host}:{self.queue_port}/{ACCOUNT};"
+            f"TableEndpoint={host}:{self.table_port}/{ACCOUNT};"
+        )
+
+
+def _free_ports(count: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _answers(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def running_azurite(start_timeout: float = 30.0) -> Iterator[Azurite]:
+    """Run Azurite (blob, queue, table; in-memory) for the duration of the block."""
+    if not AZURITE_BIN.exists():
+        raise AzuriteError(
+            f"Azurite is not installed at {AZURITE_BIN}. Run `make setup` (it runs `npm ci`) and try again."
+        )
+    workdir = tempfile.mkdtemp(prefix="azurite-")
+    last_error = ""
+    try:
+        for _attempt in range(3):  # a free port can be taken between probing and binding; try again
+            blob, queue, table = _free_ports(3)
+            cmd = [
+                str(AZURITE_BIN), "--inMemoryPersistence", "--silent", "--skipApiVersionCheck", "--loose",
+                "--disableProductStyleUrl",
+                "--blobHost", "127.0.0.1", "--blobPort", str(blob),
+                "--queueHost", "127.0.0.1", "--queuePort", str(queue),
+                "--tableHost", "127.0.0.1", "--tablePort", str(table),
+            ]  # fmt: skip
+            log = open(os.path.join(workdir, "azurite.log"), "w+b")  # noqa: SIM115 - closed below
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+            deadline = time.monotonic() + start_timeout
+            while time.monotonic() < deadline and proc.poll() is None:
+                if all(_answers(p) for p in (blob, queue, table)):
+                    break
+                time.sleep(0.1)
+            if proc.poll() is None and all(_answers(p) for p in (blob, queue, table)):
+                try:
+                    yield Azurite(blob, queue, table)
+                finally:
+                    proc.terminate()
+                    try:
+                        proc.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+                    log.close()
+                return
+            proc.kill()
+            proc.wait()
+            log.seek(0)
+            last_error = log.read().decode(errors="replace")[-2000:]
+            log.close()
+        raise AzuriteError(f"Azurite did not start within {start_timeout:.0f}s. Its output:\n{last_error}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Small interfaces the application depends on; adapters implement them, tests hand-write fakes."""

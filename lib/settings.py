@@ -1,0 +1,50 @@
+"""Application settings, read once from the environment (App Settings in Azure, local.settings.json locally)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
+
+
+@dataclass(frozen=True)
+class Settings:
+    storage_connection: str = ""
+    asr_subscription_id: str = ""
+    asr_resource_group: str = ""
+    asr_vault_name: str = ""
+    asr_arm_endpoint: str = PUBLIC_ARM_ENDPOINT
+    asr_ca_bundle: str = ""
+    work_queue: str = "drwork"
+    runs_table: str = "drruns"
+    run_index_table: str = "drrunindex"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        return cls(
+            storage_connection=e.get("AzureWebJobsStorage", ""),
+            asr_subscription_id=e.get("ASR_SUBSCRIPTION_ID", ""),
+            asr_resource_group=e.get("ASR_RESOURCE_GROUP", ""),
+            asr_vault_name=e.get("ASR_VAULT_NAME", ""),
+            asr_arm_endpoint=e.get("ASR_ARM_ENDPOINT", PUBLIC_ARM_ENDPOINT).rstrip("/"),
+            asr_ca_bundle=e.get("ASR_CA_BUNDLE", ""),
+            work_queue=e.get("DR_WORK_QUEUE", "drwork"),
+            runs_table=e.get("DR_RUNS_TABLE", "drruns"),
+            run_index_table=e.get("DR_RUN_INDEX_TABLE", "drrunindex"),
+        )
+
+    def missing(self) -> list[str]:
+        required = {
+            "AzureWebJobsStorage": self.storage_connection,
+            "ASR_SUBSCRIPTION_ID": self.asr_subscription_id,
+            "ASR_RESOURCE_GROUP": self.asr_resource_group,
+            "ASR_VAULT_NAME": self.asr_vault_name,
+        }
+        return [name for name, value in required.items() if not value]
+
+    @property
+    def uses_local_emulator(self) -> bool:
+        return self.asr_arm_endpoint != PUBLIC_ARM_ENDPOINT
