@@ -179,6 +179,7 @@ def _on_resume(state: dict[str, Any], failed_step: str) -> str:
     for row in vs.vm_table(state).values():
         if row["status"] == vs.FAILED and row["error"] and row["error"]["phase"] in order:
             phases.append(order.index(row["error"]["phase"]))
+            row["jobs"].pop(row["error"]["phase"], None)  # the failed job is evidence, not something to poll again
             row["status"], row["error"] = vs.ACTIVE, None
     if not phases:
         return failed_step
