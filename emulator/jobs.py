@@ -1,0 +1,402 @@
+"""Job progression: task timelines per scenario and the item effects they drive.
+
+A job is laid out completely when it starts (jittered task durations from a per-job seeded RNG; an injected
+failure decides which task fails). The item effects are scheduled on the backend's effect queue at the
+emulated times they happen, so reads made while the job runs see the intermediate item states.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from emulator.backend import Backend
+from emulator.clock import iso
+from emulator.models import (
+    COMMIT_PENDING,
+    COMMITTED,
+    IR,
+    PROTECTED,
+    TFO_NONE,
+    TFO_WAITING,
+    Event,
+    Item,
+    Job,
+    Task,
+    no_tfo_issue,
+)
+
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+# (taskId, name, friendly name, emulated seconds). Friendly names from asr-api.md §5.1.
+FAILOVER_STEPS = [
+    ("UnplannedFailoverPreflightTask", "UnplannedFailoverPreflightTask", "Prerequisites check for failover", 10),
+    ("ShutdownVmTask", "ShutdownVmTask", "Shut down the virtual machine", 45),
+    ("SyncLatestChangesTask", "SyncLatestChangesTask", "Synchronizing the latest changes", 30),
+    ("FailoverTask", "VmFailover", "Start failover", 55),
+    ("StartReplicaVmTask", "StartReplicaVmTask", "Start the replica virtual machine", 25),
+]
+TFO_STEPS = [
+    ("TestFailoverPreflightTask", "TestFailoverPreflightTask", "Prerequisites check for test failover", 10),
+    ("CreateTestVmTask", "CreateTestVmTask", "Create test virtual machine", 90),
+    ("PrepareVmTask", "PrepareVmTask", "Preparing the virtual machine", 60),
+    ("StartTestVmTask", "StartTestVmTask", "Start the virtual machine", 50),
+]
+CLEANUP_STEPS = [
+    ("TestFailoverCleanupPreflightTask", "TestFailoverCleanupPreflightTask", "Prerequisite check", 5),
+    ("CleanupTestVmTask", "CleanupTestVmTask", "Cleaning up test environment", 115),
+]
+COMMIT_STEPS = [
+    ("CommitFailoverPreflightTask", "CommitFailoverPreflightTask", "Prerequisite check", 5),
+    ("CommitFailoverTask", "VmCommitFailover", "Commit", 55),
+]
+SWITCH_STEPS = [
+    ("SwitchReplicationGroupProtectionPreflightTask", "SwitchReplicationGroupProtectionPreflightTask",
+     "Prerequisite check", 1),
+    ("CommitFailoverTask", "VmCommitFailover", "Committing failover", 0),
+    ("DiscoverReplicaTask", "DiscoverReplicaTask", "Discovering replica virtual machine", 60),
+    ("GetSwitchProtectionRequirementsTask", "GetSwitchProtectionRequirementsTask",
+     "Getting reprotection requirements", 60),
+    ("ProtectReplicaTask", "ProtectReplicaTask", "Reprotecting virtual machine", 420),
+]  # fmt: skip
+# The task that fails when a jobFailure fault matches, per operation.
+FAILING_TASK = {
+    "UnplannedFailover": "FailoverTask",
+    "TestFailover": "CreateTestVmTask",
+    "TestFailoverCleanup": "CleanupTestVmTask",
+    "Commit": "CommitFailoverTask",
+    "SwitchProtection": "ProtectReplicaTask",
+}
+DEFAULT_FAILURES = {
+    "UnplannedFailover": ("70038", "The failover of the virtual machine '{vm}' failed."),
+    "TestFailover": ("28031", "The test failover of the virtual machine '{vm}' failed."),
+    "TestFailoverCleanup": ("28092", "The test failover cleanup of the virtual machine '{vm}' failed."),
+    "Commit": ("70042", "The commit of the failover of the virtual machine '{vm}' failed."),
+    "SwitchProtection": ("150261", "Reprotect of the virtual machine '{vm}' failed."),
+}
+# Reverse initial replication: 45 min plus ~20 s per GiB of disk, at most 2 h (emulated).
+IR_BASE_SECONDS = 45 * 60
+IR_SECONDS_PER_GIB = 20
+IR_MAX_SECONDS = 2 * 3600
+MONITORING_STEP = timedelta(minutes=5)  # ASR refreshes monitoringPercentageCompletion periodically
+
+
+def jitter(rng: random.Random, seconds: float) -> timedelta:
+    return timedelta(seconds=seconds * rng.uniform(0.85, 1.15)) if seconds else timedelta(0)
+
+
+def job_error(code: str, message: str, task_id: str, when: datetime, level: str = "Error") -> dict[str, Any]:
+    """A ``JobErrorDetails`` entry (job and task ``errors[]``)."""
+    return {
+        "serviceErrorDetails": {
+            "code": code,
+            "message": message,
+            "possibleCauses": "The operation failed in the emulated Site Recovery service.",
+            "recommendedAction": "Retry the operation. If the issue persists, contact support.",
+            "activityId": str(uuid.uuid4()),
+        },
+        "providerErrorDetails": None,
+        "errorLevel": level,
+        "creationTime": iso(when),
+        "taskId": task_id,
+    }
+
+
+@dataclass
+class Unit:
+    """One item's part of a job: its tasks, when it ends, and the error if it failed."""
+
+    item: Item
+    tasks: list[Task]
+    start: datetime
+    end: datetime
+    error: dict[str, Any] | None = None
+    warning: dict[str, Any] | None = None
+
+
+def lay_out(
+    start: datetime,
+    rng: random.Random,
+    steps: list[tuple[str, str, str, int]],
+    *,
+    fail_task: str | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> tuple[list[Task], datetime, Task | None]:
+    """Sequential tasks from ``start``; everything after a failed task never runs."""
+    t = start
+    tasks: list[Task] = []
+    failed: Task | None = None
+    for task_id, name, friendly, seconds in steps:
+        if failed is not None:
+            tasks.append(Task(task_id, name, friendly, FAR_FUTURE, FAR_FUTURE, outcome="NotRun"))
+            continue
+        if task_id in skip or seconds == 0:
+            tasks.append(Task(task_id, name, friendly, t, t, outcome="Skipped"))
+            continue
+        end = t + jitter(rng, seconds)
+        task = Task(task_id, name, friendly, t, end)
+        if task_id == fail_task:
+            task.outcome = "Failed"
+            failed = task
+        tasks.append(task)
+        t = end
+    return tasks, t, failed
+
+
+def failure_for(b: Backend, item: Item, operation: str) -> tuple[str, str] | None:
+    rule = b.faults.match_job("jobFailure", item.vm, operation)
+    if rule is None:
+        return None
+    code, message = DEFAULT_FAILURES[operation]
+    return rule.code or code, (rule.message or message).format(vm=item.vm)
+
+
+def _unit(
+    b: Backend,
+    item: Item,
+    operation: str,
+    start: datetime,
+    rng: random.Random,
+    *,
+    steps: list[Any],
+    skip: frozenset[str],
+) -> Unit:
+    failure = failure_for(b, item, operation)
+    fail_task = FAILING_TASK[operation] if failure else None
+    tasks, end, failed = lay_out(start, rng, steps, fail_task=fail_task, skip=skip)
+    unit = Unit(item, tasks, start, end)
+    if failed is not None and failure is not None:
+        unit.error = job_error(failure[0], failure[1], failed.task_id, failed.end)
+        failed.errors.append(unit.error)
+    return unit
+
+
+# --- per-item units: tasks + scheduled effects -----------------------------------------------------------
+def failover_unit(
+    b: Backend, job: Job, item: Item, start: datetime, rng: random.Random, *, shutdown: bool, rp_id: str
+) -> Unit:
+    skip = frozenset() if shutdown else frozenset({"ShutdownVmTask"})
+    unit = _unit(b, item, "UnplannedFailover", start, rng, steps=FAILOVER_STEPS, skip=skip)
+    source = item.primary
+    if shutdown:
+        task = next(t for t in unit.tasks if t.task_id == "ShutdownVmTask")
+        if b.faults.match_job("shutdownFailure", item.vm, "UnplannedFailover") is not None:
+            # ASR carries on with the failover when the source VM cannot be shut down; the task reports it.
+            task.outcome = "Warning"
+            unit.warning = job_error(
+                "70094", f"Failed to shut down the virtual machine '{item.vm}' in the primary region.", task.task_id,
+                task.end, level="Warning",
+            )  # fmt: skip
+            task.errors.append(unit.warning)
+        elif task.outcome == "Succeeded":
+            b.schedule(task.end, lambda at: item.vm_running.__setitem__(source, False), job)
+    if unit.error is None:
+
+        def failed_over(at: datetime) -> None:
+            item.state = COMMIT_PENDING
+            item.last_failover_time = at
+            item.failover_rp_id = rp_id
+            item.vm_running[item.recovery] = True
+            item.health = []
+            item.monitoring_pct = None
+            item.monitoring_job_type = None
+
+        b.schedule(unit.end, failed_over, job)
+    return unit
+
+
+def commit_unit(b: Backend, job: Job, item: Item, start: datetime, rng: random.Random) -> Unit:
+    unit = _unit(b, item, "Commit", start, rng, steps=COMMIT_STEPS, skip=frozenset())
+    if unit.error is None:
+        b.schedule(unit.end, lambda at: setattr(item, "state", COMMITTED), job)
+    return unit
+
+
+def test_failover_unit(b: Backend, job: Job, item: Item, start: datetime, rng: random.Random, *, network: str) -> Unit:
+    unit = _unit(b, item, "TestFailover", start, rng, steps=TFO_STEPS, skip=frozenset())
+    if unit.error is None:
+
+        def waiting(at: datetime) -> None:
+            item.tfo_state = TFO_WAITING
+            item.test_vm_running = True
+            item.tfo_network_id = network
+
+        b.schedule(unit.end, waiting, job)
+    return unit
+
+
+def cleanup_unit(b: Backend, job: Job, item: Item, start: datetime, rng: random.Random) -> Unit:
+    unit = _unit(b, item, "TestFailoverCleanup", start, rng, steps=CLEANUP_STEPS, skip=frozenset())
+    if unit.error is None:
+
+        def cleaned(at: datetime) -> None:
+            item.tfo_state = TFO_NONE
+            item.test_vm_running = False
+            item.last_tfo_time = at
+            item.health = [h for h in item.health if h.code != "161011"]
+            item.scenario = None
+
+        b.schedule(unit.end, cleaned, job)
+    return unit
+
+
+def ir_seconds(item: Item, rng: random.Random) -> float:
+    base = min(IR_MAX_SECONDS, IR_BASE_SECONDS + IR_SECONDS_PER_GIB * item.disk_gib)
+    return base * rng.uniform(0.9, 1.1)
+
+
+def monitoring_percentage(item: Item, now: datetime) -> int | None:
+    """IR progress as ASR reports it: refreshed every few minutes, stale (not 100) once Protected."""
+    if item.state != IR or item.ir_start is None or item.ir_end is None:
+        return item.monitoring_pct
+    total = (item.ir_end - item.ir_start).total_seconds()
+    elapsed = MONITORING_STEP * ((now - item.ir_start) // MONITORING_STEP)
+    return min(99, int(100 * elapsed.total_seconds() / total))
+
+
+def switch_unit(b: Backend, job: Job, item: Item, start: datetime, rng: random.Random) -> Unit:
+    unit = _unit(b, item, "SwitchProtection", start, rng, steps=SWITCH_STEPS, skip=frozenset({"CommitFailoverTask"}))
+    group = next(t for t in unit.tasks if t.task_id == "ProtectReplicaTask")
+    group.task_type = "GroupTaskDetails"
+    group.done_friendly_name = "Reprotecting virtual machine (1)"
+    group.children = [Task("EnableDr", item.vm, item.vm, group.start, group.end, outcome=group.outcome)]
+    if unit.error is not None:
+        return unit
+    ir_duration = timedelta(seconds=ir_seconds(item, rng))
+
+    def switched(at: datetime) -> None:
+        old_primary = item.primary
+        item.primary = item.recovery
+        job.new_item_id = b.item_id(item)
+        item.state = IR
+        item.vm_running[old_primary] = False
+        item.ir_start, item.ir_end = at, at + ir_duration
+        item.monitoring_pct, item.monitoring_job_type = 0, "InitialReplication"
+        item.health = []
+        item.last_failover_time = None
+        item.failover_rp_id = None
+        item.event_correlation_id = b.new_guid()
+        item.lifecycle_id = None
+        item.protected_since = None
+        item.rpo_seconds = None
+        item.last_rpo_time = None
+        b.schedule(item.ir_end, lambda when: ir_done(b, item, when))
+
+    b.schedule(unit.end, switched, job)
+    return unit
+
+
+def ir_done(b: Backend, item: Item, at: datetime) -> None:
+    if item.state != IR:
+        return
+    item.monitoring_pct = monitoring_percentage(item, at - timedelta(microseconds=1))
+    item.state = PROTECTED
+    item.protected_since = at
+    item.lifecycle_id = b.new_guid()
+    item.rpo_seconds = 114
+    item.last_rpo_time = at
+    item.health = [no_tfo_issue(item.vm, at)]
+    b.add_event(
+        Event(
+            name=b.next_event_name("Vm"),
+            time=at,
+            event_type="VmHealth",
+            severity="OK",
+            description="Virtual machine health is OK",
+            affected_name=item.vm,
+            correlation_id=item.event_correlation_id,
+            fabric_region=item.primary,
+            item_name=item.name,
+        )
+    )
+
+
+# --- job bookkeeping -------------------------------------------------------------------------------------
+def finish_job(b: Backend, job: Job, units: list[Unit], *, keep_scenario: bool = False) -> None:
+    """Set the job outcome from its units and schedule the end-of-job effects (items and plan freed)."""
+    errors = [u.error for u in units if u.error]
+    warnings = [u.warning for u in units if u.warning]
+    job.errors = [*errors, *warnings]
+    if errors:
+        job.outcome, job.outcome_description = "Failed", "Failed"
+    elif warnings:
+        job.outcome, job.outcome_description = "Succeeded", "CompletedWithInformation"
+
+    def ended(at: datetime) -> None:
+        for name in job.item_names:
+            item = b.items[name]
+            if item.busy_job == job.name:
+                item.busy_job = None
+                if not (keep_scenario and job.outcome == "Succeeded" and item.tfo_state == TFO_WAITING):
+                    item.scenario = None
+        if job.target_kind == "plan":
+            plan = b.plans[job.target_name]
+            plan.busy_job = None
+            if job.outcome == "Succeeded" and keep_scenario:
+                plan.scenario_status = ("Suspended", "WaitingForStopTestFailover")
+            else:
+                plan.scenario_status = (job.outcome, job.outcome_description)
+        if job.outcome == "Failed":
+            region = b.items[job.item_names[0]].primary if job.item_names else b.topology.primary_region
+            b.add_event(
+                Event(
+                    name=b.next_event_name("JobStatus"),
+                    time=at,
+                    event_type="JobStatus",
+                    severity="Critical",
+                    description=f"{job.scenario} - Failed",
+                    affected_name=job.target_object_name,
+                    correlation_id=None,
+                    fabric_region=region,
+                    item_name=job.item_names[0] if len(job.item_names) == 1 else None,
+                    job_name=job.name,
+                    job_friendly_name=job.friendly_name,
+                    job_status="Failed",
+                    health_errors=[
+                        {
+                            "errorCode": e["serviceErrorDetails"]["code"],
+                            "errorMessage": e["serviceErrorDetails"]["message"],
+                        }
+                        for e in errors
+                    ],
+                )
+            )
+
+    b.schedule(job.end, ended, job)
+
+
+def new_job(
+    b: Backend,
+    *,
+    scenario: str,
+    friendly: str,
+    target_kind: str,
+    target_name: str,
+    object_name: str,
+    object_id: str,
+    instance_type: str,
+    result_kind: str,
+    result_ref: tuple[str, ...],
+    item_names: list[str],
+    start: datetime,
+) -> tuple[Job, random.Random]:
+    name, rng = b.job_rng()
+    job = Job(
+        name=name,
+        scenario=scenario,
+        friendly_name=friendly,
+        target_kind=target_kind,
+        target_name=target_name,
+        target_object_name=object_name,
+        target_object_id=object_id,
+        target_instance_type=instance_type,
+        start=start,
+        end=start,
+        result_kind=result_kind,
+        result_ref=result_ref,
+        item_names=item_names,
+    )
+    return job, rng

@@ -1,0 +1,181 @@
+"""Run the emulator as a subprocess for the duration of a ``with`` block (tests, demo, benchmarks).
+
+with running_emulator({"subscriptionId": ..., "vms": [{"name": "vm1"}], ...}, time_scale=600) as emu:
+    client = SiteRecoveryManagementClient(cred, emu.subscription_id, base_url=emu.endpoint,
+                                          connection_verify=emu.ca_bundle)
+    emu.add_fault({"kind": "http", "status": 429, "method": "POST", "count": 1})
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class EmulatorError(RuntimeError):
+    """The emulator did not start (the message includes its stderr) or an admin call failed."""
+
+
+@dataclass
+class EmulatorInfo:
+    endpoint: str
+    ca_bundle: str
+    subscription_id: str
+    resource_group: str
+    vault: str
+    primary_region: str
+    recovery_region: str
+    items: dict[str, dict[str, str]] = field(default_factory=dict)  # VM name -> initial item name/fabric/container
+    pid: int = 0
+
+    def _ssl(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_bundle)
+
+    def admin(self, method: str, path: str, body: Any = None) -> Any:
+        """Call ``/_emulator/<path>`` and return the decoded JSON."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.endpoint}/_emulator/{path.lstrip('/')}", data=data, method=method,
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, context=self._ssl(), timeout=30) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raise EmulatorError(
+                f"admin {method} {path} failed: {exc.code} {exc.read().decode(errors='replace')}"
+            ) from exc
+
+    def requests_count(self) -> dict[str, Any]:
+        """``{"total": N, "byRoute": {"GET /subscriptions/{subscriptionId}/...": n}}``."""
+        result: dict[str, Any] = self.admin("GET", "requests")
+        return result
+
+    def reset_requests(self) -> None:
+        self.admin("POST", "requests/reset")
+
+    def add_fault(self, rule: dict[str, Any]) -> str:
+        return str(self.admin("POST", "faults", rule)["id"])
+
+    def clear_faults(self) -> None:
+        self.admin("DELETE", "faults")
+
+    def state(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.admin("GET", "state")
+        return result
+
+    def vm_state(self, vm: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.state()["vms"][vm]
+        return result
+
+    def set_time_scale(self, scale: float) -> None:
+        self.admin("POST", "time-scale", {"timeScale": scale})
+
+    def advance(self, seconds: float) -> None:
+        """Jump the emulated clock forward by ``seconds``."""
+        self.admin("POST", "advance", {"seconds": seconds})
+
+    def inject_health_issue(self, vm: str, **fields: Any) -> None:
+        self.admin("POST", "health-issues", {"vm": vm, **fields})
+
+
+def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> bytes:
+    assert proc.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    buffer = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while b"\n" not in buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                break
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            buffer += chunk
+    finally:
+        selector.close()
+    return buffer.split(b"\n", 1)[0]
+
+
+@contextlib.contextmanager
+def running_emulator(
+    topology: dict[str, Any],
+    *,
+    time_scale: float = 600.0,
+    seed: int = 0,
+    retry_after: float | None = None,
+    page_size: int | None = None,
+    start_timeout: float = 30.0,
+    verbose: bool = False,
+) -> Iterator[EmulatorInfo]:
+    """Start ``python -m emulator`` on a free port; stop it (SIGTERM, then kill) when the block exits."""
+    workdir = Path(tempfile.mkdtemp(prefix="asr-emulator-"))
+    topology_path = workdir / "topology.json"
+    topology_path.write_text(json.dumps(topology))
+    cmd = [
+        sys.executable, "-m", "emulator", "--topology", str(topology_path), "--port", "0",
+        "--time-scale", str(time_scale), "--seed", str(seed), "--cert-dir", str(workdir / "certs"),
+    ]  # fmt: skip
+    if retry_after is not None:
+        cmd += ["--retry-after", str(retry_after)]
+    if page_size is not None:
+        cmd += ["--page-size", str(page_size)]
+    if verbose:
+        cmd.append("--verbose")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    stderr = open(workdir / "stderr.log", "w+b")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, cwd=ROOT, env=env)
+    try:
+        line = _read_line(proc, start_timeout)
+        try:
+            ready = json.loads(line)
+        except ValueError:
+            proc.kill()
+            proc.wait()
+            stderr.seek(0)
+            log = stderr.read().decode(errors="replace")[-4000:]
+            raise EmulatorError(
+                f"ASR emulator did not report ready within {start_timeout:.0f}s (exit code {proc.poll()}). "
+                f"stdout: {line[:500]!r}\nstderr:\n{log}"
+            ) from None
+        yield EmulatorInfo(
+            endpoint=ready["endpoint"],
+            ca_bundle=ready["caBundle"],
+            subscription_id=ready["subscriptionId"],
+            resource_group=ready["resourceGroup"],
+            vault=ready["vault"],
+            primary_region=ready["primaryRegion"],
+            recovery_region=ready["recoveryRegion"],
+            items=ready.get("items", {}),
+            pid=proc.pid,
+        )
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+        stderr.close()
+        shutil.rmtree(workdir, ignore_errors=True)

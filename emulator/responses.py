@@ -1,0 +1,434 @@
+"""ARM handlers: one function per route name of ``urls.ROUTES``; each returns a ``Response``.
+
+Handlers run under the backend lock after ``sync()``, with ``now`` = the emulated time of the request.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from emulator import actions, plan_actions, shapes
+from emulator import vault_shapes as vs
+from emulator.backend import Backend
+from emulator.clock import parse_iso
+from emulator.errors import BadRequest, NotFound, OperationNotAllowed
+from emulator.models import Job
+from emulator.urls import RouteMatch
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    route: RouteMatch
+    endpoint: str
+
+    @property
+    def api_version(self) -> str:
+        return self.query.get("api-version", "")
+
+    def param(self, name: str) -> str:
+        return self.route.params[name]
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Backend, Request, datetime], Response]
+
+
+# --- helpers -------------------------------------------------------------------------------------------------
+def ok(body: Any) -> Response:
+    return Response(200, body)
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        return int(json.loads(base64.urlsafe_b64decode(padded))["o"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadRequest("The skipToken is invalid.", inner_code="InvalidSkipToken") from exc
+
+
+def page(b: Backend, req: Request, values: list[dict[str, Any]]) -> Response:
+    """One page of ``values`` and an absolute ``nextLink`` (keeps ``$filter``, adds an opaque skipToken)."""
+    start = _offset(req.query.get("skipToken") or req.query.get("$skipToken"))
+    size = b.topology.page_size
+    body: dict[str, Any] = {"value": values[start : start + size]}
+    if start + size < len(values):
+        query = {"api-version": req.api_version}
+        if "$filter" in req.query:
+            query["$filter"] = req.query["$filter"]
+        query["skipToken"] = _token(start + size)
+        body["nextLink"] = f"{req.endpoint}{req.path}?{urllib.parse.urlencode(query, quote_via=urllib.parse.quote)}"
+    return ok(body)
+
+
+def parse_filter(text: str | None) -> dict[str, str]:
+    """``<field> eq '<value>'`` clauses joined by ``and``; field names lower-cased."""
+    if not text:
+        return {}
+    clauses: dict[str, str] = {}
+    for clause in _split_and(text):
+        parts = clause.strip().split(None, 2)
+        if len(parts) != 3 or parts[1].lower() not in ("eq", "ge", "le"):
+            raise BadRequest(f"Unsupported $filter clause '{clause.strip()}'; use <field> eq '<value>'.")
+        clauses[parts[0].lower()] = parts[2].strip().strip("'")
+    return clauses
+
+
+def _split_and(text: str) -> list[str]:
+    out, current, quoted, i = [], "", False, 0
+    while i < len(text):
+        if text[i] == "'":
+            quoted = not quoted
+        if not quoted and text[i : i + 5].lower() == " and ":
+            out.append(current)
+            current, i = "", i + 5
+            continue
+        current += text[i]
+        i += 1
+    return [*out, current]
+
+
+def accepted(b: Backend, req: Request, job: Job, resource_path: str) -> Response:
+    """202 + LRO headers the way ASR sends them (asr-api.md §4.1)."""
+    version = urllib.parse.quote(req.api_version)
+    retry = b.topology.retry_after
+    return Response(
+        202,
+        None,
+        {
+            "Location": f"{req.endpoint}{resource_path}/operationresults/{job.name}?api-version={version}",
+            "Azure-AsyncOperation": (
+                f"{req.endpoint}{b.vault_id}/replicationOperationStatus/{job.name}?api-version={version}"
+            ),
+            "Retry-After": str(int(retry)) if retry == int(retry) else str(retry),
+            "x-ms-request-id": b.job_id(job.name),
+        },
+    )
+
+
+def _item(b: Backend, req: Request) -> Any:
+    return b.item_at(
+        req.param("fabricName"), req.param("protectionContainerName"), req.param("replicatedProtectedItemName")
+    )
+
+
+# --- protected items and recovery points -------------------------------------------------------------------
+ITEM_FILTERS: dict[str, Callable[[Backend, Any], str]] = {
+    "sourcefabricname": lambda b, i: f"asr-a2a-default-{i.primary}",
+    "sourcefabriclocation": lambda b, i: i.primary,
+    "primaryfabriclocation": lambda b, i: i.primary,
+    "instancetype": lambda b, i: "A2A",
+    "friendlyname": lambda b, i: i.vm,
+    "protectionstate": lambda b, i: i.state,
+    "replicationhealth": lambda b, i: i.replication_health(),
+    "multivmgroupcreateoption": lambda b, i: "AutoCreated",
+}
+
+
+def items_list(b: Backend, req: Request, now: datetime) -> Response:
+    clauses = parse_filter(req.query.get("$filter"))
+    items = sorted(b.items.values(), key=lambda i: i.name)
+    for field_name, value in clauses.items():
+        if field_name == "recoveryplanname":
+            names = {n for p in b.plans.values() if p.name.lower() == value.lower() for n in p.item_names}
+            items = [i for i in items if i.name in names]
+        elif field_name in ITEM_FILTERS:
+            getter = ITEM_FILTERS[field_name]
+            items = [i for i in items if getter(b, i).lower() == value.lower()]
+    return page(b, req, [shapes.item_json(b, i, now) for i in items])
+
+
+def items_list_by_container(b: Backend, req: Request, now: datetime) -> Response:
+    region = b.region_of_container(req.param("fabricName"), req.param("protectionContainerName"))
+    if region is None:
+        raise NotFound(f"The protection container '{req.param('protectionContainerName')}' was not found.")
+    items = sorted((i for i in b.items.values() if i.primary == region), key=lambda i: i.name)
+    return page(b, req, [shapes.item_json(b, i, now) for i in items])
+
+
+def items_get(b: Backend, req: Request, now: datetime) -> Response:
+    return ok(shapes.item_json(b, _item(b, req), now))
+
+
+def _item_action(fn: Callable[[Backend, Any, Any, datetime], Job]) -> Handler:
+    def handler(b: Backend, req: Request, now: datetime) -> Response:
+        item = _item(b, req)
+        path = b.item_id(item)
+        return accepted(b, req, fn(b, item, req.body, now), path)
+
+    return handler
+
+
+def items_failover_commit(b: Backend, req: Request, now: datetime) -> Response:
+    item = _item(b, req)
+    return accepted(b, req, actions.failover_commit(b, item, now), b.item_id(item))
+
+
+def items_not_a2a(operation: str) -> Handler:
+    def handler(b: Backend, req: Request, now: datetime) -> Response:
+        item = _item(b, req)
+        raise OperationNotAllowed(operation, item.vm, item.allowed_operations(),
+                                  reason="Azure-to-Azure replication does not support this operation.")  # fmt: skip
+
+    return handler
+
+
+def points_list(b: Backend, req: Request, now: datetime) -> Response:
+    item = _item(b, req)
+    return page(b, req, [shapes.point_json(b, item, p) for p in b.recovery_points(item, now)])
+
+
+def points_get(b: Backend, req: Request, now: datetime) -> Response:
+    item = _item(b, req)
+    b.recovery_points(item, now)
+    point = b.issued_points.get(item.name, {}).get(req.param("recoveryPointName"))
+    if point is None:
+        raise NotFound(f"The recovery point '{req.param('recoveryPointName')}' was not found.")
+    return ok(shapes.point_json(b, item, point))
+
+
+# --- fabrics and containers ------------------------------------------------------------------------------
+def _regions(b: Backend) -> list[str]:
+    return [b.topology.primary_region, b.topology.recovery_region]
+
+
+def fabrics_list(b: Backend, req: Request, now: datetime) -> Response:
+    return page(b, req, [shapes.fabric_json(b, r) for r in _regions(b)])
+
+
+def fabrics_get(b: Backend, req: Request, now: datetime) -> Response:
+    region = b.region_of_fabric(req.param("fabricName"))
+    if region is None:
+        # ASR answers 400, not 404, for a missing fabric (asr-api.md §11).
+        raise BadRequest(f"The fabric '{req.param('fabricName')}' does not exist.", inner_code="FabricNotFound")
+    return ok(shapes.fabric_json(b, region))
+
+
+def containers_list(b: Backend, req: Request, now: datetime) -> Response:
+    return page(b, req, [shapes.container_json(b, r) for r in _regions(b)])
+
+
+def containers_list_by_fabric(b: Backend, req: Request, now: datetime) -> Response:
+    region = b.region_of_fabric(req.param("fabricName"))
+    if region is None:
+        raise BadRequest(f"The fabric '{req.param('fabricName')}' does not exist.", inner_code="FabricNotFound")
+    return page(b, req, [shapes.container_json(b, region)])
+
+
+def containers_get(b: Backend, req: Request, now: datetime) -> Response:
+    region = b.region_of_container(req.param("fabricName"), req.param("protectionContainerName"))
+    if region is None:
+        raise NotFound(f"The protection container '{req.param('protectionContainerName')}' was not found.")
+    return ok(shapes.container_json(b, region))
+
+
+def containers_switch_protection(b: Backend, req: Request, now: datetime) -> Response:
+    fabric, container = req.param("fabricName"), req.param("protectionContainerName")
+    job = actions.container_switch_protection(b, fabric, container, req.body, now)
+    region = b.region_of_container(fabric, container) or ""
+    return accepted(b, req, job, b.container_id(region))
+
+
+# --- recovery plans ----------------------------------------------------------------------------------------
+def plans_list(b: Backend, req: Request, now: datetime) -> Response:
+    plans = sorted(b.plans.values(), key=lambda p: p.name.lower())
+    return page(b, req, [vs.plan_json(b, p, now) for p in plans])
+
+
+def plans_get(b: Backend, req: Request, now: datetime) -> Response:
+    return ok(vs.plan_json(b, b.plan(req.param("recoveryPlanName")), now))
+
+
+def _plan_action(fn: Callable[[Backend, Any, Any, datetime], Job]) -> Handler:
+    def handler(b: Backend, req: Request, now: datetime) -> Response:
+        plan = b.plan(req.param("recoveryPlanName"))
+        return accepted(b, req, fn(b, plan, req.body, now), b.plan_id(plan))
+
+    return handler
+
+
+def plans_failover_commit(b: Backend, req: Request, now: datetime) -> Response:
+    plan = b.plan(req.param("recoveryPlanName"))
+    return accepted(b, req, plan_actions.plan_failover_commit(b, plan, now), b.plan_id(plan))
+
+
+def plans_not_a2a(operation: str, reason: str) -> Handler:
+    def handler(b: Backend, req: Request, now: datetime) -> Response:
+        plan = b.plan(req.param("recoveryPlanName"))
+        raise OperationNotAllowed(operation, plan.name, plan_actions.plan_allowed(b, plan), reason=reason)
+
+    return handler
+
+
+# --- jobs, health, events, LRO ---------------------------------------------------------------------------
+JOB_FILTERS: dict[str, Callable[[Job, datetime], str]] = {
+    "jobstatus": lambda j, now: j.state(now)[0],
+    "state": lambda j, now: j.state(now)[0],
+    "scenarioname": lambda j, now: j.scenario,
+    "jobname": lambda j, now: j.scenario,
+    "targetobjectname": lambda j, now: j.target_object_name,
+    "affectedobjecttypes": lambda j, now: j.target_instance_type,
+}
+
+
+def jobs_list(b: Backend, req: Request, now: datetime) -> Response:
+    jobs = sorted(b.jobs.values(), key=lambda j: j.start, reverse=True)
+    for field_name, value in parse_filter(req.query.get("$filter")).items():
+        if field_name == "starttime":
+            jobs = [j for j in jobs if j.start >= parse_iso(value)]
+        elif field_name == "endtime":
+            jobs = [j for j in jobs if j.start <= parse_iso(value)]
+        elif field_name in JOB_FILTERS:
+            jobs = [j for j in jobs if JOB_FILTERS[field_name](j, now).lower() == value.lower()]
+    return page(b, req, [vs.job_json(b, j, now) for j in jobs])
+
+
+def jobs_get(b: Backend, req: Request, now: datetime) -> Response:
+    return ok(vs.job_json(b, b.job(req.param("jobName")), now))
+
+
+def jobs_cancel(b: Backend, req: Request, now: datetime) -> Response:
+    job = actions.cancel_job(b, b.job(req.param("jobName")), now)
+    return ok(vs.job_json(b, job, now))
+
+
+def jobs_not_supported(operation: str) -> Handler:
+    def handler(b: Backend, req: Request, now: datetime) -> Response:
+        job = b.job(req.param("jobName"))
+        raise OperationNotAllowed(
+            operation, f"job {job.name}", vs.job_json(b, job, now)["properties"]["allowedActions"]
+        )
+
+    return handler
+
+
+def health_get(b: Backend, req: Request, now: datetime) -> Response:
+    return ok(vs.health_json(b))
+
+
+def health_refresh(b: Backend, req: Request, now: datetime) -> Response:
+    return accepted(b, req, actions.refresh_vault_health(b, now), f"{b.vault_id}/replicationVaultHealth/default")
+
+
+EVENT_FILTERS: dict[str, Callable[[Any], str]] = {
+    "eventtype": lambda e: e.event_type,
+    "severity": lambda e: e.severity,
+    "affectedobjectfriendlyname": lambda e: e.affected_name,
+    "affectedobjectcorrelationid": lambda e: e.correlation_id or "",
+    "fabricname": lambda e: f"asr-a2a-default-{e.fabric_region}",
+}
+
+
+def events_list(b: Backend, req: Request, now: datetime) -> Response:
+    events = sorted(b.events, key=lambda e: e.time, reverse=True)
+    for field_name, value in parse_filter(req.query.get("$filter")).items():
+        if field_name == "starttime":
+            events = [e for e in events if e.time >= parse_iso(value)]
+        elif field_name == "endtime":
+            events = [e for e in events if e.time <= parse_iso(value)]
+        elif field_name in EVENT_FILTERS:
+            events = [e for e in events if EVENT_FILTERS[field_name](e).lower() == value.lower()]
+    return page(b, req, [vs.event_json(b, e) for e in events])
+
+
+def events_get(b: Backend, req: Request, now: datetime) -> Response:
+    name = req.param("eventName")
+    for event in b.events:
+        if event.name.lower() == name.lower():
+            return ok(vs.event_json(b, event))
+    raise NotFound(f"The event '{name}' was not found.")
+
+
+def opstatus_get(b: Backend, req: Request, now: datetime) -> Response:
+    job = b.job(req.param("jobName"))
+    retry = b.topology.retry_after
+    headers = {} if job.finished(now) else {"Retry-After": str(int(retry)) if retry == int(retry) else str(retry)}
+    return Response(200, vs.op_status_json(job, now), headers)
+
+
+def operation_result(b: Backend, req: Request, now: datetime) -> Response:
+    job = b.job(req.param("jobName"))
+    if not job.finished(now):
+        retry = b.topology.retry_after
+        return Response(202, None, {"Location": f"{req.endpoint}{req.path}?api-version={req.api_version}",
+                                    "Retry-After": str(int(retry)) if retry == int(retry) else str(retry)})  # fmt: skip
+    kind, ref = job.result_kind, job.result_ref
+    if kind == "items.get":
+        return ok(shapes.item_json(b, b.items[ref[0]], now))
+    if kind == "containers.get":
+        return ok(shapes.container_json(b, ref[0]))
+    if kind == "plans.get":
+        return ok(vs.plan_json(b, b.plans[ref[0]], now))
+    if kind == "health.default":
+        return ok(vs.health_json(b))
+    return ok(vs.job_json(b, job, now))
+
+
+HANDLERS: dict[str, Handler] = {
+    "items.list": items_list,
+    "items.list_by_container": items_list_by_container,
+    "items.get": items_get,
+    "items.unplanned_failover": _item_action(actions.unplanned_failover),
+    "items.planned_failover": items_not_a2a("PlannedFailover"),
+    "items.test_failover": _item_action(actions.test_failover),
+    "items.test_failover_cleanup": _item_action(actions.test_failover_cleanup),
+    "items.failover_commit": items_failover_commit,
+    "items.failover_cancel": items_not_a2a("CancelFailover"),
+    "items.reprotect": _item_action(actions.item_reprotect),
+    "points.list": points_list,
+    "points.get": points_get,
+    "fabrics.list": fabrics_list,
+    "fabrics.get": fabrics_get,
+    "containers.list": containers_list,
+    "containers.list_by_fabric": containers_list_by_fabric,
+    "containers.get": containers_get,
+    "containers.switch_protection": containers_switch_protection,
+    "plans.list": plans_list,
+    "plans.get": plans_get,
+    "plans.unplanned_failover": _plan_action(plan_actions.plan_unplanned_failover),
+    "plans.planned_failover": plans_not_a2a("PlannedFailover", "Azure-to-Azure plans support unplanned failover only."),
+    "plans.test_failover": _plan_action(plan_actions.plan_test_failover),
+    "plans.test_failover_cleanup": _plan_action(plan_actions.plan_test_failover_cleanup),
+    "plans.failover_commit": plans_failover_commit,
+    "plans.failover_cancel": plans_not_a2a("CancelFailover", "Azure-to-Azure plans cannot cancel a failover."),
+    "plans.reprotect": plans_not_a2a(
+        "ReverseReplicate", "This api is for deprecated scenarios and no longer works; reprotect each item."
+    ),
+    "jobs.list": jobs_list,
+    "jobs.get": jobs_get,
+    "jobs.cancel": jobs_cancel,
+    "jobs.restart": jobs_not_supported("Restart"),
+    "jobs.resume": jobs_not_supported("Resume"),
+    "health.get": health_get,
+    "health.refresh": health_refresh,
+    "events.list": events_list,
+    "events.get": events_get,
+    "opstatus.get": opstatus_get,
+}
+
+
+def dispatch(b: Backend, req: Request, now: datetime) -> Response:
+    if req.route.name.startswith("opresult:"):
+        return operation_result(b, req, now)
+    return HANDLERS[req.route.name](b, req, now)
