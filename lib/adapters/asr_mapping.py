@@ -61,7 +61,10 @@ def real_time(value: datetime | None) -> datetime | None:
     """Timezone-aware UTC, or None for missing values and ASR's "never" sentinels."""
     if value is None:
         return None
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        aware = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except OverflowError:  # an offset applied to 0001-01-01
+        return None
     return None if aware < _EARLIEST_REAL_TIME else aware
 
 
@@ -138,15 +141,17 @@ def recovery_plan(plan: m.RecoveryPlan) -> RecoveryPlan:
 
 
 def _job_errors(details: list[m.JobErrorDetails] | None) -> tuple[JobError, ...]:
+    """Service and provider entries, Error level first so ``errors[0]`` is the failure, not a warning."""
     errors: list[JobError] = []
     for detail in details or ():
+        level = detail.error_level or "Error"
         service, provider = detail.service_error_details, detail.provider_error_details
         if service is not None and (service.code or service.message):
-            errors.append(JobError(service.code or "", service.message or ""))
+            errors.append(JobError(service.code or "", service.message or "", level))
         if provider is not None and (provider.error_code is not None or provider.error_message):
             code = "" if provider.error_code is None else str(provider.error_code)
-            errors.append(JobError(code, provider.error_message or ""))
-    return tuple(errors)
+            errors.append(JobError(code, provider.error_message or "", level))
+    return tuple(sorted(errors, key=lambda e: e.level.lower() != "error"))
 
 
 def job(sdk_job: m.Job) -> Job:

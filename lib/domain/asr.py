@@ -113,6 +113,7 @@ class RecoveryPlan:
 class JobError:
     code: str
     message: str
+    level: str = "Error"  # ASR's errorLevel: a succeeded job may carry "Warning" entries (e.g. shutdown failed)
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,19 @@ def test_failed_job_surfaces_service_and_provider_codes() -> None:
     assert failed.new_item_id is None
 
 
+def test_errors_come_before_warnings() -> None:
+    body = load("job_failed_synthetic")
+    warning = {
+        "serviceErrorDetails": {"code": "70094", "message": "Could not shut down vm1."},
+        "errorLevel": "Warning",
+        "taskId": "ShutdownVmTask",
+    }
+    body["properties"]["errors"].insert(0, warning)
+    failed = mapping.job(m.Job(body))
+    assert [(e.code, e.level) for e in failed.errors] == [("70094", "Error"), ("150261", "Error"), ("70094", "Warning")]
+    assert failed.errors[0].message.startswith("Failover of")
+
+
 def test_generic_job_from_the_spec() -> None:
     job = mapping.job(m.Job(load("job_spec_get")))
     assert job.scenario == "DeleteRecoveryPlan" and job.target_type == "RecoveryPlan" and job.errors == ()
