@@ -22,6 +22,7 @@ from lib.adapters.asr_client import ClientOptions, Connection, ResponseObserver,
 from lib.adapters.asr_errors import translated
 from lib.domain.asr import ItemRef, Job, ProtectedItem, RecoveryPlan, RecoveryPoint, VaultHealth
 from lib.domain.errors import SiteRecoveryError
+from lib.ports.site_recovery import SiteRecovery
 from lib.settings import Settings
 
 if TYPE_CHECKING:
@@ -228,8 +229,8 @@ def build_site_recovery(
     options: ClientOptions | None = None,
     observer: ResponseObserver | None = None,
     cache_storage_accounts: Mapping[str, str] | None = None,
-) -> SdkSiteRecovery:
-    """The production adapter for ``settings``; the SDK client is built on first use, not here."""
+) -> SiteRecovery:
+    """The production adapter for ``settings`` (an ``SdkSiteRecovery``); its SDK client is built on first use."""
     connection = Connection(
         subscription_id=settings.asr_subscription_id,
         resource_group=settings.asr_resource_group,

@@ -12,8 +12,9 @@ import pytest
 
 from emulator.launcher import EmulatorError, EmulatorInfo, running_emulator
 from lib.adapters.asr_client import ClientOptions
-from lib.adapters.asr_sdk import SdkSiteRecovery, build_site_recovery
+from lib.adapters.asr_sdk import build_site_recovery
 from lib.domain.asr import Job, ProtectedItem
+from lib.ports.site_recovery import SiteRecovery
 from lib.settings import Settings
 
 # Small backoff keeps retried tests quick; Retry-After from the emulator still governs 429s.
@@ -23,7 +24,7 @@ FAST_RETRIES = ClientOptions(retry_total=4, retry_status=3, retry_backoff_factor
 @dataclass
 class Harness:
     emu: EmulatorInfo
-    asr: SdkSiteRecovery
+    asr: SiteRecovery
     seen: list[tuple[str, str, int]] = field(default_factory=list)  # (method, url, status) of every attempt
 
     def statuses(self, method: str, path_part: str) -> list[int]:
