@@ -56,9 +56,13 @@ class DrRequest:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["vms"] = list(self.vms)
-        data["groups"] = [list(g) for g in self.groups]
-        return data
+        if self.plan:
+            del data["vms"], data["groups"]
+        else:
+            del data["plan"]
+            data["vms"] = list(self.vms)
+            data["groups"] = [list(g) for g in self.groups]
+        return {k: v for k, v in data.items() if v is not None}
 
 
 def _bool(payload: Mapping[str, Any], name: str, default: bool) -> bool:

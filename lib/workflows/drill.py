@@ -45,6 +45,7 @@ TEST_FAILOVER = ActionPhase(
     completed=lambda item, row: item.test_failover_state == WAITING,
     start_item=_start_test,
     start_plan=_start_plan_test,
+    ordered=True,
 )
 CLEANUP = ActionPhase(
     name="cleanup",

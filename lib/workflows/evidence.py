@@ -1,6 +1,7 @@
 """The closing step: RTO/RPO per VM and overall, every ASR job, the outcome, and the locks released.
 
-RTO = the failover job's end (the VM runs in the target region) minus the trigger time. RPO = the age of
+RTO = trigger → the failover job's end (the VM runs in the target region): the time from the trigger to the
+moment we started the action (our clock) plus the job's own duration (ASR's clock). RPO = the age of
 the recovery point used at the moment the failover started; with ``Latest`` ASR applies all pending data,
 so the RPO is ASR's last reported replication lag for the VM (marked ``estimated``).
 """
@@ -40,8 +41,10 @@ def vm_evidence(state: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     if job is None:
         return out
     start, end = _time(job.get("start")), _time(job.get("end"))
-    if trigger and end:
-        out["rto_s"] = max(0.0, (end - trigger).total_seconds())
+    started = _time(row.get("started_at", {}).get("failover") or row.get("started_at", {}).get("test_failover"))
+    if trigger and started and start and end:
+        # Our clock up to the action, ASR's clock for the job: never subtract one clock from the other.
+        out["rto_s"] = max(0.0, (started - trigger).total_seconds()) + max(0.0, (end - start).total_seconds())
     point = row.get("rp") or {}
     point_time = _time(point.get("time"))
     if point_time and start:

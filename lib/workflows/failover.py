@@ -63,6 +63,7 @@ FAILOVER = ActionPhase(
     completed=lambda item, row: item.failed_over,
     start_item=_start_failover,
     start_plan=_start_plan_failover,
+    ordered=True,
 )
 COMMIT = ActionPhase(
     name="commit",
@@ -137,8 +138,9 @@ def await_healthy(ctx: StepContext, deps: DrDeps) -> Outcome:
         progress[vm] = {"state": item.protection_state, "pct": row["progress"], "health": item.replication_health}
     left = [(vm, row) for vm, row in waiting if "healthy" not in row["done"]]
     ctx.state.pop("transient_streak", None)
+    watched = [row for row in vs.vm_table(ctx.state).values() if "reprotect" in row["done"]]
     if not left:
-        return Next(f"all {len(waiting)} VMs protected and healthy in the new direction", {"progress": progress})
+        return Next(f"all {len(watched)} VMs protected and healthy in the new direction", {"progress": progress})
 
     elapsed = (ctx.now - ctx.step_started_at).total_seconds()
     timing = req.timing

@@ -34,6 +34,7 @@ class ActionPhase:
     completed: Callable[[ProtectedItem, dict[str, Any]], bool]
     start_item: ItemStart
     start_plan: PlanStart | None = None
+    ordered: bool = False  # honour the request's groups (boot order); reprotect and cleanup need not wait
 
 
 def request(ctx: StepContext) -> DrRequest:
@@ -104,6 +105,7 @@ def _plan_phase(
         else:
             job_name = phase.start_plan(deps, req, ctx.state)
         plan_state["jobs"][phase.name] = job_name
+        plan_state.setdefault("started_at", {})[phase.name] = ctx.now.isoformat()
         vs.note_started_job(ctx.state, job_name, phase.name, req.plan)
         return _wait(req, f"{phase.name}: plan {req.plan} job {job_name} started", {"job": job_name})
 
@@ -117,6 +119,7 @@ def _plan_phase(
         item = items.get(vm.lower())
         if item is not None and (job.succeeded or phase.completed(item, row)):
             vs.mark_done(row, phase.name)
+            row.setdefault("started_at", {})[phase.name] = plan_state.get("started_at", {}).get(phase.name)
             row.setdefault("phase_end", {})[phase.name] = evidence["end"]
         else:
             vs.mark_failed(row, phase.name, code, f"{message} (plan {req.plan})")
@@ -132,7 +135,7 @@ def _item_phase(
     started: list[str] = []
     finished: dict[str, str] = {}
     # Groups run in order: a VM may start only when every VM of earlier groups finished this phase.
-    current_group = min(row["group"] for _vm, row in todo)
+    current_group = min(row["group"] for _vm, row in todo) if phase.ordered else None
     throttled: SiteRecoveryError | None = None
     for vm, row in todo:
         item = items.get(vm.lower())
@@ -147,6 +150,7 @@ def _item_phase(
             continue
         if job_name is None and item.current_scenario == phase.scenario and item.current_job_name:
             job_name = row["jobs"][phase.name] = item.current_job_name  # adopt: never start it twice
+            row.setdefault("started_at", {})[phase.name] = ctx.now.isoformat()
         if job_name is not None:
             job = deps.asr.get_job(job_name)
             evidence = vs.record_job(ctx.state, job, phase.name)
@@ -162,7 +166,7 @@ def _item_phase(
                 vs.mark_failed(row, phase.name, *_job_failed_message(job))
                 finished[vm] = job.state
             continue
-        if row["group"] != current_group or running >= req.parallelism or throttled is not None:
+        if current_group not in (None, row["group"]) or running >= req.parallelism or throttled is not None:
             continue
         if not item.allows(phase.operation):
             vs.mark_failed(
@@ -184,6 +188,7 @@ def _item_phase(
             finished[vm] = "refused"
             continue
         row["jobs"][phase.name] = job_name
+        row.setdefault("started_at", {})[phase.name] = ctx.now.isoformat()
         vs.note_started_job(ctx.state, job_name, phase.name, vm)
         started.append(vm)
         running += 1
