@@ -6,6 +6,7 @@ import pytest
 
 from lib.adapters.asr_mapping import id_segment
 from lib.domain.asr import Operation, ProtectedItem
+from lib.domain.errors import ResourceNotFound
 from tests.integration.adapters.conftest import Harness, harness, topology
 
 pytestmark = pytest.mark.integration
@@ -53,6 +54,8 @@ def _fail_over_and_reprotect(h: Harness, item: ProtectedItem) -> tuple[Protected
     assert moved.id.lower() == reprotect.new_item_id.lower()
     assert moved.container == id_segment(reprotect.new_item_id, "replicationProtectionContainers")
     assert moved.container != item.container and moved.fabric != item.fabric
+    with pytest.raises(ResourceNotFound):  # nothing is left at the old address
+        h.asr.get_protected_item(item.ref)
     return moved, reprotect.new_item_id
 
 
