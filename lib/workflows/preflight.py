@@ -23,6 +23,8 @@ def _readiness(req: DrRequest, item: ProtectedItem) -> str | None:
     if item.protection_state == "InitialReplicationInProgress":
         pct = f" ({item.monitoring_percentage}% done)" if item.monitoring_percentage is not None else ""
         return f"replication is still being established{pct}; it must reach Protected first"
+    if item.test_failover_state == "WaitingForCompletion":
+        return f"a test failover ({item.test_vm_name or 'test VM'}) is waiting for cleanup; clean it up first"
     if item.current_job_name:
         return f"ASR job {item.current_job_name} ({item.current_scenario}) is running on it"
     if req.kind == "failback" and item.in_original_direction:
