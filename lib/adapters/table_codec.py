@@ -1,0 +1,268 @@
+"""Runs, history rows and index rows <-> Azure Table entities.
+
+Large JSON (a run's state for 1000 VMs, its input, a history row's details) is split across string properties
+``<name>_0``, ``<name>_1``, ... with the count in ``<name>_n``: a table string property holds at most 64 KiB
+(UTF-16), an entity at most 1 MiB. JSON is written ASCII-only so one character is exactly two bytes.
+Times are stored as fixed-width ISO-8601 UTC strings, which sort and compare as text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus, RunSummary
+from lib.ports.run_store import CorruptRun, EntityTooLarge
+
+RUN_ROW = "run"
+CHUNK_CHARS = 30_000  # 60,000 bytes in UTF-16: under the 64 KiB property limit with room to spare
+ENTITY_LIMIT = 1_000_000  # bytes as the service counts them; the hard limit is 1 MiB
+TEXT_LIMIT = 8_000  # reasons and error messages are for humans; keep them bounded
+INDEX_PARTITION = "runs"
+KEY_PARTITION = "idem"
+_INVERT_MS = 10**13 - 1
+
+Entity = dict[str, Any]
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def iso_or_empty(value: datetime | None) -> str:
+    return "" if value is None else iso(value)
+
+
+def parse_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value))
+
+
+def parse_optional_time(value: Any) -> datetime | None:
+    return None if value in (None, "") else parse_time(value)
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+
+
+def put_chunks(entity: Entity, name: str, text: str, *, clear_up_to: int = 0) -> None:
+    """Split ``text`` into ``name_0..`` and blank any older chunks beyond the new count (MERGE keeps them)."""
+    chunks = [text[i : i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)] or [""]
+    entity[f"{name}_n"] = len(chunks)
+    for i, chunk in enumerate(chunks):
+        entity[f"{name}_{i}"] = chunk
+    for i in range(len(chunks), clear_up_to):
+        entity[f"{name}_{i}"] = ""
+
+
+def get_chunks(entity: Mapping[str, Any], name: str, run_id: str) -> str:
+    count = entity.get(f"{name}_n")
+    if not isinstance(count, int):
+        raise CorruptRun(run_id, name, f"{name}_n is missing")
+    parts = []
+    for i in range(count):
+        part = entity.get(f"{name}_{i}")
+        if not isinstance(part, str):
+            raise CorruptRun(run_id, name, f"chunk {name}_{i} is missing")
+        parts.append(part)
+    return "".join(parts)
+
+
+def get_json(entity: Mapping[str, Any], name: str, run_id: str) -> Any:
+    text = get_chunks(entity, name, run_id)
+    try:
+        return json.loads(text) if text else {}
+    except ValueError as exc:
+        raise CorruptRun(run_id, name, str(exc)) from None
+
+
+def entity_size(entity: Mapping[str, Any]) -> int:
+    """The size the Table service charges an entity with (strings are UTF-16)."""
+    size = 4
+    for key, value in entity.items():
+        size += 8 + 2 * len(key)
+        if isinstance(value, str):
+            size += 4 + 2 * len(value)
+        elif isinstance(value, bool):
+            size += 1
+        else:
+            size += 8
+    return size
+
+
+def check_size(entity: Mapping[str, Any], run_id: str, what: str) -> None:
+    size = entity_size(entity)
+    if size > ENTITY_LIMIT:
+        raise EntityTooLarge(run_id, what, size, ENTITY_LIMIT)
+
+
+def _text(value: str) -> str:
+    return value if len(value) <= TEXT_LIMIT else value[: TEXT_LIMIT - 1] + "…"
+
+
+def run_scalars(run: RunRecord) -> Entity:
+    """Every run property except the large JSON ones."""
+    return {
+        "PartitionKey": run.run_id,
+        "RowKey": RUN_ROW,
+        "workflow": run.workflow,
+        "status": run.status.value,
+        "step": run.step,
+        "version": run.version,
+        "created_at": iso(run.created_at),
+        "updated_at": iso(run.updated_at),
+        "step_started_at": iso(run.step_started_at),
+        "attempt": run.attempt,
+        "due_at": iso_or_empty(run.due_at),
+        "lease_owner": run.lease_owner,
+        "lease_until": iso_or_empty(run.lease_until),
+        "msg_id": run.msg_id,
+        "history_seq": run.history_seq,
+        "idempotency_key": _text(run.idempotency_key),
+        "approval": run.approval,
+        "approved_by": run.approved_by,
+        "approval_timed_out": run.approval_timed_out,
+        "reason": _text(run.reason),
+        "error": _text(run.error),
+        "error_code": run.error_code,
+    }
+
+
+def run_to_entity(run: RunRecord) -> Entity:
+    entity = run_scalars(run)
+    put_chunks(entity, "input", dump_json(run.input))
+    put_chunks(entity, "state", dump_json(run.state))
+    check_size(entity, run.run_id, "the run (state + input)")
+    return entity
+
+
+def run_delta(run: RunRecord, previous: RunRecord, stored_state_chunks: int) -> Entity:
+    """What a MERGE must send to turn ``previous`` into ``run``: the input never changes after creation and
+    the state is sent only when it changed (a poll that only records progress in history sends no state)."""
+    entity = run_scalars(run)
+    if run.state != previous.state:
+        full = run_to_entity(run)  # the size check must see the whole entity, not the delta
+        entity.update({k: v for k, v in full.items() if k.startswith("state_")})
+        for i in range(int(full["state_n"]), stored_state_chunks):
+            entity[f"state_{i}"] = ""
+    return entity
+
+
+def entity_to_run(entity: Mapping[str, Any]) -> RunRecord:
+    run_id = str(entity["PartitionKey"])
+    try:
+        return RunRecord(
+            run_id=run_id,
+            workflow=str(entity["workflow"]),
+            status=RunStatus(entity["status"]),
+            step=str(entity["step"]),
+            version=int(entity["version"]),
+            input=get_json(entity, "input", run_id),
+            state=get_json(entity, "state", run_id),
+            created_at=parse_time(entity["created_at"]),
+            updated_at=parse_time(entity["updated_at"]),
+            step_started_at=parse_time(entity["step_started_at"]),
+            attempt=int(entity.get("attempt", 1)),
+            due_at=parse_optional_time(entity.get("due_at")),
+            lease_owner=str(entity.get("lease_owner", "")),
+            lease_until=parse_optional_time(entity.get("lease_until")),
+            msg_id=str(entity.get("msg_id", "")),
+            history_seq=int(entity.get("history_seq", 0)),
+            idempotency_key=str(entity.get("idempotency_key", "")),
+            approval=str(entity.get("approval", "")),
+            approved_by=str(entity.get("approved_by", "")),
+            approval_timed_out=bool(entity.get("approval_timed_out", False)),
+            reason=str(entity.get("reason", "")),
+            error=str(entity.get("error", "")),
+            error_code=str(entity.get("error_code", "")),
+        )
+    except (KeyError, ValueError) as exc:
+        raise CorruptRun(run_id, "run", f"{type(exc).__name__}: {exc}") from None
+
+
+def chunk_count(text: str) -> int:
+    return max(1, -(-len(text) // CHUNK_CHARS))
+
+
+def history_row_key(seq: int) -> str:
+    return f"h{seq:09d}"
+
+
+def history_to_entity(run_id: str, h: HistoryRecord) -> Entity:
+    entity: Entity = {
+        "PartitionKey": run_id,
+        "RowKey": history_row_key(h.seq),
+        "at": iso(h.at),
+        "event": h.event.value,
+        "from_status": h.from_status.value if h.from_status else "",
+        "to_status": h.to_status.value,
+        "step": h.step,
+        "version": h.version,
+        "outcome": h.outcome,
+        "reason": _text(h.reason),
+        "actor": h.actor,
+        "attempt": h.attempt,
+        "error": _text(h.error),
+        "code": h.code,
+    }
+    put_chunks(entity, "details", dump_json(dict(h.details)))
+    check_size(entity, run_id, f"history row {h.seq} (details)")
+    return entity
+
+
+def entity_to_history(entity: Mapping[str, Any]) -> HistoryRecord:
+    run_id = str(entity["PartitionKey"])
+    return HistoryRecord(
+        seq=int(str(entity["RowKey"])[1:]),
+        at=parse_time(entity["at"]),
+        event=RunEvent(entity["event"]),
+        from_status=RunStatus(entity["from_status"]) if entity.get("from_status") else None,
+        to_status=RunStatus(entity["to_status"]),
+        step=str(entity.get("step", "")),
+        version=int(entity.get("version", 0)),
+        outcome=str(entity.get("outcome", "")),
+        reason=str(entity.get("reason", "")),
+        details=get_json(entity, "details", run_id),
+        actor=str(entity.get("actor", "")),
+        attempt=int(entity.get("attempt", 1)),
+        error=str(entity.get("error", "")),
+        code=str(entity.get("code", "")),
+    )
+
+
+def index_row_key(run_id: str, created_at: datetime) -> str:
+    """Inverted creation time first, so an ascending scan of the partition lists the newest run first."""
+    created_ms = int(created_at.timestamp() * 1000)
+    return f"{_INVERT_MS - created_ms:013d}_{run_id}"
+
+
+def summary_to_entity(s: RunSummary) -> Entity:
+    return {
+        "PartitionKey": INDEX_PARTITION,
+        "RowKey": index_row_key(s.run_id, s.created_at),
+        "run_id": s.run_id,
+        "workflow": s.workflow,
+        "status": s.status.value,
+        "created_at": iso(s.created_at),
+        "updated_at": iso(s.updated_at),
+        "step": s.step,
+        "reason": _text(s.reason),
+        "idempotency_key": _text(s.idempotency_key),
+    }
+
+
+def entity_to_summary(entity: Mapping[str, Any]) -> RunSummary:
+    return RunSummary(
+        run_id=str(entity["run_id"]),
+        workflow=str(entity["workflow"]),
+        status=RunStatus(entity["status"]),
+        created_at=parse_time(entity["created_at"]),
+        updated_at=parse_time(entity["updated_at"]),
+        step=str(entity.get("step", "")),
+        reason=str(entity.get("reason", "")),
+        idempotency_key=str(entity.get("idempotency_key", "")),
+    )

@@ -1,0 +1,217 @@
+"""Turn a step's result (or an operation) into the next run record plus its history rows (pure).
+
+Every change of status goes through ``lib.domain.runs.transition``; each edge becomes one history row,
+and all rows of one checkpoint share the run's next version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus, transition
+from lib.engine.api import Done, Fail, Next, Outcome, Pause, Wait, Workflow
+from lib.engine.config import RetryPolicy, Timing
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    run: RunRecord
+    history: tuple[HistoryRecord, ...]
+
+
+def json_safe(value: Mapping[str, Any]) -> dict[str, Any]:
+    """History details are for people: anything JSON cannot carry is written as text instead of failing."""
+    return dict(json.loads(json.dumps(dict(value), default=str)))
+
+
+def error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def error_code(exc: BaseException) -> str:
+    code = getattr(exc, "code", None)
+    return code if isinstance(code, str) and code else type(exc).__name__
+
+
+class Recorder:
+    """Applies events to a run one by one, collecting a history row for each."""
+
+    def __init__(self, run: RunRecord, now: datetime, actor: str) -> None:
+        self.start = run
+        self.status = run.status
+        self.now = now
+        self.actor = actor
+        self.rows: list[HistoryRecord] = []
+
+    def edge(
+        self,
+        event: RunEvent,
+        step: str,
+        *,
+        outcome: str = "",
+        reason: str = "",
+        details: Mapping[str, Any] | None = None,
+        error: str = "",
+        code: str = "",
+        attempt: int | None = None,
+    ) -> RunStatus:
+        before = self.status
+        self.status = transition(before, event, self.start.run_id)
+        self.rows.append(
+            HistoryRecord(
+                seq=self.start.history_seq + len(self.rows) + 1,
+                at=self.now,
+                event=event,
+                from_status=before,
+                to_status=self.status,
+                step=step,
+                version=self.start.version + 1,
+                outcome=outcome,
+                reason=reason,
+                details=json_safe(details or {}),
+                actor=self.actor,
+                attempt=self.start.attempt if attempt is None else attempt,
+                error=error,
+                code=code,
+            )
+        )
+        return self.status
+
+    def finish(self, **changes: Any) -> Checkpoint:
+        run = replace(
+            self.start,
+            status=self.status,
+            version=self.start.version + 1,
+            history_seq=self.start.history_seq + len(self.rows),
+            updated_at=self.now,
+            **changes,
+        )
+        return Checkpoint(run, tuple(self.rows))
+
+
+def entering(step: str, now: datetime) -> dict[str, Any]:
+    """Fields that reset whenever the run enters a step afresh."""
+    return {
+        "step": step,
+        "attempt": 1,
+        "step_started_at": now,
+        "due_at": now,
+        "approved_by": "",
+        "approval": "",
+        "approval_timed_out": False,
+        "error": "",
+        "error_code": "",
+    }
+
+
+def after_step(
+    rec: Recorder,
+    workflow: Workflow[Any],
+    result: Outcome | BaseException,
+    state: Mapping[str, Any],
+    *,
+    timing: Timing,
+    retry: RetryPolicy,
+) -> Checkpoint:
+    """The checkpoint after executing the run's current step (``rec`` may already hold a wake edge)."""
+    now, step = rec.now, rec.start.step
+    if isinstance(result, BaseException):
+        return _after_error(rec, result, timing, retry)
+    common: dict[str, Any] = {"state": dict(state), "error": "", "error_code": ""}
+    if isinstance(result, Next):
+        target = result.goto or workflow.after(step)
+        if result.goto and result.goto not in {s.name for s in workflow.steps}:
+            reason = f"step {step!r} asked for step {result.goto!r}, which workflow {workflow.name!r} does not have"
+            rec.edge(RunEvent.FAIL, step, outcome="fail", reason=reason, error=reason, code="UnknownStep")
+            return rec.finish(
+                **{**common, "due_at": None, "reason": reason, "error": reason, "error_code": "UnknownStep"}
+            )
+        if target is None:
+            rec.edge(RunEvent.STEP_NEXT, step, outcome="next", reason=result.reason, details=result.details)
+            rec.edge(RunEvent.DONE, step, outcome="done", reason="the last step finished")
+            return rec.finish(**common, due_at=None, reason=result.reason or "the last step finished")
+        rec.edge(
+            RunEvent.STEP_NEXT, step, outcome="next", reason=result.reason, details={**result.details, "to": target}
+        )
+        return rec.finish(**{**common, **entering(target, now)}, reason=result.reason)
+    if isinstance(result, Wait):
+        due = now + timing.scaled(result.delay)
+        details = {**result.details, "delay_s": result.delay.total_seconds(), "due_at": due.isoformat()}
+        rec.edge(RunEvent.STEP_WAIT, step, outcome="wait", reason=result.reason, details=details)
+        # A successful step resets the retry budget; ``step_started_at`` is kept across waits on purpose.
+        return rec.finish(**common, attempt=1, due_at=due, reason=result.reason)
+    if isinstance(result, Pause):
+        timeout_at = now + timing.scaled(result.timeout) if result.timeout is not None else None
+        details = {
+            **result.details,
+            "approval": result.approval,
+            "timeout_at": timeout_at.isoformat() if timeout_at else None,
+        }
+        rec.edge(RunEvent.STEP_PAUSE, step, outcome="pause", reason=result.reason, details=details)
+        return rec.finish(
+            **common,
+            attempt=1,
+            due_at=timeout_at,
+            approval=result.approval,
+            approved_by="",
+            approval_timed_out=False,
+            reason=result.reason,
+        )
+    if isinstance(result, Done):
+        event = RunEvent.DONE_PARTIAL if result.partial else RunEvent.DONE
+        rec.edge(event, step, outcome="done", reason=result.reason, details=result.details)
+        return rec.finish(**common, due_at=None, reason=result.reason)
+    if isinstance(result, Fail):
+        rec.edge(
+            RunEvent.FAIL,
+            step,
+            outcome="fail",
+            reason=result.error,
+            details=result.details,
+            error=result.error,
+            code=result.code,
+        )
+        return rec.finish(
+            **{**common, "due_at": None, "reason": result.error, "error": result.error, "error_code": result.code}
+        )
+    bad = TypeError(f"step {step!r} returned {type(result).__name__}, not an Outcome")
+    return _after_error(rec, bad, timing, retry)
+
+
+def _after_error(rec: Recorder, exc: BaseException, timing: Timing, retry: RetryPolicy) -> Checkpoint:
+    """The step raised: its changes to the state are discarded; retry after a backoff or give up."""
+    run, now, step = rec.start, rec.now, rec.start.step
+    text, code = error_text(exc), error_code(exc)
+    details = {"error_type": type(exc).__name__, "error_message": str(exc), "attempt": run.attempt}
+    if run.attempt <= retry.max_retries:
+        retry_after = getattr(exc, "retry_after", None)
+        delay = retry.delay(run.attempt, retry_after if isinstance(retry_after, int | float) else None)
+        due = now + timing.scaled(delay)
+        details |= {"retry_in_s": delay.total_seconds(), "due_at": due.isoformat()}
+        rec.edge(
+            RunEvent.STEP_RETRY,
+            step,
+            outcome="error",
+            reason=f"retry {run.attempt}/{retry.max_retries}",
+            details=details,
+            error=text,
+            code=code,
+        )
+        return rec.finish(
+            attempt=run.attempt + 1, due_at=due, reason=f"retrying after {text}", error=text, error_code=code
+        )
+    reason = f"step {step!r} failed {run.attempt} times; last error: {text}"
+    rec.edge(RunEvent.FAIL, step, outcome="error", reason=reason, details=details, error=text, code=code)
+    return rec.finish(due_at=None, reason=reason, error=text, error_code=code)
+
+
+def abort(rec: Recorder, reason: str, code: str, details: Mapping[str, Any] | None = None) -> Checkpoint:
+    """The engine gives up on the run (poison message, unknown workflow or step, oversized state)."""
+    rec.edge(
+        RunEvent.ABORT, rec.start.step, outcome="operation", reason=reason, details=details, error=reason, code=code
+    )
+    return rec.finish(due_at=None, reason=reason, error=reason, error_code=code, lease_owner="", lease_until=None)

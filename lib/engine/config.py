@@ -1,0 +1,68 @@
+"""Engine tuning: time scaling, leases, retries, the janitor. Defaults suit Azure; tests shrink them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+# Queue visibility has whole-second granularity: a message may show up this much before its due time and is
+# executed anyway (rounding down instead of up keeps sub-second test timers from costing a full second).
+EARLY_TOLERANCE = timedelta(milliseconds=250)
+# The queue refuses a visibility timeout above 7 days; longer timers are chained (re-enqueued with the rest).
+QUEUE_MAX_VISIBILITY = timedelta(days=7) - timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """A step that raises runs again after ``first_delay * factor**(n-1)`` (capped), at most ``max_retries``
+    times; then the run fails with the error recorded. An exception's ``retry_after`` (seconds) is honoured."""
+
+    max_retries: int = 5
+    first_delay: timedelta = timedelta(seconds=5)
+    factor: float = 2.0
+    max_delay: timedelta = timedelta(minutes=10)
+
+    def delay(self, attempt: int, retry_after_s: float | None = None) -> timedelta:
+        backoff = self.first_delay * (self.factor ** max(0, attempt - 1))
+        backoff = min(backoff, self.max_delay)
+        if retry_after_s is not None and retry_after_s > 0:
+            backoff = max(backoff, timedelta(seconds=retry_after_s))
+        return backoff
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # A worker may execute a step only while it holds the run's lease with at least ``step_budget`` left; a
+    # crashed worker's lease lapses after ``lease``. Real time, never scaled: a step does not run faster.
+    lease: timedelta = timedelta(minutes=5)
+    step_budget: timedelta = timedelta(minutes=2)
+    # How many ``Next`` steps of one run a driver executes back to back before it lets the message go.
+    max_chain: int = 16
+    max_visibility: timedelta = QUEUE_MAX_VISIBILITY
+    # The janitor re-enqueues a run whose step is overdue by more than this (scaled by ``timer_scale``).
+    janitor_grace: timedelta = timedelta(minutes=5)
+    # Deliveries in a row that ended without a result before a driver moves a message to the poison queue
+    # (the Functions host's ``maxDequeueCount`` plays this role when hosted).
+    max_dequeue: int = 5
+    cache_size: int = 1024
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Applies ``timer_scale`` to every workflow delay and due time (0.01 turns a 60 s wait into 0.6 s)."""
+
+    scale: float = 1.0
+    max_visibility: timedelta = QUEUE_MAX_VISIBILITY
+
+    def scaled(self, delay: timedelta) -> timedelta:
+        return max(timedelta(0), delay * self.scale)
+
+    def visible_in_s(self, due: datetime | None, now: datetime) -> int:
+        """Seconds until a message for ``due`` should show up (whole seconds, capped at the queue's limit:
+        an early message is simply postponed again with the remainder)."""
+        if due is None:
+            return 0
+        seconds = (due - now - EARLY_TOLERANCE).total_seconds()
+        return max(0, min(math.ceil(seconds), int(self.max_visibility.total_seconds())))

@@ -1,0 +1,251 @@
+"""Execute the step a delivered work item asks for: claim the lease, run the step, checkpoint, reschedule.
+
+Two ways to hold a message:
+
+- ``held=True`` (the driver): we received the message ourselves and own its pop receipt, so the same queue
+  message is rewritten for the run's next step (``update``: new body, new visibility) instead of deleted and
+  sent again, and a ``Next`` step is executed right away under a lease granted by the checkpoint itself.
+- ``held=False`` (the Functions queue trigger): the host received the message and deletes it when we return,
+  so follow-up work goes out as a new message and every message executes exactly one step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import uuid
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Generic, TypeVar
+
+from lib.domain.runs import RunEvent, RunRecord, RunStatus
+from lib.engine.api import Outcome, StepContext, Workflow
+from lib.engine.checkpoint import Checkpoint, Recorder, abort, after_step
+from lib.engine.dispatch import Action, classify
+from lib.engine.runtime import CrashPoint, Runtime
+from lib.ports.run_store import EntityTooLarge, Loaded, StaleRun
+from lib.ports.work_queue import BadWorkItem, MessageLost, Received, WorkItem
+
+log = logging.getLogger("autopilot.engine")
+
+D = TypeVar("D")
+
+
+@dataclass(frozen=True)
+class ProcessReport:
+    run_id: str
+    action: str  # executed | postponed | dropped | lost | bad-message
+    reason: str
+    steps: int = 0
+    status: RunStatus | None = None
+    version: int = 0
+
+
+class Executor(Generic[D]):
+    """One worker. Not thread-safe: give every thread its own (the lease names the worker)."""
+
+    def __init__(self, rt: Runtime[D], worker_id: str | None = None) -> None:
+        self.rt = rt
+        self.worker_id = worker_id or f"w-{uuid.uuid4().hex[:12]}"
+
+    # -- claim ------------------------------------------------------------------------------------
+
+    def process(self, msg: Received, *, held: bool) -> ProcessReport:
+        try:
+            item = WorkItem.decode(msg.body)
+        except BadWorkItem as exc:
+            log.warning("dropping message %s: %s", msg.message_id, exc)
+            if held:
+                self._delete(msg)
+            return ProcessReport("", "bad-message", exc.reason)
+        claim = self._claim(item, msg, held)
+        if isinstance(claim, ProcessReport):
+            return claim
+        loaded, wake, msg = claim
+        return self._execute(item, loaded, wake, msg, held)
+
+    def _claim(
+        self, item: WorkItem, msg: Received, held: bool
+    ) -> ProcessReport | tuple[Loaded, RunEvent | None, Received]:
+        rt = self.rt
+        loaded = rt.cache.get(item.run_id)
+        fresh = loaded is None
+        if loaded is None:
+            loaded = rt.store.load(item.run_id)
+        for _ in range(3):
+            run = loaded.run if loaded else None
+            now = rt.clock.now()
+            decision = classify(run, item.version, msg.message_id, now, self.worker_id)
+            if decision.action is not Action.EXECUTE and not fresh:
+                loaded, fresh = rt.store.load(item.run_id), True  # never drop or defer on a cached view
+                continue
+            if decision.action is Action.DROP:
+                if held:
+                    self._delete(msg)
+                return ProcessReport(item.run_id, "dropped", decision.reason)
+            if decision.action is Action.POSTPONE:
+                assert run is not None and decision.until is not None
+                self._postpone(msg, held, run, decision.until - now + timedelta(milliseconds=100))
+                return ProcessReport(item.run_id, "postponed", decision.reason, status=run.status, version=run.version)
+            assert loaded is not None and run is not None
+            until = now + rt.config.lease
+            try:
+                etag = rt.store.save_lease(run.run_id, loaded.etag, self.worker_id, until, msg.message_id)
+            except StaleRun:
+                rt.cache.drop(item.run_id)
+                loaded, fresh = rt.store.load(item.run_id), True
+                continue
+            run = replace(run, lease_owner=self.worker_id, lease_until=until, msg_id=msg.message_id)
+            if held and msg.hold_until - now < rt.config.step_budget:
+                msg = self._extend(msg, WorkItem(run.run_id, run.version, item.base))
+            return Loaded(run, etag), decision.wake, msg
+        assert loaded is not None
+        self._postpone(msg, held, loaded.run, timedelta(seconds=1))
+        return ProcessReport(item.run_id, "postponed", "lost the lease race repeatedly")
+
+    # -- execute ----------------------------------------------------------------------------------
+
+    def _execute(
+        self, item: WorkItem, loaded: Loaded, wake: RunEvent | None, msg: Received, held: bool
+    ) -> ProcessReport:
+        rt = self.rt
+        run, etag, steps = loaded.run, loaded.etag, 0
+        while True:
+            rt.crash(CrashPoint.BEFORE_STEP, run)
+            cp = self._run_step(run, wake)
+            rt.crash(CrashPoint.AFTER_STEP, run)
+            go_on = held and cp.run.status is RunStatus.RUNNING and steps + 1 < rt.config.max_chain
+            now = rt.clock.now()
+            # The lease for the next step travels in this checkpoint: no separate lease write when we go on.
+            new = replace(
+                cp.run,
+                lease_owner=self.worker_id if go_on else "",
+                lease_until=now + rt.config.lease if go_on else None,
+                msg_id=msg.message_id,
+            )
+            try:
+                try:
+                    etag = rt.store.save(new, etag, cp.history, previous=run)
+                except EntityTooLarge as exc:
+                    cp = abort(self._recorder(run, wake), str(exc), "StateTooLarge", {"size": exc.size})
+                    new = replace(cp.run, msg_id=msg.message_id)
+                    etag = rt.store.save(new, etag, cp.history, previous=run)
+            except StaleRun:
+                rt.cache.drop(run.run_id)
+                return self._lost(item, msg, held, steps)
+            rt.cache.put(Loaded(new, etag))
+            steps += 1
+            rt.notify(new, cp.history)
+            rt.index(run.status, new)
+            rt.crash(CrashPoint.AFTER_CHECKPOINT, new)
+            if not go_on:
+                self._reschedule(msg, held, new)
+                return ProcessReport(new.run_id, "executed", new.reason, steps, new.status, new.version)
+            if msg.hold_until - rt.clock.now() < rt.config.step_budget:
+                try:
+                    msg = rt.queue.update(msg, WorkItem(new.run_id, new.version, item.base).encode(), self._lease_s)
+                except MessageLost:
+                    return ProcessReport(new.run_id, "executed", "message taken over", steps, new.status, new.version)
+            run, wake = new, None
+
+    def _recorder(self, run: RunRecord, wake: RunEvent | None) -> Recorder:
+        rec = Recorder(run, self.rt.clock.now(), self.worker_id)
+        if wake is not None:
+            reason = {RunEvent.START: "picked up", RunEvent.TIMER_FIRED: "timer fired"}.get(wake, "approval timed out")
+            rec.edge(wake, run.step, reason=reason)
+        return rec
+
+    def _run_step(self, run: RunRecord, wake: RunEvent | None) -> Checkpoint:
+        rt = self.rt
+        workflow: Workflow[D] | None = rt.registry.get(run.workflow)
+        if workflow is None:
+            reason = f"no workflow named {run.workflow!r} is registered"
+            return abort(self._recorder(run, wake), reason, "UnknownWorkflow")
+        try:
+            step = workflow.step(run.step)
+        except KeyError:
+            reason = f"workflow {run.workflow!r} has no step {run.step!r}"
+            return abort(self._recorder(run, wake), reason, "UnknownStep")
+        ctx = StepContext(
+            run_id=run.run_id,
+            workflow=run.workflow,
+            step=run.step,
+            input=copy.deepcopy(dict(run.input)),
+            state=copy.deepcopy(dict(run.state)),
+            now=rt.clock.now(),
+            run_started_at=run.created_at,
+            step_started_at=run.step_started_at,
+            attempt=run.attempt,
+            approval_timed_out=wake is RunEvent.APPROVAL_TIMEOUT,
+            approved_by=run.approved_by or None,
+        )
+        result: Outcome | BaseException
+        try:
+            result = step.run(ctx, rt.deps)
+            json.dumps(ctx.state)  # fail here, as the step's error, rather than in the store
+        except Exception as exc:
+            result = exc
+        return after_step(
+            self._recorder(run, wake), workflow, result, ctx.state, timing=rt.timing, retry=rt.config.retry
+        )
+
+    # -- messages ---------------------------------------------------------------------------------
+
+    @property
+    def _lease_s(self) -> int:
+        return int(self.rt.config.lease.total_seconds())
+
+    def _reschedule(self, msg: Received, held: bool, run: RunRecord) -> None:
+        rt = self.rt
+        if run.due_at is None:  # finished, or paused until someone approves: nothing to schedule
+            if held:
+                self._delete(msg)
+            return
+        visible_in = rt.timing.visible_in_s(run.due_at, rt.clock.now())
+        body = WorkItem(run.run_id, run.version, msg.dequeue_count if held else 0).encode()
+        self._send_or_update(msg, held, body, visible_in)
+
+    def _postpone(self, msg: Received, held: bool, run: RunRecord, delay: timedelta) -> None:
+        visible_in = self.rt.timing.visible_in_s(self.rt.clock.now() + delay, self.rt.clock.now())
+        body = WorkItem(run.run_id, run.version, msg.dequeue_count if held else 0).encode()
+        self._send_or_update(msg, held, body, visible_in)
+
+    def _send_or_update(self, msg: Received, held: bool, body: str, visible_in: int) -> None:
+        if not held:
+            self.rt.queue.send(body, visible_in)
+            return
+        try:
+            self.rt.queue.update(msg, body, visible_in)
+        except MessageLost as exc:
+            # Whoever received it after us holds it now; as the run's message it will be adopted, not lost.
+            log.info("could not reschedule message %s: %s", msg.message_id, exc.reason)
+
+    def _extend(self, msg: Received, item: WorkItem) -> Received:
+        try:
+            return self.rt.queue.update(msg, item.encode(), self._lease_s)
+        except MessageLost:
+            return msg  # the lease still protects the step; only rescheduling will notice
+
+    def _delete(self, msg: Received) -> None:
+        with contextlib.suppress(MessageLost):
+            self.rt.queue.delete(msg)
+
+    def _lost(self, item: WorkItem, msg: Received, held: bool, steps: int) -> ProcessReport:
+        """Our checkpoint lost the ETag race (an operator cancelled, or our lease lapsed and another worker
+        took over). Our step's result is discarded; the message is handled as the run now stands."""
+        loaded = self.rt.store.load(item.run_id)
+        run = loaded.run if loaded else None
+        now = self.rt.clock.now()
+        decision = classify(run, item.version, msg.message_id, now, self.worker_id)
+        if run is None or decision.action is Action.DROP:
+            if held:
+                self._delete(msg)
+        else:
+            until = decision.until or now
+            self._postpone(msg, held, run, until - now + timedelta(milliseconds=100))
+        status, version = (run.status, run.version) if run else (None, 0)
+        return ProcessReport(
+            item.run_id, "lost", f"checkpoint lost the race: {decision.reason}", steps, status, version
+        )

@@ -1,0 +1,168 @@
+"""Operations on runs: start, cancel, approve, resume, abort. Each is recorded in the run's history.
+
+Every write is guarded by the run's ETag and retried on a lost race. Index ordering keeps the listing
+repairable after a crash: a run never exists without an index row, and the index never shows a finished
+status for an active run (going from finished to active writes the index first; everything else writes
+the run first), so the janitor, which inspects active index rows, finds every disagreement.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from lib.domain.errors import ValidationError
+from lib.domain.runs import FINISHED, HistoryRecord, RunEvent, RunRecord, RunStatus, RunSummary
+from lib.engine.api import Workflow
+from lib.engine.checkpoint import Checkpoint, Recorder, entering
+from lib.engine.errors import ContentionExceeded, IdempotencyConflict, RunNotFound, UnknownStep, UnknownWorkflow
+from lib.engine.runtime import Runtime
+from lib.ports.run_store import Loaded, RunAlreadyExists, StaleRun
+from lib.ports.work_queue import WorkItem
+
+D = TypeVar("D")
+MAX_RACES = 8
+
+
+@dataclass(frozen=True)
+class StartResult:
+    run_id: str
+    created: bool  # False: the idempotency key had already started this run
+    run: RunRecord
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:10]}"
+
+
+def workflow_of(rt: Runtime[D], name: str) -> Workflow[D]:
+    workflow = rt.registry.get(name)
+    if workflow is None:
+        raise UnknownWorkflow(name, tuple(sorted(rt.registry)))
+    return workflow
+
+
+def start(
+    rt: Runtime[D], workflow: str, input: Mapping[str, Any], idempotency_key: str | None, actor: str
+) -> StartResult:
+    wf = workflow_of(rt, workflow)
+    if not wf.steps:
+        raise ValidationError("workflow", f"{workflow!r} has no steps")
+    try:
+        payload = json.loads(json.dumps(dict(input)))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("input", f"must be JSON: {exc}") from None
+    now = rt.clock.now()
+    run_id, created_at = new_run_id(now), now
+    if idempotency_key:
+        claim = rt.store.claim_key(idempotency_key, run_id, workflow, now)
+        if claim.workflow != workflow:
+            raise IdempotencyConflict(idempotency_key, claim.run_id, claim.workflow, workflow)
+        run_id, created_at = claim.run_id, claim.created_at
+        if not claim.claimed:
+            loaded = rt.store.load(run_id)
+            if loaded is not None:
+                return StartResult(run_id, False, loaded.run)
+            # The key's first caller has not created the run yet, or died trying: create it too. Every caller
+            # builds the same run id and creation time, and the run's insert decides who wins.
+    first = wf.steps[0].name
+    run = RunRecord(
+        run_id=run_id, workflow=workflow, status=RunStatus.PENDING, step=first, version=1, input=payload, state={},
+        created_at=created_at, updated_at=now, step_started_at=now, due_at=now, history_seq=1,
+        idempotency_key=idempotency_key or "", reason="created",
+    )  # fmt: skip
+    row = HistoryRecord(
+        seq=1, at=now, event=RunEvent.CREATE, from_status=None, to_status=RunStatus.PENDING, step=first, version=1,
+        outcome="operation", reason="created", details={"idempotency_key": idempotency_key or None}, actor=actor,
+    )  # fmt: skip
+    rt.store.index_put(RunSummary.of(run))
+    try:
+        etag = rt.store.create(run, [row])
+    except RunAlreadyExists:
+        loaded = rt.store.load(run_id)
+        if loaded is None:  # pragma: no cover - runs are never deleted
+            raise RunNotFound(run_id) from None
+        return StartResult(run_id, False, loaded.run)
+    rt.cache.put(Loaded(run, etag))
+    rt.notify(run, [row])
+    rt.queue.send(WorkItem(run_id, run.version).encode(), 0)
+    return StartResult(run_id, True, run)
+
+
+def update(
+    rt: Runtime[D], run_id: str, operation: str, change: Callable[[RunRecord, datetime], Checkpoint]
+) -> RunRecord:
+    """Load, change, save under the ETag; on a lost race start over with the fresh run."""
+    for attempt in range(MAX_RACES):
+        loaded = rt.store.load(run_id)
+        if loaded is None:
+            raise RunNotFound(run_id)
+        cp = change(loaded.run, rt.clock.now())
+        reopening = loaded.run.status in FINISHED and cp.run.status not in FINISHED
+        if reopening:
+            rt.store.index_put(RunSummary.of(cp.run))
+        try:
+            etag = rt.store.save(cp.run, loaded.etag, cp.history, previous=loaded.run)
+        except StaleRun:
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+            continue
+        rt.cache.put(Loaded(cp.run, etag))
+        rt.notify(cp.run, cp.history)
+        if not reopening:
+            rt.index(loaded.run.status, cp.run)
+        if cp.run.due_at is not None and cp.run.status is RunStatus.RUNNING:
+            rt.queue.send(WorkItem(run_id, cp.run.version).encode(), 0)
+        return cp.run
+    raise ContentionExceeded(run_id, operation, MAX_RACES)
+
+
+# Operations leave no lease and no responsible message behind: the old message, if any, becomes stale.
+_RELEASED: dict[str, Any] = {"lease_owner": "", "lease_until": None, "msg_id": ""}
+
+
+def cancel(run: RunRecord, now: datetime, by: str, reason: str) -> Checkpoint:
+    rec = Recorder(run, now, by)
+    text = reason or f"cancelled by {by}"
+    rec.edge(RunEvent.CANCEL, run.step, outcome="operation", reason=text, details={"by": by})
+    return rec.finish(due_at=None, reason=text, **_RELEASED)
+
+
+def approve(
+    wf: Workflow[Any], run: RunRecord, now: datetime, by: str, *, approval: str | None, comment: str
+) -> Checkpoint:
+    if approval and run.approval and approval != run.approval:
+        raise ValidationError("approval", f"run {run.run_id} waits for approval {run.approval!r}, not {approval!r}")
+    rec = Recorder(run, now, by)
+    text = comment or f"approved by {by}"
+    rec.edge(RunEvent.APPROVE, run.step, outcome="operation", reason=text, details={"approval": run.approval, "by": by})
+    target = wf.after(run.step)
+    if target is None:
+        rec.edge(RunEvent.DONE, run.step, outcome="done", reason="approved on the last step")
+        return rec.finish(due_at=None, approval="", approved_by=by, reason=text, **_RELEASED)
+    # The step right after the pause sees who approved (``ctx.approved_by``); entering the next one clears it.
+    return rec.finish(**{**entering(target, now), **_RELEASED, "approved_by": by, "reason": text})
+
+
+def resume(wf: Workflow[Any], run: RunRecord, now: datetime, by: str, reason: str) -> Checkpoint:
+    state = copy.deepcopy(dict(run.state))
+    target = wf.on_resume(state, run.step) if wf.on_resume else run.step
+    if target not in {s.name for s in wf.steps}:
+        raise UnknownStep(wf.name, target)
+    rec = Recorder(run, now, by)
+    text = reason or f"resumed by {by}"
+    details = {"from_step": run.step, "to_step": target, "previous_status": run.status.value, "error": run.error}
+    rec.edge(RunEvent.RESUME, run.step, outcome="operation", reason=text, details=details)
+    return rec.finish(**{**entering(target, now), **_RELEASED, "state": state, "reason": text})
+
+
+def abort(run: RunRecord, now: datetime, actor: str, reason: str, code: str) -> Checkpoint:
+    rec = Recorder(run, now, actor)
+    rec.edge(RunEvent.ABORT, run.step, outcome="operation", reason=reason, error=reason, code=code)
+    return rec.finish(due_at=None, reason=reason, error=reason, error_code=code, **_RELEASED)

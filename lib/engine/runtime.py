@@ -1,0 +1,101 @@
+"""What every part of the engine shares: the registry, deps, storage, clock, settings and hooks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from lib.domain.runs import HistoryRecord, RunRecord, RunStatus, RunSummary
+from lib.engine.api import Workflow
+from lib.engine.config import EngineConfig, Timing
+from lib.ports.clock import Clock
+from lib.ports.run_store import Loaded, RunStore
+from lib.ports.work_queue import WorkQueue
+
+log = logging.getLogger("autopilot.engine")
+
+D = TypeVar("D")
+
+# Called after every checkpoint with the saved run and the history rows it added (live progress in a CLI).
+Observer = Callable[[RunRecord, Sequence[HistoryRecord]], None]
+
+
+class CrashPoint(StrEnum):
+    BEFORE_STEP = "before-step"  # the lease is held; the step (and its side effect) has not run
+    AFTER_STEP = "after-step"  # the step ran (side effect done); nothing is checkpointed
+    AFTER_CHECKPOINT = "after-checkpoint"  # the checkpoint is saved; the next work item is not enqueued
+
+
+# Tests raise ``InjectedCrash`` from here to simulate the worker dying at that point.
+CrashHook = Callable[[CrashPoint, RunRecord], None]
+
+
+class RunCache:
+    """Runs as this process last saw them, with their ETag. Only ever a hint: a lease write guarded by the
+    cached ETag succeeds exactly when the cache is current, so a hit saves the read of the run."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, Loaded] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, run_id: str) -> Loaded | None:
+        with self._lock:
+            loaded = self._items.get(run_id)
+            if loaded is not None:
+                self._items.move_to_end(run_id)
+            return loaded
+
+    def put(self, loaded: Loaded) -> None:
+        if self._size <= 0:
+            return
+        with self._lock:
+            self._items[loaded.run.run_id] = loaded
+            self._items.move_to_end(loaded.run.run_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def drop(self, run_id: str) -> None:
+        with self._lock:
+            self._items.pop(run_id, None)
+
+
+@dataclass
+class Runtime(Generic[D]):
+    registry: Mapping[str, Workflow[D]]
+    deps: D
+    store: RunStore
+    queue: WorkQueue
+    clock: Clock
+    timing: Timing
+    config: EngineConfig
+    poison: WorkQueue | None = None
+    crash_hook: CrashHook | None = None
+    observers: list[Observer] = field(default_factory=list)
+    cache: RunCache = field(default_factory=lambda: RunCache(0))
+
+    def crash(self, point: CrashPoint, run: RunRecord) -> None:
+        if self.crash_hook is not None:
+            self.crash_hook(point, run)
+
+    def notify(self, run: RunRecord, rows: Sequence[HistoryRecord]) -> None:
+        for observer in list(self.observers):
+            try:
+                observer(run, rows)
+            except Exception:  # an observer must never break a run
+                log.exception("transition observer failed for run %s", run.run_id)
+
+    def index(self, before: RunStatus | None, run: RunRecord) -> None:
+        """Keep the listing index in step after the run itself was saved. Failing here is survivable: the
+        index row still shows an active status, and the janitor repairs rows that disagree with their run."""
+        if before is run.status:
+            return
+        try:
+            self.store.index_put(RunSummary.of(run))
+        except Exception:
+            log.exception("index update failed for run %s (the janitor will repair it)", run.run_id)
