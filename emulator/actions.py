@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from emulator import topology
 from emulator.backend import Backend
 from emulator.errors import BadRequest, NotFound, OperationNotAllowed
 from emulator.jobs import (
@@ -122,19 +123,20 @@ def item_job(b: Backend, item: Item, scenario: str, friendly: str, now: datetime
 
 
 def affected_details(b: Backend, item: Item) -> dict[str, str]:
-    from emulator.topology import container_name, region_display
-
     return {
         "primaryVmId": item.guid,
         "primaryVmName": item.vm,
         "recoveryVmId": "",
         "recoveryVmName": item.vm,
         "primaryCloudId": b.container_guid(item.primary),
-        "primaryCloudName": container_name(item.primary),
+        "primaryCloudName": topology.container_name(item.primary),
         "recoveryCloudId": b.container_guid(item.recovery),
-        "recoveryCloudName": container_name(item.recovery),
-        "primaryVmmName": region_display(item.primary),
-        "recoveryVmmName": region_display(item.recovery),
+        "recoveryCloudName": topology.container_name(item.recovery),
+        "primaryVmmId": b.fabric_guid(item.primary),
+        "primaryVmmName": topology.region_display(item.primary),
+        "recoveryVmmId": b.fabric_guid(item.recovery),
+        "recoveryVmmName": topology.region_display(item.recovery),
+        "protectionProfileId": topology.stable_guid(item.guid, "protection-profile"),
         "primaryFabricProviderId": "Azure",
         "recoveryFabricProviderId": "Azure",
     }

@@ -262,7 +262,13 @@ def switch_unit(b: Backend, job: Job, item: Item, start: datetime, rng: random.R
     group = next(t for t in unit.tasks if t.task_id == "ProtectReplicaTask")
     group.task_type = "GroupTaskDetails"
     group.done_friendly_name = "Reprotecting virtual machine (1)"
-    group.children = [Task("EnableDr", item.vm, item.vm, group.start, group.end, outcome=group.outcome)]
+    child = _enable_dr_job(b, item, group)
+    group.children = [
+        Task("EnableDr", item.vm, item.vm, group.start, group.end, outcome=group.outcome, task_type="JobTaskDetails",
+             job_task={"jobId": b.job_id(child.name), "jobFriendlyName": child.friendly_name,
+                       "targetObjectId": item.guid, "targetObjectName": item.vm, "targetInstanceType": "Vm",
+                       "jobScenarioName": child.scenario})
+    ]  # fmt: skip
     if unit.error is not None:
         return unit
     ir_duration = timedelta(seconds=ir_seconds(item, rng))
@@ -287,6 +293,25 @@ def switch_unit(b: Backend, job: Job, item: Item, start: datetime, rng: random.R
 
     b.schedule(unit.end, switched, job)
     return unit
+
+
+def _enable_dr_job(b: Backend, item: Item, group: Task) -> Job:
+    """The child 'Enable replication' job ASR runs inside the reprotect (switch-protection) job."""
+    job, _ = new_job(
+        b, scenario="EnableDr", friendly="Enable replication", target_kind="item", target_name=item.name,
+        object_name=item.vm, object_id=item.guid, instance_type="Vm", result_kind="items.get",
+        result_ref=(item.name,), item_names=[], start=group.start,
+    )  # fmt: skip
+    job.end = group.end
+    job.tasks = [
+        Task("EnableDrTask", "EnableDrTask", "Enabling protection", group.start, group.end, outcome=group.outcome)
+    ]
+    if group.outcome == "Failed":
+        job.outcome, job.outcome_description = "Failed", "Failed"
+        job.errors = list(group.errors)
+    job.custom_details = {"instanceType": "AsrJobDetails", "affectedObjectDetails": {"primaryVmName": item.vm}}
+    b.add_job(job)
+    return job
 
 
 def ir_done(b: Backend, item: Item, at: datetime) -> None:
@@ -355,17 +380,20 @@ def finish_job(b: Backend, job: Job, units: list[Unit], *, keep_scenario: bool =
                     job_name=job.name,
                     job_friendly_name=job.friendly_name,
                     job_status="Failed",
-                    health_errors=[
-                        {
-                            "errorCode": e["serviceErrorDetails"]["code"],
-                            "errorMessage": e["serviceErrorDetails"]["message"],
-                        }
-                        for e in errors
-                    ],
+                    health_errors=[_event_error(e["serviceErrorDetails"]) for e in errors],
                 )
             )
 
     b.schedule(job.end, ended, job)
+
+
+def _event_error(details: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "errorCode": details["code"],
+        "errorMessage": details["message"],
+        "possibleCauses": details["possibleCauses"],
+        "recommendedAction": details["recommendedAction"],
+    }
 
 
 def new_job(

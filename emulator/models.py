@@ -166,6 +166,7 @@ class Task:
     children: list[Task] = field(default_factory=list)
     task_type: str = "TaskDetails"
     done_friendly_name: str | None = None  # group tasks are renamed when done ("... (1)")
+    job_task: dict[str, Any] | None = None  # JobTaskDetails.jobTask: the child job this task runs
 
     def state(self, now: datetime) -> tuple[str, str]:
         if self.outcome == "Skipped":

@@ -37,6 +37,8 @@ def task_json(task: Task, now: datetime, b: Backend, job: Job) -> dict[str, Any]
         "groupTaskCustomDetails": None,
         "errors": list(task.errors) if done else [],
     }
+    if task.job_task is not None:
+        body["customDetails"] = {"instanceType": "JobTaskDetails", "jobTask": dict(task.job_task)}
     if task.task_type == "GroupTaskDetails":
         body["customDetails"] = None
         body["groupTaskCustomDetails"] = {
