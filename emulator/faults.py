@@ -197,10 +197,12 @@ class FaultRegistry:
         return True
 
     def match_request(self, method: str, template: str | None, vm: str | None) -> list[FaultRule]:
+        """Matching latency rules all apply; of the error rules (http, reset) only the first one fires."""
         fired: list[FaultRule] = []
+        errored = False
         with self._lock:
             for rule in list(self._rules):
-                if rule.kind not in HTTP_KINDS:
+                if rule.kind not in HTTP_KINDS or (errored and rule.kind != "latency"):
                     continue
                 if rule.method and rule.method != method:
                     continue
@@ -210,6 +212,7 @@ class FaultRegistry:
                     continue
                 if self._fires(rule):
                     fired.append(rule)
+                    errored = errored or rule.kind != "latency"
         return fired
 
     def match_job(self, kind: str, vm: str, operation: str) -> FaultRule | None:
