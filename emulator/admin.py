@@ -118,7 +118,8 @@ def handle(
             b.faults.clear()
             return 200, {"cleared": count}
         if route == "/_emulator/state" and method == "GET":
-            return 200, full_state(b, b.sync())
+            with b.lock:
+                return 200, full_state(b, b.sync())
         if route == "/_emulator/time-scale" and method == "POST":
             b.clock.set_scale(float((body or {})["timeScale"]))
             return 200, {"timeScale": b.clock.scale, "now": iso(b.sync())}
