@@ -159,7 +159,8 @@ class TableRunStore:
         statuses = sorted(s.value for s in ACTIVE)
         clauses = " or ".join(f"status eq @s{i}" for i in range(len(statuses)))
         params: dict[str, Any] = {"pk": codec.INDEX_PARTITION} | {f"s{i}": s for i, s in enumerate(statuses)}
-        rows = self._query(f"PartitionKey eq @pk and ({clauses})", params, page_size=1000)
+        # The SDK substitutes @names between spaces only, hence "( ... )".
+        rows = self._query(f"PartitionKey eq @pk and ( {clauses} )", params, page_size=1000)
         return [codec.entity_to_summary(e) for e in rows]
 
     def _query(self, query: str, params: dict[str, Any], page_size: int) -> Iterator[Any]:

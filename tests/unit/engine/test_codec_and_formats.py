@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -16,7 +18,7 @@ from lib.ports.work_queue import BadWorkItem, WorkItem
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 
-def _run(state: dict[str, object]) -> RunRecord:
+def _run(state: Mapping[str, Any]) -> RunRecord:
     return RunRecord(
         run_id="r1", workflow="wf", status=RunStatus.RUNNING, step="a", version=1, input={"vms": ["a"]},
         state=state, created_at=NOW, updated_at=NOW, step_started_at=NOW, due_at=NOW,
