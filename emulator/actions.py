@@ -11,13 +11,12 @@ from typing import Any
 from emulator import topology
 from emulator.backend import Backend
 from emulator.errors import BadRequest, NotFound, OperationNotAllowed
+from emulator.job_records import finish_job, new_job
 from emulator.jobs import (
     cleanup_unit,
     commit_unit,
     failover_unit,
-    finish_job,
     lay_out,
-    new_job,
     switch_unit,
     test_failover_unit,
 )

@@ -22,17 +22,14 @@ from emulator.actions import (
 )
 from emulator.backend import Backend
 from emulator.errors import BadRequest, OperationNotAllowed
+from emulator.job_records import Unit, finish_job, job_error, new_job
 from emulator.jobs import (
     FAR_FUTURE,
-    Unit,
     cleanup_unit,
     commit_unit,
     failover_unit,
-    finish_job,
     jitter,
-    job_error,
     lay_out,
-    new_job,
     test_failover_unit,
 )
 from emulator.models import COMMIT_PENDING, PROTECTED, TFO_NONE, TFO_WAITING, Item, Job, Plan, Scenario, Task

@@ -22,6 +22,7 @@ from typing import Any
 import trustme
 
 from emulator import admin, urls
+from emulator.arm import Request, Response, retry_after
 from emulator.backend import Backend
 from emulator.errors import (
     BadRequest,
@@ -35,7 +36,7 @@ from emulator.errors import (
     Unauthorized,
 )
 from emulator.faults import FaultRule
-from emulator.responses import Request, Response, dispatch
+from emulator.responses import dispatch
 
 API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 _INJECTED_CODES = {429: "SubscriptionRequestsThrottled", 500: "InternalServerError", 503: "ServiceUnavailable"}
@@ -177,22 +178,16 @@ class ArmHandler(BaseHTTPRequestHandler):
         if any(rule.kind == "reset" for rule in fired):
             raise ConnectionReset()
         for rule in fired:
-            if rule.kind == "http":
-                headers: dict[str, str] = {}
-                if rule.status == 429 or rule.retry_after is not None:
-                    retry = rule.retry_after if rule.retry_after is not None else 1
-                    headers["Retry-After"] = str(int(retry)) if retry == int(retry) else str(retry)
-                if rule.status == 429:
-                    sub = self.server.backend.topology.subscription_id
-                    exc = Throttled(
-                        "write" if self.command != "GET" else "read",
-                        sub,
-                        int(headers["Retry-After"].split(".")[0] or 1),
-                    )
-                    exc.headers = headers
-                    raise exc
-                code = rule.code or _INJECTED_CODES.get(rule.status, "InjectedFault")
-                raise InjectedFault(rule.status, code, rule.message or f"Injected fault {rule.id}.", headers)
+            if rule.kind != "http":
+                continue
+            headers = {"Retry-After": retry_after(rule.retry_after)} if rule.retry_after is not None else {}
+            if rule.status == 429:
+                kind = "read" if self.command == "GET" else "write"
+                throttled = Throttled(kind, self.server.backend.topology.subscription_id, int(rule.retry_after or 1))
+                throttled.headers["Retry-After"] = headers.get("Retry-After", "1")
+                raise throttled
+            code = rule.code or _INJECTED_CODES.get(rule.status, "InjectedFault")
+            raise InjectedFault(rule.status, code, rule.message or f"Injected fault {rule.id}.", headers)
 
     # --- output -----------------------------------------------------------------------------------------
     def _send(self, response: Response, kind: str | None = None) -> None:

@@ -9,12 +9,12 @@ import pytest
 
 from emulator import topology as topo
 from emulator import urls
+from emulator.arm import parse_filter
 from emulator.clock import SimClock, iso, parse_iso
 from emulator.errors import BadRequest, TopologyError
 from emulator.faults import FaultRegistry, FaultRuleError, TokenBucket
 from emulator.jobs import FAILOVER_STEPS, lay_out, monitoring_percentage
 from emulator.models import COMMIT_PENDING, COMMITTED, IR, PROTECTED, TFO_WAITING, Item
-from emulator.responses import parse_filter
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
