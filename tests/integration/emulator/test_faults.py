@@ -127,11 +127,17 @@ def test_token_bucket_throttles_reads_and_the_sdk_waits(emu: EmulatorInfo, clien
     for _ in range(4):
         assert find_item(client, emu, "vm1").name
     assert emu.requests_count()["byRoute"][LIST_ROUTE] > 4  # some attempts got 429 + Retry-After and were retried
-    status, headers, body = raw(emu, vault_path(emu) + "/replicationProtectedItems?api-version=2025-08-01")
-    if status == 429:
-        assert body["error"]["code"] == "SubscriptionRequestsThrottled" and "Retry-After" in headers
-    else:
-        assert int(headers["x-ms-ratelimit-remaining-subscription-reads"]) <= 2
+
+    # An empty bucket that barely refills: the second raw read is refused the ARM way.
+    emu.add_fault({"kind": "throttle", "reads": {"capacity": 1, "refillPerSecond": 0.01}})
+    url = vault_path(emu) + "/replicationProtectedItems?api-version=2025-08-01"
+    status, headers, _ = raw(emu, url)
+    assert status == 200 and headers["x-ms-ratelimit-remaining-subscription-reads"] == "0"
+    status, headers, body = raw(emu, url)
+    assert status == 429 and int(headers["Retry-After"]) >= 1
+    assert body["error"]["code"] == "SubscriptionRequestsThrottled"
+    emu.clear_faults()
+    assert raw(emu, url)[0] == 200
 
 
 def test_paging_follows_next_links_and_keeps_the_filter(emulator_factory: EmulatorFactory) -> None:
@@ -202,3 +208,15 @@ def test_lro_headers_match_the_recorded_service(emulator_factory: EmulatorFactor
     assert headers.get("Content-Length") == "0"
     default.advance(600)
     poller.result()
+
+
+def test_injected_health_issue_shows_in_item_and_vault_health(emu: EmulatorInfo, client: Client) -> None:
+    emu.inject_health_issue("vm2", code="10008", category="Replication", level="Error", message="RPO Throttled")
+    item = find_item(client, emu, "vm2")
+    assert (item.properties.replication_health, item.properties.failover_health) == ("Critical", "Critical")
+    health = client.replication_vault_health.get(emu.resource_group, emu.vault).properties.protected_items_health
+    assert health.categorized_resource_counts["protectedItemsCriticalCount"] == 1
+    rpo = next(i for i in health.issues if i.summary_code == "10008")
+    assert (rpo.severity, rpo.affected_resource_correlation_ids) == ("Error", [item.properties.event_correlation_id])
+    emu.admin("DELETE", "health-issues?vm=vm2&code=10008")
+    assert find_item(client, emu, "vm2").properties.replication_health == "Normal"
