@@ -20,6 +20,10 @@ class Settings:
     work_queue: str = "drwork"
     runs_table: str = "drruns"
     run_index_table: str = "drrunindex"
+    locks_table: str = "drlocks"
+    eventgrid_endpoint: str = ""
+    eventgrid_key: str = ""  # local only; in Azure the managed identity publishes
+    timer_scale: float = 1.0  # dev/demo only: shrink every workflow wait
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -34,6 +38,10 @@ class Settings:
             work_queue=e.get("DR_WORK_QUEUE", "drwork"),
             runs_table=e.get("DR_RUNS_TABLE", "drruns"),
             run_index_table=e.get("DR_RUN_INDEX_TABLE", "drrunindex"),
+            locks_table=e.get("DR_LOCKS_TABLE", "drlocks"),
+            eventgrid_endpoint=e.get("EVENTGRID_TOPIC_ENDPOINT", ""),
+            eventgrid_key=e.get("EVENTGRID_TOPIC_KEY", ""),
+            timer_scale=float(e.get("DR_TIMER_SCALE", "1") or 1),
         )
 
     def missing(self) -> list[str]:

@@ -72,6 +72,19 @@ def _job_failed_message(job: Job) -> tuple[str, str]:
     return job.state, f"ASR job {job.name} ended {job.state} ({job.state_description})"
 
 
+def _latest_jobs(deps: DrDeps, scenario: str) -> dict[str, Job]:
+    """The newest job of ``scenario`` per target VM (preflight saw each VM before it, so it is ours)."""
+    latest: dict[str, Job] = {}
+    for job in deps.asr.list_jobs():
+        if job.scenario != scenario or job.start_time is None:
+            continue
+        key = job.target_name.lower()
+        current = latest.get(key)
+        if current is None or (current.start_time is not None and job.start_time > current.start_time):
+            latest[key] = job
+    return latest
+
+
 def run_phase(phase: ActionPhase, ctx: StepContext, deps: DrDeps) -> Outcome:
     req = request(ctx)
     todo = list(vs.pending(ctx.state, phase.name))
@@ -137,6 +150,7 @@ def _item_phase(
     # Groups run in order: a VM may start only when every VM of earlier groups finished this phase.
     current_group = min(row["group"] for _vm, row in todo) if phase.ordered else None
     throttled: SiteRecoveryError | None = None
+    recent: dict[str, Job] | None = None
     for vm, row in todo:
         item = items.get(vm.lower())
         if item is None:
@@ -145,6 +159,13 @@ def _item_phase(
         row["item"], row["fabric"], row["container"] = item.name, item.fabric, item.container
         job_name = row["jobs"].get(phase.name)
         if job_name is None and phase.completed(item, row):
+            # Done before we recorded it (a worker died after acting): find ASR's job for the evidence.
+            recent = recent if recent is not None else _latest_jobs(deps, phase.scenario)
+            if (job := recent.get(vm.lower())) is not None:
+                row["jobs"][phase.name] = job.name
+                evidence = vs.record_job(ctx.state, job, phase.name)
+                row.setdefault("phase_end", {})[phase.name] = evidence["end"]
+                row.setdefault("started_at", {})[phase.name] = ctx.now.isoformat()
             vs.mark_done(row, phase.name)
             finished[vm] = "already done"
             continue

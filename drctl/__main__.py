@@ -1,0 +1,112 @@
+"""``python -m drctl``: start, drive and inspect DR runs from a terminal, sharing the app's Table state.
+
+Exit codes: 0 success, 1 the run did not succeed (or the operation was refused), 2 bad arguments or settings.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+
+from drctl.cli import UsageError, parse, request_payload
+from drctl.render import LiveProgress, history_table, jsonable, runs_table, vm_table
+from lib.bootstrap import App, build
+from lib.domain.errors import AutopilotError, ValidationError
+from lib.domain.runs import RunRecord, RunStatus
+from lib.engine.driver import Driver
+from lib.engine.errors import DeadlineExceeded, RunNotFound
+from lib.settings import Settings
+
+FOREVER_S = 7 * 24 * 3600.0
+
+
+def _drive(app: App, run_id: str, timeout: float | None, console: Console, as_json: bool) -> RunRecord:
+    live = None if as_json else LiveProgress(console, run_id)
+    driver = Driver(app.engine, janitor_every_s=30.0, on_transition=live)
+    return driver.run_until_finished(run_id, deadline_s=timeout or FOREVER_S)
+
+
+def _finish(app: App, run: RunRecord, console: Console, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(jsonable({"run": run})))
+    else:
+        console.print(vm_table(run))
+        console.print(f"[bold]{run.status.value}[/]: {run.error or run.reason}")
+        if run.status is RunStatus.AWAITING_APPROVAL:
+            console.print(f"waiting for approval '{run.approval}': python -m drctl approve {run.run_id}")
+    return 0 if run.status is RunStatus.SUCCEEDED else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console = Console(stderr=False, highlight=False)
+    try:
+        args = parse(sys.argv[1:] if argv is None else argv)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    if missing := settings.missing():
+        print(f"drctl: missing settings: {', '.join(missing)} (set them in the environment)", file=sys.stderr)
+        return 2
+    app = build(settings)
+    as_json = bool(getattr(args, "json", False))
+    try:
+        return _command(app, args, console, as_json)
+    except ValidationError as exc:
+        print(f"drctl: {exc.field}: {exc.reason}", file=sys.stderr)
+        return 2
+    except RunNotFound as exc:
+        print(f"drctl: {exc}", file=sys.stderr)
+        return 1
+    except DeadlineExceeded as exc:
+        print(f"drctl: gave up waiting: {exc} (the run goes on; see `drctl show`)", file=sys.stderr)
+        return 1
+    except AutopilotError as exc:
+        print(f"drctl: {exc}", file=sys.stderr)
+        return 1
+
+
+def _command(app: App, args: Any, console: Console, as_json: bool) -> int:
+    app.ensure_storage()
+    if args.command in ("failover", "failback", "drill"):
+        started = app.start(args.command, request_payload(args), key=args.key, actor="drctl")
+        if not as_json:
+            state = "started" if started.created else "already exists for this key"
+            console.print(f"run [bold]{started.run_id}[/] {state}")
+        if not args.wait:
+            if as_json:
+                print(json.dumps({"run_id": started.run_id, "created": started.created}))
+            return 0
+        return _finish(app, _drive(app, started.run_id, args.timeout, console, as_json), console, as_json)
+    if args.command == "runs":
+        page = app.engine.list_runs(args.status, args.limit)
+        if as_json:
+            print(json.dumps(jsonable({"runs": page.items, "continuation": page.continuation})))
+        else:
+            console.print(runs_table(page.items))
+        return 0
+    if args.command == "show":
+        view = app.engine.get(args.run_id)
+        if as_json:
+            print(json.dumps(jsonable({"run": view.run, "history": view.history})))
+        else:
+            console.print(vm_table(view.run))
+            console.print(history_table(view.history))
+        return 0
+    if args.command == "approve":
+        run = app.engine.approve(args.run_id, by="drctl")
+    elif args.command == "cancel":
+        run = app.engine.cancel(args.run_id, by="drctl")
+    else:
+        run = app.engine.resume(args.run_id, by="drctl")
+    if getattr(args, "wait", False):
+        run = _drive(app, run.run_id, args.timeout, console, as_json)
+    return _finish(app, run, console, as_json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

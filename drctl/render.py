@@ -1,0 +1,92 @@
+"""What drctl prints: runs, history and live per-VM progress (rich), or JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from rich.console import Console, Group
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from lib.domain.runs import HistoryRecord, RunRecord, RunSummary
+
+PHASES = ("failover", "commit", "reprotect", "healthy", "test_failover", "cleanup")
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if is_dataclass(value) and not isinstance(value, type):
+        return jsonable(asdict(value))
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def runs_table(runs: Sequence[RunSummary]) -> Table:
+    table = Table(title="Runs (newest first)")
+    for col in ("run", "kind", "status", "step", "updated", "reason"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(r.run_id, r.workflow, r.status.value, r.step, f"{r.updated_at:%Y-%m-%d %H:%M:%S}", r.reason)
+    return table
+
+
+def vm_table(run: RunRecord) -> Table:
+    table = Table(title=f"{run.workflow} {run.run_id}: {run.status.value} at {run.step}")
+    for col in ("VM", "status", "done", "reprotect %", "error"):
+        table.add_column(col)
+    for vm, row in sorted(dict(run.state.get("vms", {})).items()):
+        error = row.get("error") or row.get("drill_error") or {}
+        pct = row.get("progress")
+        table.add_row(
+            vm,
+            row.get("status", ""),
+            " → ".join(p for p in row.get("done", []) if p in PHASES),
+            "" if pct is None else str(pct),
+            f"{error.get('code', '')} {error.get('message', '')}".strip(),
+        )
+    return table
+
+
+def history_table(history: Sequence[HistoryRecord]) -> Table:
+    table = Table(title="History")
+    for col in ("#", "at", "step", "event", "→ status", "reason"):
+        table.add_column(col)
+    for h in history:
+        reason = h.reason or h.error
+        table.add_row(str(h.seq), f"{h.at:%H:%M:%S}", h.step, h.event.value, h.to_status.value, reason)
+    return table
+
+
+class LiveProgress:
+    """Re-renders per-VM progress after every checkpoint of the run being driven."""
+
+    def __init__(self, console: Console, run_id: str) -> None:
+        self.console = console
+        self.run_id = run_id
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, run: RunRecord, rows: Sequence[HistoryRecord]) -> None:
+        if run.run_id != self.run_id:
+            return
+        for h in rows:
+            self.console.print(f"[dim]{h.at:%H:%M:%S}[/] {h.step}: {h.reason or h.error}")
+        for vm, row in dict(run.state.get("vms", {})).items():
+            if "reprotect" not in row.get("done", []):
+                continue
+            pct = 100 if "healthy" in row.get("done", []) else (row.get("progress") or 0)
+            if vm not in self.tasks:
+                self.tasks[vm] = self.progress.add_task(f"reprotect {vm}", total=100)
+            self.progress.update(self.tasks[vm], completed=pct)
+        if self.tasks:
+            self.console.print(Group(self.progress.get_renderable()))

@@ -1,0 +1,114 @@
+"""One place that wires the application: adapters for Azure, for local runs and for tests.
+
+``build`` does no I/O and imports the Azure SDKs only when called, so a Functions cold start pays for
+them once, on first use. ``App.ensure_storage`` creates the tables and queues (idempotent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lib.domain.dr import parse_request
+from lib.engine.api import Workflow
+from lib.engine.config import EngineConfig
+from lib.engine.service import Engine, StartResult
+from lib.ports.clock import Clock
+from lib.ports.notifier import Notifier
+from lib.ports.site_recovery import SiteRecovery
+from lib.settings import Settings
+from lib.workflows.deps import DrDeps, LogNotifier
+
+if TYPE_CHECKING:
+    from lib.adapters.engine_storage import EngineStorage
+    from lib.adapters.table_locks import TableItemLocks
+
+
+def workflows() -> dict[str, Workflow[DrDeps]]:
+    from lib.workflows.drill import DRILL_WORKFLOW
+    from lib.workflows.failover import FAILBACK_WORKFLOW, FAILOVER_WORKFLOW
+
+    return {w.name: w for w in (FAILOVER_WORKFLOW, FAILBACK_WORKFLOW, DRILL_WORKFLOW)}
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine[DrDeps]
+    deps: DrDeps
+    storage: EngineStorage
+    locks: TableItemLocks
+    _storage_ready: bool = False
+
+    def ensure_storage(self) -> None:
+        if self._storage_ready:
+            return
+        self.storage.provision()
+        self.locks.ensure_table()
+        self._storage_ready = True
+
+    def start(self, kind: str, payload: Mapping[str, Any], *, key: str | None = None, actor: str = "") -> StartResult:
+        """Validate a DR request (``ValidationError`` names the field) and start its run."""
+        request = parse_request(kind, payload)
+        self.ensure_storage()
+        return self.engine.start(kind, request.to_json(), key, actor=actor or request.requested_by)
+
+
+def _notifier(settings: Settings) -> Notifier:
+    if not settings.eventgrid_endpoint:
+        return LogNotifier()
+    from azure.core.credentials import AzureKeyCredential
+
+    from lib.adapters.eventgrid_notifier import EventGridNotifier
+
+    if settings.eventgrid_key:
+        return EventGridNotifier(settings.eventgrid_endpoint, AzureKeyCredential(settings.eventgrid_key))
+    from azure.identity import DefaultAzureCredential
+
+    return EventGridNotifier(settings.eventgrid_endpoint, DefaultAzureCredential())
+
+
+def build(
+    settings: Settings,
+    *,
+    site_recovery: SiteRecovery | None = None,
+    notifier: Notifier | None = None,
+    clock: Clock | None = None,
+    engine_config: EngineConfig | None = None,
+    asr_options: Any = None,
+) -> App:
+    from azure.data.tables import TableClient
+
+    from lib.adapters.asr_sdk import build_site_recovery
+    from lib.adapters.engine_storage import engine_storage
+    from lib.adapters.http_probe import UrllibProbe
+    from lib.adapters.table_locks import TableItemLocks
+
+    conn = settings.storage_connection
+    storage = engine_storage(
+        conn, queue_name=settings.work_queue, runs_table=settings.runs_table, index_table=settings.run_index_table
+    )
+
+    def holder_active(run_id: str) -> bool:
+        loaded = storage.store.load(run_id)
+        return loaded is not None and loaded.run.active
+
+    locks = TableItemLocks(TableClient.from_connection_string(conn, settings.locks_table), holder_active)
+    deps = DrDeps(
+        asr=site_recovery or build_site_recovery(settings, options=asr_options),
+        locks=locks,
+        notifier=notifier or _notifier(settings),
+        probe=UrllibProbe(),
+    )
+    engine = Engine(
+        registry=workflows(),
+        deps=deps,
+        store=storage.store,
+        queue=storage.queue,
+        poison_queue=storage.poison,
+        clock=clock,
+        timer_scale=settings.timer_scale,
+        config=engine_config,
+    )
+    return App(settings, engine, deps, storage, locks)

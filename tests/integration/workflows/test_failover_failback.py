@@ -1,0 +1,135 @@
+"""Whole DR operations on the engine (Azurite) and the ASR emulator over HTTPS, time-scaled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lib.domain.runs import RunStatus
+from lib.engine.errors import InjectedCrash
+from lib.engine.runtime import CrashPoint
+from tests.integration.workflows.conftest import topology
+
+pytestmark = pytest.mark.integration
+
+PLAN = {"name": "app", "groups": [["db"], ["web-1", "web-2"]]}
+
+
+def _protected_original(stack: Any, vm: str) -> bool:
+    s = stack.vm(vm)
+    return bool(s["originalDirection"] and s["protectionState"] == "Protected" and s["replicationHealth"] == "Normal")
+
+
+def test_plan_failover_to_healthy_then_failback_to_healthy(dr_stack: Any) -> None:
+    with dr_stack(topology(["db", "web-1", "web-2"], [PLAN])) as stack:
+        run_id = stack.start("failover", {"plan": "app"})
+        run = stack.finish(run_id)
+        assert run.status is RunStatus.SUCCEEDED, run.error
+        for vm in ("db", "web-1", "web-2"):
+            s = stack.vm(vm)
+            assert (s["primaryRegion"], s["protectionState"], s["replicationHealth"]) == (
+                "westus",
+                "Protected",
+                "Normal",
+            )
+        view = stack.app.engine.get(run_id)
+        steps = [h.step for h in view.history if h.outcome == "next"]
+        assert steps == [
+            "preflight",
+            "failover",
+            "await_commit",
+            "commit",
+            "maybe_reprotect",
+            "reprotect",
+            "await_healthy",
+        ]
+        progress = [
+            h.details["progress"] for h in view.history if h.step == "await_healthy" and "progress" in h.details
+        ]
+        pcts = [p["db"]["pct"] for p in progress if isinstance(p.get("db"), dict) and p["db"]["pct"] is not None]
+        assert pcts and pcts == sorted(pcts)  # reprotect progress recorded at each poll, rising
+        evidence = view.run.state["evidence"]
+        assert evidence["rto_s"] > 0 and evidence["rpo_s"] is not None
+        assert {j["phase"] for j in evidence["jobs"].values()} == {"failover", "commit", "reprotect"}
+        assert all(j["state"] == "Succeeded" for j in evidence["jobs"].values())
+        assert stack.posts("unplannedFailover") == 1 and stack.posts("failoverCommit") == 1
+        assert stack.posts("switchprotection") == 3
+
+        back = stack.finish(stack.start("failback", {"plan": "app"}))
+        assert back.status is RunStatus.SUCCEEDED, back.error
+        assert all(_protected_original(stack, vm) for vm in ("db", "web-1", "web-2"))
+        assert stack.emu.state()["plans"]["app"]["allowedOperations"] == ["UnplannedFailover", "TestFailover"]
+
+
+def test_vm_list_with_one_failed_job_is_partial_and_resume_finishes_it(dr_stack: Any) -> None:
+    with dr_stack(topology(["web-1", "web-2", "web-3"])) as stack:
+        stack.emu.add_fault({"kind": "jobFailure", "vm": "web-2", "operation": "UnplannedFailover", "count": 1,
+                             "code": "70094", "message": "The source VM could not be shut down."})  # fmt: skip
+        run_id = stack.start("failover", {"vms": ["web-1", "web-2", "web-3"]})
+        run = stack.finish(run_id)
+        assert run.status is RunStatus.PARTIALLY_SUCCEEDED, run.reason
+        vms = run.state["evidence"]["vms"]
+        assert vms["web-2"]["outcome"] == "failed" and vms["web-2"]["error"]["code"] == "70094"
+        assert vms["web-1"]["outcome"] == vms["web-3"]["outcome"] == "succeeded"
+        assert stack.vm("web-2")["protectionState"] == "Protected" and stack.vm("web-2")["originalDirection"]
+
+        stack.app.engine.resume(run_id, by="operator", reason="retry web-2")
+        resumed = stack.finish(run_id)
+        assert resumed.status is RunStatus.SUCCEEDED, resumed.error
+        assert stack.vm("web-2")["primaryRegion"] == "westus"
+        assert stack.posts("unplannedFailover") == 4  # three first time, one for web-2 on resume
+
+
+@pytest.mark.parametrize("job_still_running", [True, False])
+def test_crash_after_starting_failover_does_not_start_it_twice(dr_stack: Any, job_still_running: bool) -> None:
+    crashed: list[str] = []
+    holder: list[Any] = []
+
+    def crash(point: CrashPoint, run: Any) -> None:
+        if point is CrashPoint.AFTER_STEP and run.step == "failover" and not crashed:
+            crashed.append(run.run_id)
+            if job_still_running:  # slow ASR down so the redelivered step finds the jobs running
+                holder[0].emu.set_time_scale(20)
+            raise InjectedCrash(point, run.run_id)
+
+    with dr_stack(topology(["web-1", "web-2"]), crash_hook=crash) as stack:
+        holder.append(stack)
+        run_id = stack.start("failover", {"vms": ["web-1", "web-2"]})
+        driver = stack.driver()
+        driver.on_transition = lambda run, rows: stack.emu.set_time_scale(3000) if run.step != "failover" else None
+        run = driver.run_until_finished(run_id, deadline_s=180)
+        assert crashed and run.status is RunStatus.SUCCEEDED, run.error
+        assert stack.posts("unplannedFailover") == 2  # one per VM, although the step ran twice
+        jobs = run.state["evidence"]["jobs"]
+        assert sum(1 for j in jobs.values() if j["phase"] == "failover" and j["state"] == "Succeeded") == 2
+        assert all(v["rto_s"] is not None for v in run.state["evidence"]["vms"].values())
+        first_failover = next(h for h in stack.app.engine.get(run_id).history if h.step == "failover")
+        if job_still_running:
+            assert first_failover.details["started"] == [] and first_failover.details["running"] == 2
+        else:
+            assert set(first_failover.details["finished"]) == {"web-1", "web-2"}
+
+
+def test_429_storms_and_5xx_are_ridden_out(dr_stack: Any) -> None:
+    with dr_stack(topology(["web-1", "web-2"])) as stack:
+        stack.emu.add_fault({"kind": "http", "status": 429, "method": "GET", "retryAfter": 0.05, "count": 30})
+        stack.emu.add_fault({"kind": "http", "status": 503, "route": "replicationProtectedItems", "count": 10})
+        stack.emu.add_fault({"kind": "http", "status": 500, "method": "POST", "count": 3})
+        run = stack.finish(stack.start("failover", {"vms": ["web-1", "web-2"]}), deadline_s=240)
+        assert run.status is RunStatus.SUCCEEDED, run.error
+        assert stack.posts("unplannedFailover") >= 2
+        assert all(stack.vm(vm)["primaryRegion"] == "westus" for vm in ("web-1", "web-2"))
+
+
+def test_a_second_run_on_the_same_vms_is_refused_while_the_first_holds_them(dr_stack: Any) -> None:
+    with dr_stack(topology(["web-1"])) as stack:
+        first = stack.start("failover", {"vms": ["web-1"], "auto_commit": False})
+        paused = stack.finish(first)
+        assert paused.status is RunStatus.AWAITING_APPROVAL and paused.approval == "commit"
+        second = stack.finish(stack.start("failover", {"vms": ["web-1"]}))
+        assert second.status is RunStatus.FAILED and second.error_code in ("PreflightFailed", "ItemsLocked")
+        stack.app.engine.approve(first, by="operator")
+        done = stack.finish(first)
+        assert done.status is RunStatus.SUCCEEDED, done.error
+        assert stack.posts("unplannedFailover") == 1
