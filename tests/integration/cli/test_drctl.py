@@ -1,0 +1,101 @@
+"""``python -m drctl`` as an operator runs it: a subprocess with settings in the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator.launcher import EmulatorInfo, running_emulator
+from tests.integration.workflows.conftest import topology
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorInfo]:
+    with running_emulator(topology(["web-1", "web-2"]), time_scale=3000) as emu:
+        yield emu
+
+
+@pytest.fixture
+def env(emulator: EmulatorInfo, storage_connection_string: str, unique_name: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AzureWebJobsStorage": storage_connection_string,
+        "ASR_SUBSCRIPTION_ID": emulator.subscription_id,
+        "ASR_RESOURCE_GROUP": emulator.resource_group,
+        "ASR_VAULT_NAME": emulator.vault,
+        "ASR_ARM_ENDPOINT": emulator.endpoint,
+        "ASR_CA_BUNDLE": emulator.ca_bundle,
+        "DR_WORK_QUEUE": f"{unique_name}q",
+        "DR_RUNS_TABLE": f"{unique_name}runs",
+        "DR_RUN_INDEX_TABLE": f"{unique_name}idx",
+        "DR_LOCKS_TABLE": f"{unique_name}locks",
+        "DR_TIMER_SCALE": "0.01",
+    }
+
+
+def drctl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "drctl", *args],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_failover_with_wait_then_runs_and_show(env: dict[str, str], emulator: EmulatorInfo) -> None:
+    done = drctl(env, "failover", "--vms", "web-1,web-2", "--recovery-point", "LatestCrashConsistent", "--wait")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reprotect web-1" in done.stdout and "succeeded" in done.stdout
+    assert emulator.vm_state("web-1")["primaryRegion"] == "westus"
+
+    listed = drctl(env, "runs", "--json")
+    assert listed.returncode == 0, listed.stderr
+    runs = json.loads(listed.stdout)["runs"]
+    assert [(r["workflow"], r["status"]) for r in runs] == [("failover", "succeeded")]
+
+    shown = drctl(env, "show", runs[0]["run_id"], "--json")
+    body: dict[str, Any] = json.loads(shown.stdout)
+    assert body["run"]["state"]["vms"]["web-2"]["done"] == ["failover", "commit", "reprotect", "healthy"]
+    assert any(h["step"] == "await_healthy" for h in body["history"])
+    assert body["run"]["state"]["vms"]["web-1"]["rp"]["kind"] == "CrashConsistent"
+
+
+def test_failback_refused_exits_non_zero_with_the_reason(env: dict[str, str]) -> None:
+    refused = drctl(env, "failback", "--vms", "web-1", "--wait")
+    assert refused.returncode == 1
+    assert "original direction" in refused.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["failover"], "one of the arguments --plan --vms is required"),
+        (["failover", "--vms", "a", "--plan", "p"], "not allowed with argument"),
+        (["failover", "--vms", "bad name"], "vms: 'bad name' is not a valid VM name"),
+        (["failover", "--vms", "a", "--recovery-point", "Newest"], "recovery_point: must be one of"),
+        (["drill", "--vms", "a"], "test_network_id: a drill needs"),
+        (["explode"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_clear_message(env: dict[str, str], args: list[str], message: str) -> None:
+    result = drctl(env, *args)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_missing_settings_exit_2_naming_them() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASR_") and k != "AzureWebJobsStorage"}
+    result = drctl(env, "runs")
+    assert result.returncode == 2 and "ASR_SUBSCRIPTION_ID" in result.stderr
