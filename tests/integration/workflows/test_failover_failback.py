@@ -84,17 +84,15 @@ def test_vm_list_with_one_failed_job_is_partial_and_resume_finishes_it(dr_stack:
 @pytest.mark.parametrize("job_still_running", [True, False])
 def test_crash_after_starting_failover_does_not_start_it_twice(dr_stack: Any, job_still_running: bool) -> None:
     crashed: list[str] = []
-    holder: list[Any] = []
 
     def crash(point: CrashPoint, run: Any) -> None:
         if point is CrashPoint.AFTER_STEP and run.step == "failover" and not crashed:
             crashed.append(run.run_id)
-            if job_still_running:  # slow ASR down so the redelivered step finds the jobs running
-                holder[0].emu.set_time_scale(20)
             raise InjectedCrash(point, run.run_id)
 
     with dr_stack(topology(["web-1", "web-2"]), crash_hook=crash) as stack:
-        holder.append(stack)
+        if job_still_running:  # slow ASR down so that the redelivered step finds the jobs still running
+            stack.emu.set_time_scale(20)
         run_id = stack.start("failover", {"vms": ["web-1", "web-2"]})
         driver = stack.driver()
         driver.on_transition = lambda run, rows: stack.emu.set_time_scale(3000) if run.step != "failover" else None
