@@ -2,7 +2,7 @@
 
 Large JSON (a run's state for 1000 VMs, its input, a history row's details) is split across string properties
 ``<name>_0``, ``<name>_1``, ... with the count in ``<name>_n``: a table string property holds at most 64 KiB
-(UTF-16), an entity at most 1 MiB. JSON is written ASCII-only so one character is exactly two bytes.
+(UTF-16), an entity at most 1 MiB, so chunks are cut by UTF-16 code units (never inside a surrogate pair).
 Times are stored as fixed-width ISO-8601 UTC strings, which sort and compare as text.
 """
 
@@ -17,7 +17,7 @@ from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus, RunSu
 from lib.ports.run_store import CorruptRun, EntityTooLarge
 
 RUN_ROW = "run"
-CHUNK_CHARS = 30_000  # 60,000 bytes in UTF-16: under the 64 KiB property limit with room to spare
+CHUNK_UNITS = 30_000  # UTF-16 code units: 60,000 bytes, under the 64 KiB property limit with room to spare
 ENTITY_LIMIT = 1_000_000  # bytes as the service counts them; the hard limit is 1 MiB
 TEXT_LIMIT = 8_000  # reasons and error messages are for humans; keep them bounded
 INDEX_PARTITION = "runs"
@@ -46,12 +46,31 @@ def parse_optional_time(value: Any) -> datetime | None:
 
 
 def dump_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+    # Not ensure_ascii: "\u00fc" would cost six code units where "ü" costs one.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def utf16_units(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
+
+
+def split_utf16(text: str, units: int = CHUNK_UNITS) -> list[str]:
+    if text.isascii():
+        return [text[i : i + units] for i in range(0, len(text), units)] or [""]
+    data = text.encode("utf-16-le")
+    chunks, start, step = [], 0, units * 2
+    while start < len(data):
+        end = min(start + step, len(data))
+        if end < len(data) and 0xD8 <= data[end - 1] <= 0xDB:  # ends on a high surrogate: keep the pair whole
+            end -= 2
+        chunks.append(data[start:end].decode("utf-16-le"))
+        start = end
+    return chunks or [""]
 
 
 def put_chunks(entity: Entity, name: str, text: str, *, clear_up_to: int = 0) -> None:
     """Split ``text`` into ``name_0..`` and blank any older chunks beyond the new count (MERGE keeps them)."""
-    chunks = [text[i : i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)] or [""]
+    chunks = split_utf16(text)
     entity[f"{name}_n"] = len(chunks)
     for i, chunk in enumerate(chunks):
         entity[f"{name}_{i}"] = chunk
@@ -86,7 +105,7 @@ def entity_size(entity: Mapping[str, Any]) -> int:
     for key, value in entity.items():
         size += 8 + 2 * len(key)
         if isinstance(value, str):
-            size += 4 + 2 * len(value)
+            size += 4 + 2 * utf16_units(value)
         elif isinstance(value, bool):
             size += 1
         else:
@@ -121,6 +140,7 @@ def run_scalars(run: RunRecord) -> Entity:
         "lease_owner": run.lease_owner,
         "lease_until": iso_or_empty(run.lease_until),
         "msg_id": run.msg_id,
+        "claims": run.claims,
         "history_seq": run.history_seq,
         "idempotency_key": _text(run.idempotency_key),
         "approval": run.approval,
@@ -171,6 +191,7 @@ def entity_to_run(entity: Mapping[str, Any]) -> RunRecord:
             lease_owner=str(entity.get("lease_owner", "")),
             lease_until=parse_optional_time(entity.get("lease_until")),
             msg_id=str(entity.get("msg_id", "")),
+            claims=int(entity.get("claims", 0)),
             history_seq=int(entity.get("history_seq", 0)),
             idempotency_key=str(entity.get("idempotency_key", "")),
             approval=str(entity.get("approval", "")),
@@ -185,7 +206,7 @@ def entity_to_run(entity: Mapping[str, Any]) -> RunRecord:
 
 
 def chunk_count(text: str) -> int:
-    return max(1, -(-len(text) // CHUNK_CHARS))
+    return len(split_utf16(text))
 
 
 def history_row_key(seq: int) -> str:

@@ -22,7 +22,7 @@ from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 from lib.adapters import table_codec as codec
 from lib.domain.errors import ValidationError
 from lib.domain.runs import ACTIVE, HistoryRecord, RunRecord, RunStatus, RunSummary
-from lib.ports.run_store import KeyClaim, Loaded, RunAlreadyExists, RunPage, StaleRun
+from lib.ports.run_store import KeyClaim, Lease, Loaded, RunAlreadyExists, RunPage, StaleRun
 
 _IF_MATCH = MatchConditions.IfNotModified
 
@@ -96,13 +96,14 @@ class TableRunStore:
             raise
         return str(results[0]["etag"])
 
-    def save_lease(self, run_id: str, etag: str, owner: str, until: datetime | None, msg_id: str) -> str:
+    def save_lease(self, run_id: str, etag: str, lease: Lease) -> str:
         entity = {
             "PartitionKey": run_id,
             "RowKey": codec.RUN_ROW,
-            "lease_owner": owner,
-            "lease_until": codec.iso_or_empty(until),
-            "msg_id": msg_id,
+            "lease_owner": lease.owner,
+            "lease_until": codec.iso_or_empty(lease.until),
+            "msg_id": lease.msg_id,
+            "claims": lease.claims,
         }
         try:
             meta = self._runs.update_entity(entity, mode=UpdateMode.MERGE, etag=etag, match_condition=_IF_MATCH)

@@ -120,6 +120,7 @@ class RunRecord:
     lease_owner: str = ""
     lease_until: datetime | None = None
     msg_id: str = ""
+    claims: int = 0  # lease claims since the last checkpoint: each one is a worker that started the step
     history_seq: int = 0
     idempotency_key: str = ""
     approval: str = ""  # what a paused run waits for

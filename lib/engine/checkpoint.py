@@ -87,6 +87,7 @@ class Recorder:
             status=self.status,
             version=self.start.version + 1,
             history_seq=self.start.history_seq + len(self.rows),
+            claims=0,
             updated_at=self.now,
             **changes,
         )

@@ -46,6 +46,9 @@ class EngineConfig:
     # Deliveries in a row that ended without a result before a driver moves a message to the poison queue
     # (the Functions host's ``maxDequeueCount`` plays this role when hosted).
     max_dequeue: int = 5
+    # Workers that may claim the same step without reaching a checkpoint (they crashed, or their process
+    # died) before the run fails as a crash loop. Counted on the run, so it holds on every host.
+    max_claims: int = 3
     cache_size: int = 1024
 
 

@@ -123,7 +123,9 @@ class Driver(Generic[D]):
 
     def _work(self, shared: _Shared) -> None:
         engine, queue = self.engine, self.engine.queue
-        hold_s = int(engine.config.lease.total_seconds())
+        # Hold messages a little longer than a lease: a message whose worker died comes back after the
+        # dead worker's lease has lapsed, instead of bouncing off it.
+        hold_s = int(engine.config.lease.total_seconds()) + 1
         executor = engine.executor()
         poll = self.poll_s
         while not shared.stop.is_set():

@@ -25,7 +25,7 @@ from lib.engine.api import Outcome, StepContext, Workflow
 from lib.engine.checkpoint import Checkpoint, Recorder, abort, after_step
 from lib.engine.dispatch import Action, classify
 from lib.engine.runtime import CrashPoint, Runtime
-from lib.ports.run_store import EntityTooLarge, Loaded, StaleRun
+from lib.ports.run_store import EntityTooLarge, Lease, Loaded, StaleRun
 from lib.ports.work_queue import BadWorkItem, MessageLost, Received, WorkItem
 
 log = logging.getLogger("autopilot.engine")
@@ -36,7 +36,7 @@ D = TypeVar("D")
 @dataclass(frozen=True)
 class ProcessReport:
     run_id: str
-    action: str  # executed | postponed | dropped | lost | bad-message
+    action: str  # executed | postponed | dropped | lost | aborted | bad-message
     reason: str
     steps: int = 0
     status: RunStatus | None = None
@@ -74,6 +74,8 @@ class Executor(Generic[D]):
         fresh = loaded is None
         if loaded is None:
             loaded = rt.store.load(item.run_id)
+        if loaded is not None:
+            rt.crash(CrashPoint.RECEIVED, loaded.run)
         for _ in range(3):
             run = loaded.run if loaded else None
             now = rt.clock.now()
@@ -90,20 +92,37 @@ class Executor(Generic[D]):
                 self._postpone(msg, held, run, decision.until - now + timedelta(milliseconds=100))
                 return ProcessReport(item.run_id, "postponed", decision.reason, status=run.status, version=run.version)
             assert loaded is not None and run is not None
-            until = now + rt.config.lease
+            lease = Lease(self.worker_id, now + rt.config.lease, msg.message_id, run.claims + 1)
             try:
-                etag = rt.store.save_lease(run.run_id, loaded.etag, self.worker_id, until, msg.message_id)
+                if run.claims >= rt.config.max_claims:
+                    return self._crash_loop(loaded, msg, held)
+                etag = rt.store.save_lease(run.run_id, loaded.etag, lease)
             except StaleRun:
                 rt.cache.drop(item.run_id)
                 loaded, fresh = rt.store.load(item.run_id), True
                 continue
-            run = replace(run, lease_owner=self.worker_id, lease_until=until, msg_id=msg.message_id)
+            run = replace(
+                run, lease_owner=lease.owner, lease_until=lease.until, msg_id=lease.msg_id, claims=lease.claims
+            )
             if held and msg.hold_until - now < rt.config.step_budget:
                 msg = self._extend(msg, WorkItem(run.run_id, run.version, item.base))
             return Loaded(run, etag), decision.wake, msg
         assert loaded is not None
         self._postpone(msg, held, loaded.run, timedelta(seconds=1))
         return ProcessReport(item.run_id, "postponed", "lost the lease race repeatedly")
+
+    def _crash_loop(self, loaded: Loaded, msg: Received, held: bool) -> ProcessReport:
+        """Every worker that claimed this step died before its checkpoint: stop feeding it new workers."""
+        run = loaded.run
+        reason = f"step {run.step!r} was started {run.claims} times and never reached a checkpoint (worker crashes)"
+        cp = abort(self._recorder(run, None), reason, "CrashLoop", {"claims": run.claims})
+        etag = self.rt.store.save(cp.run, loaded.etag, cp.history, previous=run)
+        self.rt.cache.put(Loaded(cp.run, etag))
+        self.rt.notify(cp.run, cp.history)
+        self.rt.index(run.status, cp.run)
+        if held:
+            self._delete(msg)
+        return ProcessReport(run.run_id, "aborted", reason, 0, cp.run.status, cp.run.version)
 
     # -- execute ----------------------------------------------------------------------------------
 
@@ -130,7 +149,7 @@ class Executor(Generic[D]):
                     etag = rt.store.save(new, etag, cp.history, previous=run)
                 except EntityTooLarge as exc:
                     cp = abort(self._recorder(run, wake), str(exc), "StateTooLarge", {"size": exc.size})
-                    new = replace(cp.run, msg_id=msg.message_id)
+                    new, go_on = replace(cp.run, msg_id=msg.message_id), False
                     etag = rt.store.save(new, etag, cp.history, previous=run)
             except StaleRun:
                 rt.cache.drop(run.run_id)
@@ -145,7 +164,7 @@ class Executor(Generic[D]):
                 return ProcessReport(new.run_id, "executed", new.reason, steps, new.status, new.version)
             if msg.hold_until - rt.clock.now() < rt.config.step_budget:
                 try:
-                    msg = rt.queue.update(msg, WorkItem(new.run_id, new.version, item.base).encode(), self._lease_s)
+                    msg = rt.queue.update(msg, WorkItem(new.run_id, new.version, item.base).encode(), self._lease_s + 1)
                 except MessageLost:
                     return ProcessReport(new.run_id, "executed", "message taken over", steps, new.status, new.version)
             run, wake = new, None
@@ -224,7 +243,7 @@ class Executor(Generic[D]):
 
     def _extend(self, msg: Received, item: WorkItem) -> Received:
         try:
-            return self.rt.queue.update(msg, item.encode(), self._lease_s)
+            return self.rt.queue.update(msg, item.encode(), self._lease_s + 1)
         except MessageLost:
             return msg  # the lease still protects the step; only rescheduling will notice
 

@@ -26,6 +26,7 @@ Observer = Callable[[RunRecord, Sequence[HistoryRecord]], None]
 
 
 class CrashPoint(StrEnum):
+    RECEIVED = "received"  # the message is held and the run loaded; nothing written yet
     BEFORE_STEP = "before-step"  # the lease is held; the step (and its side effect) has not run
     AFTER_STEP = "after-step"  # the step ran (side effect done); nothing is checkpointed
     AFTER_CHECKPOINT = "after-checkpoint"  # the checkpoint is saved; the next work item is not enqueued

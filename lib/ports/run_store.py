@@ -52,6 +52,14 @@ class CorruptRun(RunStoreError):
 
 
 @dataclass(frozen=True)
+class Lease:
+    owner: str
+    until: datetime | None
+    msg_id: str
+    claims: int
+
+
+@dataclass(frozen=True)
 class Loaded:
     run: RunRecord
     etag: str
@@ -91,8 +99,8 @@ class RunStore(Protocol):
         """
         ...
 
-    def save_lease(self, run_id: str, etag: str, owner: str, until: datetime | None, msg_id: str) -> str:
-        """Set only the lease fields (and the message id) if the run still has ``etag``. Returns the new ETag."""
+    def save_lease(self, run_id: str, etag: str, lease: Lease) -> str:
+        """Set only the lease fields if the run still has ``etag``. Returns the new ETag."""
         ...
 
     def claim_key(self, key: str, run_id: str, workflow: str, created_at: datetime) -> KeyClaim:

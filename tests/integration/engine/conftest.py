@@ -29,6 +29,7 @@ TEST_CONFIG = EngineConfig(
     retry=RetryPolicy(max_retries=3, first_delay=timedelta(seconds=10), factor=2.0),
     janitor_grace=timedelta(seconds=100),
     max_dequeue=3,
+    max_claims=2,
 )
 
 

@@ -30,10 +30,18 @@ def test_a_thousand_vm_state_is_split_under_the_property_limit_and_round_trips()
                      for i in range(1000)}, "note": "naïve ünïcode"}  # fmt: skip
     entity = codec.run_to_entity(_run(state))
     assert entity["state_n"] > 1
-    assert all(len(v) <= codec.CHUNK_CHARS for k, v in entity.items() if k.startswith("state_") and k != "state_n")
-    assert all(ord(c) < 128 for c in entity["state_0"])  # one char = two UTF-16 bytes, so the limit holds
+    chunks = [v for k, v in entity.items() if k.startswith("state_") and k != "state_n"]
+    assert all(len(v.encode("utf-16-le")) <= 2 * codec.CHUNK_UNITS for v in chunks)
     assert codec.entity_size(entity) < codec.ENTITY_LIMIT
     assert codec.entity_to_run(entity).state == state
+
+
+def test_chunks_are_cut_by_utf16_units_and_never_split_a_surrogate_pair() -> None:
+    text = "a" + "😀" * 40_000  # each emoji is two UTF-16 code units
+    chunks = codec.split_utf16(text, units=1001)
+    assert "".join(chunks) == text
+    assert all(len(c.encode("utf-16-le")) <= 2002 for c in chunks)
+    assert codec.utf16_units("ü😀") == 3 and codec.entity_size({"s": "ü"}) < codec.entity_size({"s": "😀"})
 
 
 def test_an_oversized_state_is_refused_before_the_service_sees_it() -> None:
