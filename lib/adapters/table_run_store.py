@@ -66,6 +66,13 @@ class TableRunStore:
             return None
         return Loaded(codec.entity_to_run(entity), str(entity.metadata["etag"]))
 
+    def load_status(self, run_id: str) -> RunStatus | None:
+        try:
+            entity = self._runs.get_entity(run_id, codec.RUN_ROW, select=["status"])
+        except ResourceNotFoundError:
+            return None
+        return RunStatus(entity["status"])
+
     def load_with_history(self, run_id: str) -> tuple[Loaded, list[HistoryRecord]] | None:
         loaded: Loaded | None = None
         history: list[HistoryRecord] = []

@@ -77,6 +77,13 @@ FINISHED: frozenset[RunStatus] = frozenset(set(RunStatus) - ACTIVE)
 RESUMABLE: frozenset[RunStatus] = frozenset(s for (s, e) in TRANSITIONS if e is E.RESUME)
 
 
+def listed_status(status: RunStatus) -> RunStatus:
+    """The status the run index records. A waiting run is listed as running: a run polling ASR flips between
+    the two on every poll and phase, and keeping that exact in the index would cost a write per flip. The
+    listing reads the exact status of the (few) active runs back from the runs themselves."""
+    return RunStatus.RUNNING if status is RunStatus.WAITING else status
+
+
 class IllegalTransition(AutopilotError):
     """``event`` is not allowed while a run is ``from_status`` (e.g. approving a run that is not paused)."""
 
@@ -181,7 +188,7 @@ class RunSummary:
         return cls(
             run_id=run.run_id,
             workflow=run.workflow,
-            status=run.status,
+            status=listed_status(run.status),
             created_at=run.created_at,
             updated_at=run.updated_at,
             step=run.step,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from lib.domain.runs import IllegalTransition, RunRecord, RunSummary
+from lib.domain.runs import IllegalTransition, RunRecord, RunSummary, listed_status
 from lib.engine import operations as ops
 from lib.engine.checkpoint import Checkpoint
 from lib.engine.errors import RunNotFound
@@ -47,7 +47,7 @@ def sweep(rt: Runtime[D]) -> SweepReport:
                 report.orphans.append(summary.run_id)
             continue
         run = loaded.run
-        if run.status is not summary.status:
+        if listed_status(run.status) is not summary.status:
             rt.store.index_put(RunSummary.of(run))
             report.repaired.append(run.run_id)
         leased = run.lease_held_by_other("", now)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from lib.domain.runs import HistoryRecord, RunRecord, RunStatus, RunSummary
+from lib.domain.runs import HistoryRecord, RunRecord, RunStatus, RunSummary, listed_status
 from lib.engine.api import Workflow
 from lib.engine.config import EngineConfig, Timing
 from lib.ports.clock import Clock
@@ -94,7 +94,7 @@ class Runtime(Generic[D]):
     def index(self, before: RunStatus | None, run: RunRecord) -> None:
         """Keep the listing index in step after the run itself was saved. Failing here is survivable: the
         index row still shows an active status, and the janitor repairs rows that disagree with their run."""
-        if before is run.status:
+        if before is not None and listed_status(before) is listed_status(run.status):
             return
         try:
             self.store.index_put(RunSummary.of(run))

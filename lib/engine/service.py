@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from lib.domain.runs import HistoryRecord, RunRecord, RunStatus
+from lib.domain.runs import HistoryRecord, RunRecord, RunStatus, listed_status
 from lib.engine import janitor
 from lib.engine import operations as ops
 from lib.engine.api import Workflow
@@ -150,7 +150,17 @@ class Engine(Generic[D]):
     ) -> RunPage:
         """Newest first; pass the returned ``continuation`` to get the next page."""
         wanted = RunStatus(status) if status is not None else None
-        return self._rt.store.index_list(wanted, max(1, min(limit, 1000)), continuation)
+        limit = max(1, min(limit, 1000))
+        page = self._rt.store.index_list(listed_status(wanted) if wanted else None, limit, continuation)
+        # The index lists waiting runs as running; read the exact status of those (active runs are few).
+        items = []
+        for row in page.items:
+            summary = row
+            if row.status is RunStatus.RUNNING:
+                summary = replace(row, status=self._rt.store.load_status(row.run_id) or row.status)
+            if wanted is None or summary.status is wanted:
+                items.append(summary)
+        return RunPage(items, page.continuation)
 
     # -- hosting ----------------------------------------------------------------------------------
 

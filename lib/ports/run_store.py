@@ -91,6 +91,10 @@ class RunStore(Protocol):
 
     def load_with_history(self, run_id: str) -> tuple[Loaded, list[HistoryRecord]] | None: ...
 
+    def load_status(self, run_id: str) -> RunStatus | None:
+        """Just the status (a small read, for listings)."""
+        ...
+
     def save(self, run: RunRecord, etag: str, history: Sequence[HistoryRecord], *, previous: RunRecord | None) -> str:
         """Write the run and append ``history`` in one transaction if the run still has ``etag``.
 

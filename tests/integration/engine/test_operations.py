@@ -138,6 +138,15 @@ def test_runs_are_listed_newest_first_filtered_by_status_and_paged(make_harness:
     assert first.items[0].workflow == "gated" and first.items[0].status is RunStatus.PENDING
 
 
+def test_a_waiting_run_is_listed_with_its_exact_status(make_harness: MakeHarness) -> None:
+    h = make_harness()
+    run_id = h.engine.start("slow-timer", {}).run_id
+    h.driver().drain(deadline_s=0.5, until_idle=False)
+    assert [(s.run_id, s.status) for s in h.engine.list_runs().items] == [(run_id, RunStatus.WAITING)]
+    assert [s.run_id for s in h.engine.list_runs("waiting").items] == [run_id]
+    assert h.engine.list_runs("running").items == []
+
+
 def test_a_thousand_vm_state_is_stored_across_properties_and_an_oversized_one_fails_the_run(
     make_harness: MakeHarness,
 ) -> None:

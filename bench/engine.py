@@ -1,0 +1,235 @@
+"""Engine throughput and storage cost per step transition, on a private Azurite.
+
+A DR-shaped workflow (next, next, 3 polls, next, 4 polls, done: 13 transitions per run; waits scaled to 0 so
+the engine, not a timer, is measured) runs for many runs at once through the synchronous driver with 1 and
+with 8 worker threads. Every storage request is counted by kind through the SDK's request hook (a request is
+a billed storage transaction). Also measured: the pure-poll and pure-next paths, the Functions-host path
+(host receives a batch of 16 and deletes each message after the function returns), and a cProfile of the
+1-worker run plus Azurite's own CPU time, to show where the time goes. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import os
+import pstats
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from devhost.azurite import running_azurite
+from lib.adapters.engine_storage import engine_storage
+from lib.adapters.request_counter import RequestCounter
+from lib.engine.api import Done, Next, Outcome, Step, StepContext, Wait, Workflow
+from lib.engine.driver import Driver
+from lib.engine.service import Engine
+
+RUNS = 60
+PROFILE_RUNS = 20
+HOSTED_RUNS = 20
+ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def _next(ctx: StepContext, deps: None) -> Outcome:
+    return Next("ok", {"step": ctx.step})
+
+
+def _poll(times: int) -> Callable[[StepContext, None], Outcome]:
+    def run(ctx: StepContext, deps: None) -> Outcome:
+        key = f"polls_{ctx.step}"
+        polls = int(ctx.state.get(key, 0))
+        if polls < times:
+            ctx.state[key] = polls + 1
+            return Wait(timedelta(seconds=60), f"poll {polls + 1}", {"progress": {"vm1": polls * 25}})
+        return Next("ready")
+
+    return run
+
+
+def _done(ctx: StepContext, deps: None) -> Outcome:
+    return Done("all VMs healthy")
+
+
+DR_LIKE: Workflow[None] = Workflow(
+    "dr-like",
+    (
+        Step("preflight", _next),
+        Step("failover", _next),
+        Step("await_failover", _poll(3)),
+        Step("commit", _next),
+        Step("await_healthy", _poll(4)),
+        Step("report", _done),
+    ),
+)
+POLL_ONLY: Workflow[None] = Workflow("poll-only", (Step("poll", _poll(11)), Step("report", _done)))
+NEXT_ONLY: Workflow[None] = Workflow("next-only", (*(Step(f"s{i}", _next) for i in range(12)), Step("report", _done)))
+REGISTRY = {w.name: w for w in (DR_LIKE, POLL_ONLY, NEXT_ONLY)}
+TRANSITIONS = {"dr-like": 13, "poll-only": 13, "next-only": 13}
+
+
+class _Bed:
+    """Fresh tables and queue on the shared Azurite, with a request counter on every client."""
+
+    made = 0
+
+    def __init__(self, connection_string: str) -> None:
+        _Bed.made += 1
+        name = f"bench{_Bed.made}x{os.getpid()}"
+        self.counter = RequestCounter()
+        self.storage = engine_storage(
+            connection_string,
+            queue_name=name,
+            runs_table=f"{name}runs",
+            index_table=f"{name}idx",
+            **self.counter.client_kwargs(),
+        )
+        self.storage.provision()
+        self.engine: Engine[None] = Engine(
+            registry=REGISTRY,
+            deps=None,
+            store=self.storage.store,
+            queue=self.storage.queue,
+            poison_queue=self.storage.poison,
+            timer_scale=0.0,
+        )
+
+    def start(self, workflow: str, runs: int) -> dict[str, float]:
+        self.counter.reset()
+        for i in range(runs):
+            self.engine.start(workflow, {"vms": [f"vm-{i}"]})
+        return {"start_tx_per_run": self.counter.total() / runs}
+
+
+def _per_transition(counter: RequestCounter, transitions: int) -> dict[str, float]:
+    snap = counter.snapshot()
+    return {kind: round(count / transitions, 3) for kind, count in snap.items() if count}
+
+
+def _drive(bed: _Bed, workflow: str, runs: int, workers: int) -> dict[str, Any]:
+    start = bed.start(workflow, runs)
+    bed.counter.reset()
+    azurite_before = _azurite_cpu_s()
+    cpu_before, wall_before = time.process_time(), time.perf_counter()
+    report = Driver(bed.engine, workers=workers).drain(deadline_s=600)
+    wall = time.perf_counter() - wall_before
+    transitions = report.steps
+    expected = runs * TRANSITIONS[workflow]
+    if transitions != expected or not report.idle:
+        raise RuntimeError(f"{workflow}: {transitions} transitions, expected {expected}; {report}")
+    return {
+        "transitions": transitions,
+        "wall_s": round(wall, 3),
+        "transitions_per_s": round(transitions / wall, 1),
+        "tx_per_transition": round(bed.counter.total() / transitions, 3),
+        "by_kind": _per_transition(bed.counter, transitions),
+        "python_cpu_share": round((time.process_time() - cpu_before) / wall, 3),
+        "azurite_cpu_share": round((_azurite_cpu_s() - azurite_before) / wall, 3),
+        **start,
+    }
+
+
+def _hosted(bed: _Bed, runs: int) -> dict[str, Any]:
+    """The Functions host's way: batch of 16, one step per message, the host deletes each message."""
+    bed.start("dr-like", runs)
+    bed.counter.reset()
+    queue, transitions, started = bed.storage.queue, 0, time.perf_counter()
+    while True:
+        batch = queue.receive(16, 300)
+        if not batch:
+            if queue.approximate_count() == 0:
+                break
+            continue
+        for msg in batch:
+            transitions += bed.engine.handle_message(msg.body, msg.message_id, msg.dequeue_count).steps
+            queue.delete(msg)
+    wall = time.perf_counter() - started
+    if transitions != runs * TRANSITIONS["dr-like"]:
+        raise RuntimeError(f"hosted: {transitions} transitions")
+    return {
+        "transitions_per_s": round(transitions / wall, 1),
+        "tx_per_transition": round(bed.counter.total() / transitions, 3),
+        "by_kind": _per_transition(bed.counter, transitions),
+    }
+
+
+def _profile(bed: _Bed) -> dict[str, float]:
+    """Where one worker's time goes, by self time (cProfile tottime) of each function's file."""
+    bed.start("dr-like", PROFILE_RUNS)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    Driver(bed.engine, workers=1).drain(deadline_s=600)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    shares = {"ours": 0.0, "sdk": 0.0, "http_wait": 0.0, "other": 0.0}
+    total = 0.0
+    for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
+        tottime = float(row[2])
+        total += tottime
+        if any(w in function for w in ("recv", "sendall", "select", "poll", "connect")) and "~" in filename:
+            shares["http_wait"] += tottime
+        elif filename.startswith(ROOT) and "/.venv/" not in filename:
+            shares["ours"] += tottime
+        elif "/azure/" in filename:
+            shares["sdk"] += tottime
+        else:
+            shares["other"] += tottime
+    return {f"profile_share_{k}": round(v / total, 3) for k, v in shares.items()}
+
+
+def _azurite_cpu_s() -> float:
+    """CPU seconds (user + system) used so far by our child processes that are Node (Azurite)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        comm_end = stat.rindex(")")
+        comm = stat[stat.index("(") + 1 : comm_end]
+        fields = stat[comm_end + 2 :].split()
+        if int(fields[1]) == os.getpid() and "node" in comm:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def main() -> dict[str, Any]:
+    with running_azurite() as azurite:
+        conn = azurite.connection_string
+        _drive(_Bed(conn), "dr-like", 10, 1)  # warm-up: connections, imports, Azurite's JIT
+        one = _drive(_Bed(conn), "dr-like", RUNS, 1)
+        eight = _drive(_Bed(conn), "dr-like", RUNS, 8)
+        polls = _drive(_Bed(conn), "poll-only", RUNS, 1)
+        nexts = _drive(_Bed(conn), "next-only", RUNS, 1)
+        hosted = _hosted(_Bed(conn), HOSTED_RUNS)
+        profile = _profile(_Bed(conn))
+    return {
+        "bench": "engine",
+        "transitions_per_s_1w": one["transitions_per_s"],
+        "transitions_per_s_8w": eight["transitions_per_s"],
+        "storage_tx_per_transition": one["tx_per_transition"],
+        "storage_tx_per_transition_8w": eight["tx_per_transition"],
+        "breakdown_per_transition_1w": one["by_kind"],
+        "poll_only_tx_per_transition": polls["tx_per_transition"],
+        "poll_only_breakdown": polls["by_kind"],
+        "next_only_tx_per_transition": nexts["tx_per_transition"],
+        "functions_host_tx_per_transition": hosted["tx_per_transition"],
+        "functions_host_breakdown": hosted["by_kind"],
+        "functions_host_transitions_per_s": hosted["transitions_per_s"],
+        "start_tx_per_run": round(one["start_tx_per_run"], 3),
+        "azurite_cpu_share_1w": one["azurite_cpu_share"],
+        "azurite_cpu_share_8w": eight["azurite_cpu_share"],
+        "python_cpu_share_1w": one["python_cpu_share"],
+        "python_cpu_share_8w": eight["python_cpu_share"],
+        **profile,
+        "runs": RUNS,
+        "transitions_per_run": TRANSITIONS["dr-like"],
+        "cpus": os.cpu_count(),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main()))
