@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import cProfile
 import json
+import multiprocessing
 import os
 import pstats
 import time
@@ -71,13 +72,14 @@ TRANSITIONS = {"dr-like": 13, "poll-only": 13, "next-only": 13}
 
 
 class _Bed:
-    """Fresh tables and queue on the shared Azurite, with a request counter on every client."""
+    """Fresh tables and queue on the shared Azurite (or those named ``name``), counting every request."""
 
     made = 0
 
-    def __init__(self, connection_string: str) -> None:
+    def __init__(self, connection_string: str, name: str = "") -> None:
         _Bed.made += 1
-        name = f"bench{_Bed.made}x{os.getpid()}"
+        name = name or f"bench{_Bed.made}x{os.getpid()}"
+        self.name = name
         self.counter = RequestCounter()
         self.storage = engine_storage(
             connection_string,
@@ -155,28 +157,104 @@ def _hosted(bed: _Bed, runs: int) -> dict[str, Any]:
     }
 
 
+class _Timed:
+    """Wraps a store or queue: accumulates wall and thread-CPU time spent inside its methods."""
+
+    def __init__(self, inner: Any, acc: dict[str, float]) -> None:
+        self._inner, self._acc = inner, acc
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                self._acc["wall"] += time.perf_counter() - wall
+                self._acc["cpu"] += time.thread_time() - cpu
+
+        return timed
+
+
+def _split(bed: _Bed) -> dict[str, float]:
+    """One worker's wall time split three ways: engine code (everything outside storage calls, steps
+    included), the storage SDK's own CPU (inside storage calls), and waiting for Azurite to answer."""
+    bed.start("dr-like", PROFILE_RUNS)
+    acc = {"wall": 0.0, "cpu": 0.0}
+    rt = bed.engine.runtime
+    rt.store, rt.queue = _Timed(rt.store, acc), _Timed(rt.queue, acc)
+    wall = time.perf_counter()
+    Driver(bed.engine, workers=1).drain(deadline_s=600)
+    wall = time.perf_counter() - wall
+    return {
+        "share_engine_code": round((wall - acc["wall"]) / wall, 3),
+        "share_sdk_cpu": round(acc["cpu"] / wall, 3),
+        "share_waiting_on_azurite": round((acc["wall"] - acc["cpu"]) / wall, 3),
+    }
+
+
+_PROFILE_GROUPS = (
+    ("ours", (f"{ROOT}/lib/", f"{ROOT}/bench/")),
+    ("azure_sdk", ("/azure/",)),
+    ("http_client", ("/requests/", "/urllib3/", "/http/client.py", "/email/", "/socket.py", "/ssl.py")),
+)
+_WAITS = ("recv", "send", "select", "poll", "connect", "acquire")
+
+
 def _profile(bed: _Bed) -> dict[str, float]:
-    """Where one worker's time goes, by self time (cProfile tottime) of each function's file."""
+    """Self time (cProfile tottime) by package: which code the CPU is spent in."""
     bed.start("dr-like", PROFILE_RUNS)
     profiler = cProfile.Profile()
     profiler.enable()
     Driver(bed.engine, workers=1).drain(deadline_s=600)
     profiler.disable()
     stats = pstats.Stats(profiler)
-    shares = {"ours": 0.0, "sdk": 0.0, "http_wait": 0.0, "other": 0.0}
+    shares = dict.fromkeys([g for g, _ in _PROFILE_GROUPS] + ["io_wait", "stdlib_other"], 0.0)
     total = 0.0
     for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
         tottime = float(row[2])
         total += tottime
-        if any(w in function for w in ("recv", "sendall", "select", "poll", "connect")) and "~" in filename:
-            shares["http_wait"] += tottime
-        elif filename.startswith(ROOT) and "/.venv/" not in filename:
-            shares["ours"] += tottime
-        elif "/azure/" in filename:
-            shares["sdk"] += tottime
-        else:
-            shares["other"] += tottime
+        group = next((g for g, marks in _PROFILE_GROUPS if any(m in filename for m in marks)), "stdlib_other")
+        if filename == "~" and any(w in function for w in _WAITS):
+            group = "io_wait"  # built-ins blocked on a socket: waiting for Azurite
+        shares[group] += tottime
     return {f"profile_share_{k}": round(v / total, 3) for k, v in shares.items()}
+
+
+def _drain_in_child(connection_string: str, name: str, workers: int, results: Any) -> None:
+    bed = _Bed(connection_string, name)
+    report = Driver(bed.engine, workers=workers).drain(deadline_s=600)
+    results.put((report.steps, bed.counter.total()))
+
+
+def _drive_processes(connection_string: str, runs: int, processes: int, workers: int) -> dict[str, Any]:
+    """The same load through several driver processes (no shared GIL), to find Azurite's ceiling."""
+    bed = _Bed(connection_string)
+    bed.start("dr-like", runs)
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    children = [
+        ctx.Process(target=_drain_in_child, args=(connection_string, bed.name, workers, results))
+        for _ in range(processes)
+    ]
+    azurite_before, started = _azurite_cpu_s(), time.perf_counter()
+    for child in children:
+        child.start()
+    outcomes = [results.get(timeout=600) for _ in children]
+    wall = time.perf_counter() - started
+    for child in children:
+        child.join()
+    transitions = sum(steps for steps, _ in outcomes)
+    if transitions != runs * TRANSITIONS["dr-like"]:
+        raise RuntimeError(f"{processes} processes: {transitions} transitions")
+    return {
+        "transitions_per_s": round(transitions / wall, 1),
+        "tx_per_transition": round(sum(tx for _, tx in outcomes) / transitions, 3),
+        "azurite_cpu_share": round((_azurite_cpu_s() - azurite_before) / wall, 3),
+    }
 
 
 def _azurite_cpu_s() -> float:
@@ -206,6 +284,8 @@ def main() -> dict[str, Any]:
         nexts = _drive(_Bed(conn), "next-only", RUNS, 1)
         hosted = _hosted(_Bed(conn), HOSTED_RUNS)
         profile = _profile(_Bed(conn))
+        split = _split(_Bed(conn))
+        two_procs = _drive_processes(conn, RUNS, processes=2, workers=4)
     return {
         "bench": "engine",
         "transitions_per_s_1w": one["transitions_per_s"],
@@ -213,6 +293,9 @@ def main() -> dict[str, Any]:
         "storage_tx_per_transition": one["tx_per_transition"],
         "storage_tx_per_transition_8w": eight["tx_per_transition"],
         "breakdown_per_transition_1w": one["by_kind"],
+        "breakdown_per_transition_8w": eight["by_kind"],
+        "transitions_per_s_2proc_x4w": two_procs["transitions_per_s"],
+        "azurite_cpu_share_2proc": two_procs["azurite_cpu_share"],
         "poll_only_tx_per_transition": polls["tx_per_transition"],
         "poll_only_breakdown": polls["by_kind"],
         "next_only_tx_per_transition": nexts["tx_per_transition"],
@@ -224,10 +307,12 @@ def main() -> dict[str, Any]:
         "azurite_cpu_share_8w": eight["azurite_cpu_share"],
         "python_cpu_share_1w": one["python_cpu_share"],
         "python_cpu_share_8w": eight["python_cpu_share"],
+        **split,
         **profile,
         "runs": RUNS,
         "transitions_per_run": TRANSITIONS["dr-like"],
         "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
     }
 
 
