@@ -30,5 +30,9 @@ typecheck: $(STAMP_PY)
 test: setup lint typecheck
 	$(PY) -m pytest
 
+## Every benchmark in bench/, one JSON line each (figures, not pass/fail).
+bench: setup
+	$(PY) -m bench
+
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
