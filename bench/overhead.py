@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from devhost.azurite import running_azurite
+from devhost.local import local_settings
 from emulator.launcher import running_emulator
 from lib.adapters.asr_client import ClientOptions
 from lib.bootstrap import build
 from lib.engine.config import EngineConfig
 from lib.engine.driver import Driver
-from lib.settings import Settings
 
 VMS = [f"app-{i}" for i in range(6)]
 TIME_SCALE = 600.0  # emulated seconds per real second
@@ -57,15 +57,7 @@ def main() -> dict[str, Any]:
         "recoveryPlans": [{"name": "app", "groups": [VMS[:2], VMS[2:]]}],
     }
     with running_azurite() as azurite, running_emulator(topology, time_scale=TIME_SCALE) as emu:
-        settings = Settings(
-            storage_connection=azurite.connection_string,
-            asr_subscription_id=emu.subscription_id,
-            asr_resource_group=emu.resource_group,
-            asr_vault_name=emu.vault,
-            asr_arm_endpoint=emu.endpoint,
-            asr_ca_bundle=emu.ca_bundle,
-            timer_scale=TIMER_SCALE,
-        )
+        settings = local_settings(emu, azurite.connection_string, timer_scale=TIMER_SCALE)
         app = build(settings, engine_config=EngineConfig(), asr_options=ClientOptions(retry_backoff_factor=0.05))
         app.ensure_storage()
         began = time.perf_counter()

@@ -12,12 +12,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from devhost.local import local_settings
 from emulator.launcher import running_emulator
 from lib.adapters.asr_client import ClientOptions
 from lib.adapters.asr_sdk import build_site_recovery
 from lib.domain.dr import parse_request
 from lib.engine.api import StepContext
-from lib.settings import Settings
 from lib.workflows import vmstate as vs
 from lib.workflows.deps import DrDeps, LogNotifier
 from lib.workflows.failover import await_healthy
@@ -51,13 +51,7 @@ def _measure(size: int) -> dict[str, Any]:
         "recoveryPlans": [],
     }
     with running_emulator(topology, time_scale=1.0, page_size=PAGE_SIZE) as emu:
-        settings = Settings(
-            asr_subscription_id=emu.subscription_id,
-            asr_resource_group=emu.resource_group,
-            asr_vault_name=emu.vault,
-            asr_arm_endpoint=emu.endpoint,
-            asr_ca_bundle=emu.ca_bundle,
-        )
+        settings = local_settings(emu)
         asr = build_site_recovery(settings, options=ClientOptions(retry_total=3, retry_backoff_factor=0.05))
         deps = DrDeps(asr=asr, locks=_NoLocks(), notifier=LogNotifier(), probe=_NoProbe())
         items = asr.list_protected_items()

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from devhost.local import local_settings
 from emulator.launcher import EmulatorError, EmulatorInfo, running_emulator
 from lib.adapters.asr_client import ClientOptions
 from lib.adapters.asr_sdk import build_site_recovery
 from lib.domain.asr import Job, ProtectedItem
 from lib.ports.site_recovery import SiteRecovery
-from lib.settings import Settings
 
 # Small backoff keeps retried tests quick; Retry-After from the emulator still governs 429s.
 FAST_RETRIES = ClientOptions(retry_total=4, retry_status=3, retry_backoff_factor=0.02, retry_backoff_max=0.2)
@@ -67,13 +67,7 @@ def harness(
             emu = stack.enter_context(running_emulator(topo, time_scale=time_scale))
         except EmulatorError as exc:  # fail loudly, never skip
             pytest.fail(f"the ASR emulator is required and could not start: {exc}", pytrace=False)
-        settings = Settings(
-            asr_subscription_id=emu.subscription_id,
-            asr_resource_group=emu.resource_group,
-            asr_vault_name=emu.vault,
-            asr_arm_endpoint=emu.endpoint,
-            asr_ca_bundle=emu.ca_bundle,
-        )
+        settings = local_settings(emu)
         seen: list[tuple[str, str, int]] = []
         asr = build_site_recovery(settings, options=options, observer=lambda *a: seen.append(a))
         yield Harness(emu, asr, seen)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from devhost.local import local_settings
 from emulator.launcher import EmulatorError, EmulatorInfo, running_emulator
 from lib.adapters.asr_client import ClientOptions
 from lib.bootstrap import App, build
@@ -18,7 +19,6 @@ from lib.domain.runs import RunRecord
 from lib.engine.config import EngineConfig, RetryPolicy
 from lib.engine.driver import Driver
 from lib.engine.runtime import CrashHook
-from lib.settings import Settings
 from lib.workflows.deps import DrDeps
 
 pytestmark = pytest.mark.integration
@@ -89,13 +89,9 @@ def dr_stack(storage_connection_string: str, unique_name: str) -> Callable[..., 
         except EmulatorError as exc:  # fail loudly, never skip
             pytest.fail(f"the ASR emulator is required and could not start: {exc}", pytrace=False)
         try:
-            settings = Settings(
-                storage_connection=storage_connection_string,
-                asr_subscription_id=emu.subscription_id,
-                asr_resource_group=emu.resource_group,
-                asr_vault_name=emu.vault,
-                asr_arm_endpoint=emu.endpoint,
-                asr_ca_bundle=emu.ca_bundle,
+            settings = local_settings(
+                emu,
+                storage_connection_string,
                 work_queue=f"{unique_name}q",
                 runs_table=f"{unique_name}runs",
                 run_index_table=f"{unique_name}idx",
