@@ -52,7 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing := settings.missing():
         print(f"drctl: missing settings: {', '.join(missing)} (set them in the environment)", file=sys.stderr)
         return 2
-    app = build(settings)
+    try:
+        app = build(settings)
+    except ValueError as exc:  # a malformed setting: say which, like a bad argument
+        print(f"drctl: {exc}", file=sys.stderr)
+        return 2
     as_json = bool(getattr(args, "json", False))
     try:
         return _command(app, args, console, as_json)

@@ -96,7 +96,8 @@ def build(
 
     locks = TableItemLocks(TableClient.from_connection_string(conn, settings.locks_table), holder_active)
     deps = DrDeps(
-        asr=site_recovery or build_site_recovery(settings, options=asr_options),
+        asr=site_recovery
+        or build_site_recovery(settings, options=asr_options, cache_storage_accounts=settings.cache_storage_accounts()),
         locks=locks,
         notifier=notifier or _notifier(settings),
         probe=UrllibProbe(),

@@ -17,6 +17,9 @@ class Settings:
     asr_vault_name: str = ""
     asr_arm_endpoint: str = PUBLIC_ARM_ENDPOINT
     asr_ca_bundle: str = ""
+    # Reprotect (switch-protection) of managed disks needs a cache storage account in the region the VMs now
+    # run in: "westus=/subscriptions/.../storageAccounts/cachewus;eastus=/subscriptions/.../cacheeus".
+    asr_cache_storage_accounts: str = ""
     work_queue: str = "drwork"
     runs_table: str = "drruns"
     run_index_table: str = "drrunindex"
@@ -35,6 +38,7 @@ class Settings:
             asr_vault_name=e.get("ASR_VAULT_NAME", ""),
             asr_arm_endpoint=e.get("ASR_ARM_ENDPOINT", PUBLIC_ARM_ENDPOINT).rstrip("/"),
             asr_ca_bundle=e.get("ASR_CA_BUNDLE", ""),
+            asr_cache_storage_accounts=e.get("ASR_CACHE_STORAGE_ACCOUNTS", ""),
             work_queue=e.get("DR_WORK_QUEUE", "drwork"),
             runs_table=e.get("DR_RUNS_TABLE", "drruns"),
             run_index_table=e.get("DR_RUN_INDEX_TABLE", "drrunindex"),
@@ -52,6 +56,16 @@ class Settings:
             "ASR_VAULT_NAME": self.asr_vault_name,
         }
         return [name for name, value in required.items() if not value]
+
+    def cache_storage_accounts(self) -> dict[str, str]:
+        """``ASR_CACHE_STORAGE_ACCOUNTS`` as {region: storage account id}; raises ValueError naming the bad part."""
+        accounts: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in self.asr_cache_storage_accounts.split(";"))):
+            region, sep, account = part.partition("=")
+            if not sep or not region.strip() or "/storageAccounts/" not in account:
+                raise ValueError(f"ASR_CACHE_STORAGE_ACCOUNTS: '{part}' is not region=<storage account id>")
+            accounts[region.strip().lower()] = account.strip()
+        return accounts
 
     @property
     def uses_local_emulator(self) -> bool:
