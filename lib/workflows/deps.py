@@ -19,7 +19,7 @@ class LogNotifier:
     """Writes events to the log only (used when no Event Grid topic is configured)."""
 
     def publish(self, event_type: str, subject: str, data: Mapping[str, Any]) -> None:
-        log.warning("event %s %s %s", event_type, subject, dict(data))
+        log.info("event %s %s %s", event_type, subject, dict(data))
 
 
 @dataclass(frozen=True)

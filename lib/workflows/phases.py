@@ -85,6 +85,16 @@ def _latest_jobs(deps: DrDeps, scenario: str) -> dict[str, Job]:
     return latest
 
 
+def _keep_evidence(ctx: StepContext, row: dict[str, Any], phase: str, job: Job | None) -> None:
+    """The phase was done before we recorded its job (a worker died after acting): keep ASR's job."""
+    if job is None:
+        return
+    row["jobs"][phase] = job.name
+    evidence = vs.record_job(ctx.state, job, phase)
+    row.setdefault("phase_end", {})[phase] = evidence["end"]
+    row.setdefault("started_at", {})[phase] = ctx.now.isoformat()
+
+
 def run_phase(phase: ActionPhase, ctx: StepContext, deps: DrDeps) -> Outcome:
     req = request(ctx)
     todo = list(vs.pending(ctx.state, phase.name))
@@ -159,13 +169,10 @@ def _item_phase(
         row["item"], row["fabric"], row["container"] = item.name, item.fabric, item.container
         job_name = row["jobs"].get(phase.name)
         if job_name is None and phase.completed(item, row):
-            # Done before we recorded it (a worker died after acting): find ASR's job for the evidence.
-            recent = recent if recent is not None else _latest_jobs(deps, phase.scenario)
-            if (job := recent.get(vm.lower())) is not None:
-                row["jobs"][phase.name] = job.name
-                evidence = vs.record_job(ctx.state, job, phase.name)
-                row.setdefault("phase_end", {})[phase.name] = evidence["end"]
-                row.setdefault("started_at", {})[phase.name] = ctx.now.isoformat()
+            # A drill VM whose test failover failed had nothing to clean up: its newest cleanup job is older.
+            if not row.get("drill_error"):
+                recent = recent if recent is not None else _latest_jobs(deps, phase.scenario)
+                _keep_evidence(ctx, row, phase.name, recent.get(vm.lower()))
             vs.mark_done(row, phase.name)
             finished[vm] = "already done"
             continue
