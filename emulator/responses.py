@@ -108,12 +108,16 @@ def fabrics_list(b: Backend, req: Request, now: datetime) -> Response:
     return page(b, req, [shapes.fabric_json(b, r) for r in _regions(b)])
 
 
-def fabrics_get(b: Backend, req: Request, now: datetime) -> Response:
+def _fabric_region(b: Backend, req: Request) -> str:
     region = b.region_of_fabric(req.param("fabricName"))
     if region is None:
         # ASR answers 400, not 404, for a missing fabric (asr-api.md §11).
         raise BadRequest(f"The fabric '{req.param('fabricName')}' does not exist.", inner_code="FabricNotFound")
-    return ok(shapes.fabric_json(b, region))
+    return region
+
+
+def fabrics_get(b: Backend, req: Request, now: datetime) -> Response:
+    return ok(shapes.fabric_json(b, _fabric_region(b, req)))
 
 
 def containers_list(b: Backend, req: Request, now: datetime) -> Response:
@@ -121,10 +125,7 @@ def containers_list(b: Backend, req: Request, now: datetime) -> Response:
 
 
 def containers_list_by_fabric(b: Backend, req: Request, now: datetime) -> Response:
-    region = b.region_of_fabric(req.param("fabricName"))
-    if region is None:
-        raise BadRequest(f"The fabric '{req.param('fabricName')}' does not exist.", inner_code="FabricNotFound")
-    return page(b, req, [shapes.container_json(b, region)])
+    return page(b, req, [shapes.container_json(b, _fabric_region(b, req))])
 
 
 def containers_get(b: Backend, req: Request, now: datetime) -> Response:

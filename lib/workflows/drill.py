@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from lib.domain.asr import Operation, ProtectedItem
+from lib.domain.asr import Job, Operation, ProtectedItem
 from lib.domain.dr import DrRequest
 from lib.engine.api import Next, Outcome, Step, StepContext, Wait, Workflow
 from lib.ports.site_recovery import by_vm_name
@@ -72,13 +72,16 @@ def validate(ctx: StepContext, deps: DrDeps) -> Outcome:
     result: dict[str, Any] = ctx.state.setdefault("validation", {"vms": {}, "probe": None})
     items = by_vm_name(deps.asr.list_protected_items())
     problems: list[str] = []
+    jobs: dict[str, Job] = {}
     for vm, row in vs.vm_table(ctx.state).items():
         if row["status"] != vs.ACTIVE:
             problems.append(f"{vm}: test failover failed ({(row['error'] or {}).get('message', '')})")
             continue
         item = items.get(vm.lower())
         job_name = row["jobs"].get("test_failover") or ctx.state.get("plan", {}).get("jobs", {}).get("test_failover")
-        job = deps.asr.get_job(job_name) if job_name else None
+        if job_name and job_name not in jobs:
+            jobs[job_name] = deps.asr.get_job(job_name)  # a plan's one job serves every VM: fetch it once
+        job = jobs.get(job_name) if job_name else None
         failed_tasks = [name for name, state in (job.tasks if job else ()) if state not in ("Succeeded", "Other")]
         running = item is not None and item.test_failover_state == WAITING and bool(item.test_vm_name)
         ok = running and job is not None and job.succeeded and not failed_tasks

@@ -137,7 +137,6 @@ def await_healthy(ctx: StepContext, deps: DrDeps) -> Outcome:
         row["health"] = item.replication_health
         progress[vm] = {"state": item.protection_state, "pct": row["progress"], "health": item.replication_health}
     left = [(vm, row) for vm, row in waiting if "healthy" not in row["done"]]
-    ctx.state.pop("transient_streak", None)
     watched = [row for row in vs.vm_table(ctx.state).values() if "reprotect" in row["done"]]
     if not left:
         return Next(f"all {len(watched)} VMs protected and healthy in the new direction", {"progress": progress})

@@ -50,7 +50,7 @@ def ride_out(step: Callable[[StepContext, DrDeps], Outcome]) -> Callable[[StepCo
 
     def guarded(ctx: StepContext, deps: DrDeps) -> Outcome:
         try:
-            return step(ctx, deps)
+            outcome = step(ctx, deps)
         except (Throttled, Transient) as exc:
             streak = int(ctx.state.get("transient_streak", 0)) + 1
             ctx.state["transient_streak"] = streak
@@ -61,6 +61,8 @@ def ride_out(step: Callable[[StepContext, DrDeps], Outcome]) -> Callable[[StepCo
                 f"ASR answered {exc.code} ({exc.status}); trying again in {delay:.0f}s",
                 {"error": {"code": exc.code, "message": exc.message}, "streak": streak},
             )
+        ctx.state.pop("transient_streak", None)  # ASR answered: the next storm starts counting afresh
+        return outcome
 
     guarded.__name__ = getattr(step, "__name__", "step")
     return guarded
@@ -221,7 +223,6 @@ def _item_phase(
         started.append(vm)
         running += 1
     details = {"started": started, "finished": finished, "running": running}
-    ctx.state.pop("transient_streak", None)
     if any(True for _ in vs.pending(ctx.state, phase.name)):
         reason = f"{phase.name}: {running} running, {len(started)} started"
         if throttled is not None:
