@@ -25,7 +25,7 @@ from lib.engine.driver import Driver
 VMS = [f"app-{i}" for i in range(6)]
 TIME_SCALE = 600.0  # emulated seconds per real second
 TIMER_SCALE = 0.01  # workflow waits: a 10 s job poll takes 0.1 s
-TIMING = {"job_poll_s": 10, "health_poll_s": 20, "health_poll_max_s": 60}
+TIMING = {"jobPollSeconds": 10, "healthPollSeconds": 20, "healthPollMaxSeconds": 60}
 
 
 def _t(value: str | None) -> datetime:
@@ -61,7 +61,7 @@ def main() -> dict[str, Any]:
         app = build(settings, engine_config=EngineConfig(), asr_options=ClientOptions(retry_backoff_factor=0.05))
         app.ensure_storage()
         began = time.perf_counter()
-        run_id = app.start("failover", {"plan": "app", "timing": TIMING}).run_id
+        run_id = app.start("failover", {"target": {"recoveryPlan": "app"}, "timing": TIMING}).run_id
         run = Driver(app.engine).run_until_finished(run_id, deadline_s=600)
         wall = time.perf_counter() - began
         assert run.status.value == "succeeded", run.error
@@ -84,7 +84,7 @@ def main() -> dict[str, Any]:
         "overhead_share": round((wall - asr_s) / wall, 3),
         "transitions": len(history),
         "overhead_per_transition_ms": round(1000 * (wall - asr_s) / max(1, len(history)), 1),
-        "scaled_job_poll_s": TIMING["job_poll_s"] * TIMER_SCALE,
+        "scaled_job_poll_s": TIMING["jobPollSeconds"] * TIMER_SCALE,
     }
 
 

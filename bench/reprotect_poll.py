@@ -55,7 +55,7 @@ def _measure(size: int) -> dict[str, Any]:
         asr = build_site_recovery(settings, options=ClientOptions(retry_total=3, retry_backoff_factor=0.05))
         deps = DrDeps(asr=asr, locks=_NoLocks(), notifier=LogNotifier(), probe=_NoProbe())
         items = asr.list_protected_items()
-        request = parse_request("failover", {"vms": vms}).to_json()
+        request = parse_request("failover", {"target": {"vms": vms}}).to_json()
         state: dict[str, Any] = {"locked_at": datetime.now(UTC).isoformat()}
         for item in items:
             vs.init_vm(state, item.vm_name, item, 0)

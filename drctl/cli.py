@@ -61,24 +61,22 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def request_payload(args: argparse.Namespace) -> dict[str, Any]:
-    """Translate CLI flags into the same request body the HTTP API takes (validated by lib)."""
+    """Translate CLI flags into the request body the HTTP API takes (validated by the same parser in lib)."""
+    target: dict[str, Any] = (
+        {"recoveryPlan": args.plan} if args.plan else {"vms": [v.strip() for v in args.vms.split(",") if v.strip()]}
+    )
     payload: dict[str, Any] = {
-        "shutdown_source": not args.no_shutdown,
-        "auto_commit": not args.no_auto_commit,
-        "auto_reprotect": not args.no_auto_reprotect,
+        "target": target,
+        "shutdownSource": not args.no_shutdown,
+        "autoCommit": not args.no_auto_commit,
+        "autoReprotect": not args.no_auto_reprotect,
         "reason": args.reason,
-        "requested_by": "drctl",
     }
-    if args.plan:
-        payload["plan"] = args.plan
-    else:
-        payload["vms"] = [v.strip() for v in args.vms.split(",") if v.strip()]
-    if args.recovery_point:
-        payload["recovery_point"] = args.recovery_point
-    if args.test_network:
-        payload["test_network_id"] = args.test_network
-    if args.probe_url:
-        payload["probe_url"] = args.probe_url
-    if args.parallelism is not None:
-        payload["parallelism"] = args.parallelism
+    optional = {
+        "recoveryPoint": args.recovery_point,
+        "testNetworkId": args.test_network,
+        "probeUrl": args.probe_url,
+        "parallelism": args.parallelism,
+    }
+    payload.update({name: value for name, value in optional.items() if value is not None and value != ""})
     return payload

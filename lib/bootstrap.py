@@ -49,10 +49,10 @@ class App:
         self._storage_ready = True
 
     def start(self, kind: str, payload: Mapping[str, Any], *, key: str | None = None, actor: str = "") -> StartResult:
-        """Validate a DR request (``ValidationError`` names the field) and start its run."""
-        request = parse_request(kind, payload)
+        """Validate a DR request body (``ValidationError`` names the field) and start its run."""
+        request = parse_request(kind, payload, actor=actor)
         self.ensure_storage()
-        return self.engine.start(kind, request.to_json(), key, actor=actor or request.requested_by)
+        return self.engine.start(kind, request.to_json(), key, actor=actor)
 
 
 def _notifier(settings: Settings) -> Notifier:

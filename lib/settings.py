@@ -27,6 +27,9 @@ class Settings:
     eventgrid_endpoint: str = ""
     eventgrid_key: str = ""  # local only; in Azure the managed identity publishes
     timer_scale: float = 1.0  # dev/demo only: shrink every workflow wait
+    # "keys": the function key alone decides (local default). "easyauth": App Service Authentication validates
+    # the caller's Entra ID token in front of the app; the app checks app roles (the production setting).
+    auth_mode: str = "keys"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +49,7 @@ class Settings:
             eventgrid_endpoint=e.get("EVENTGRID_TOPIC_ENDPOINT", ""),
             eventgrid_key=e.get("EVENTGRID_TOPIC_KEY", ""),
             timer_scale=float(e.get("DR_TIMER_SCALE", "1") or 1),
+            auth_mode=(e.get("AUTH_MODE", "keys") or "keys").strip().lower(),
         )
 
     def missing(self) -> list[str]:

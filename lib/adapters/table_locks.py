@@ -42,6 +42,16 @@ class TableItemLocks:
                 found[entity["RowKey"]] = entity
         return found
 
+    def holders(self, names: Sequence[str]) -> dict[str, str]:
+        """Read-only: {name: run id} for the names a live run holds now (what ``acquire`` would refuse)."""
+        now = self._clock()
+        held: dict[str, str] = {}
+        for key, entity in self._existing(sorted({n.lower() for n in names})).items():
+            holder = str(entity["holder"])
+            if entity["expires"] > now and self._holder_active(holder):
+                held[key] = holder
+        return held
+
     def acquire(self, names: Sequence[str], run_id: str, ttl: timedelta) -> dict[str, str]:
         keys = sorted({n.lower() for n in names})
         now = self._clock()

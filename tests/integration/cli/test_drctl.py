@@ -85,8 +85,8 @@ def test_failback_refused_exits_non_zero_with_the_reason(env: dict[str, str]) ->
         (["failover"], "one of the arguments --plan --vms is required"),
         (["failover", "--vms", "a", "--plan", "p"], "not allowed with argument"),
         (["failover", "--vms", "bad name"], "vms: 'bad name' is not a valid VM name"),
-        (["failover", "--vms", "a", "--recovery-point", "Newest"], "recovery_point: must be one of"),
-        (["drill", "--vms", "a"], "test_network_id: a drill needs"),
+        (["failover", "--vms", "a", "--recovery-point", "Newest"], "recoveryPoint: 'Newest' is not one of"),
+        (["drill", "--vms", "a"], "testNetworkId: a drill needs"),
         (["explode"], "invalid choice"),
     ],
 )

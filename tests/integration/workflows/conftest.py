@@ -24,7 +24,7 @@ from lib.workflows.deps import DrDeps
 pytestmark = pytest.mark.integration
 
 # Workflow timers are scaled by 0.01 (a 10 s job poll takes 0.1 s); emulated ASR runs 3000x real time.
-TIMING = {"job_poll_s": 10, "health_poll_s": 20, "health_poll_max_s": 60}
+TIMING = {"jobPollSeconds": 10, "healthPollSeconds": 20, "healthPollMaxSeconds": 60}
 TIMER_SCALE = 0.01
 ENGINE = EngineConfig(
     lease=timedelta(seconds=1),
@@ -60,7 +60,7 @@ class Stack:
         return Driver(self.app.engine, workers=workers, janitor_every_s=2.0)
 
     def start(self, kind: str, payload: dict[str, Any], key: str | None = None) -> str:
-        return self.app.start(kind, {"timing": TIMING, **payload}, key=key, actor="test").run_id
+        return self.app.start(kind, api_body(payload), key=key, actor="test").run_id
 
     def finish(self, run_id: str, deadline_s: float = 180.0, workers: int = 1) -> RunRecord:
         return self.driver(workers).run_until_finished(run_id, deadline_s=deadline_s)
@@ -72,6 +72,18 @@ class Stack:
     def vm(self, name: str) -> dict[str, Any]:
         vms: dict[str, Any] = self.emu.state()["vms"]
         return dict(vms[name])
+
+
+def api_body(short: dict[str, Any]) -> dict[str, Any]:
+    """The tests' shorthand ({"plan"|"vms", snake_case options}) as the API's request body, with fast timing."""
+    body: dict[str, Any] = {"timing": TIMING}
+    for name, value in short.items():
+        if name in ("plan", "vms"):
+            body["target"] = {"recoveryPlan": value} if name == "plan" else {"vms": value}
+        else:
+            head, *rest = name.split("_")
+            body[head + "".join(part.capitalize() for part in rest)] = value
+    return body
 
 
 MakeStack = Callable[..., Any]

@@ -14,11 +14,11 @@ from lib.workflows.failover import FAILBACK_WORKFLOW, FAILOVER_WORKFLOW
 from tests.unit.workflows.fake_asr import T0, FakeSiteRecovery
 from tests.unit.workflows.loop import RecordingNotifier, ScriptedProbe, make_deps, run
 
-FAST = {"job_poll_s": 1, "health_poll_s": 1, "health_poll_max_s": 4}
+FAST = {"jobPollSeconds": 1, "healthPollSeconds": 1, "healthPollMaxSeconds": 4}
 
 
 def req(kind: str = "failover", **extra: object) -> dict[str, object]:
-    body: dict[str, object] = {"vms": ["web-1", "web-2"], "timing": FAST, **extra}
+    body: dict[str, object] = {"target": {"vms": ["web-1", "web-2"]}, "timing": FAST, **extra}
     return parse_request(kind, body).to_json()
 
 
@@ -43,7 +43,7 @@ def test_failover_runs_every_phase_once_per_vm_and_ends_healthy_in_reverse() -> 
 def test_groups_run_in_order_and_parallelism_is_bounded() -> None:
     asr = FakeSiteRecovery(["db", "app-1", "app-2", "app-3"], job_polls=3)
     body = parse_request(
-        "failover", {"groups": [["db"], ["app-1", "app-2", "app-3"]], "parallelism": 2, "timing": FAST}
+        "failover", {"target": {"groups": [["db"], ["app-1", "app-2", "app-3"]]}, "parallelism": 2, "timing": FAST}
     ).to_json()
     run(FAILOVER_WORKFLOW, make_deps(asr), body)
     failovers = [vm for a, vm in asr.actions if a == "failover"]
@@ -129,7 +129,11 @@ def test_health_polls_back_off_and_use_one_listing_per_poll() -> None:
     deps = make_deps(asr)
     body = parse_request(
         "failover",
-        {"vms": [f"vm-{i}" for i in range(30)], "parallelism": 30, "timing": {**FAST, "health_poll_max_s": 100}},
+        {
+            "target": {"vms": [f"vm-{i}" for i in range(30)]},
+            "parallelism": 30,
+            "timing": {**FAST, "healthPollMaxSeconds": 100},
+        },
     ).to_json()
     result = run(FAILOVER_WORKFLOW, deps, body)
     polls = [o for s, o in result.history if s == "await_healthy"]
@@ -142,7 +146,7 @@ def test_health_polls_back_off_and_use_one_listing_per_poll() -> None:
 
 def test_auto_commit_off_pauses_before_commit() -> None:
     asr = FakeSiteRecovery(["web-1", "web-2"])
-    paused = run(FAILOVER_WORKFLOW, make_deps(asr), req(auto_commit=False))
+    paused = run(FAILOVER_WORKFLOW, make_deps(asr), req(autoCommit=False))
     assert isinstance(paused.outcome, Pause) and paused.outcome.approval == "commit"
     assert [a for a, _ in asr.actions] == ["failover", "failover"]
 
@@ -152,7 +156,7 @@ def test_drill_validation_failure_still_cleans_up() -> None:
     probe = ScriptedProbe([False])
     net = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/isolated"
     body = parse_request(
-        "drill", {"vms": ["web-1"], "test_network_id": net, "probe_url": "http://127.0.0.1:1/", "timing": FAST}
+        "drill", {"target": {"vms": ["web-1"]}, "testNetworkId": net, "probeUrl": "http://127.0.0.1:1/", "timing": FAST}
     ).to_json()
     result = run(DRILL_WORKFLOW, make_deps(asr, probe), body)
     assert isinstance(result.outcome, Fail) and result.outcome.code == "DrillFailed"
@@ -163,7 +167,8 @@ def test_drill_validation_failure_still_cleans_up() -> None:
 def test_drill_passes_and_moves_last_test_failover_time() -> None:
     asr = FakeSiteRecovery(["web-1", "web-2"])
     net = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/isolated"
-    body = parse_request("drill", {"vms": ["web-1", "web-2"], "test_network_id": net, "timing": FAST}).to_json()
+    drill = {"target": {"vms": ["web-1", "web-2"]}, "testNetworkId": net, "timing": FAST}
+    body = parse_request("drill", drill).to_json()
     result = run(DRILL_WORKFLOW, make_deps(asr), body)
     assert isinstance(result.outcome, Done)
     assert all(i.last_successful_test_failover_time is not None for i in asr.items.values())
@@ -174,16 +179,16 @@ def test_drill_passes_and_moves_last_test_failover_time() -> None:
     ("body", "field"),
     [
         ({}, "target"),
-        ({"plan": "p", "vms": ["a"]}, "target"),
-        ({"vms": []}, "vms"),
-        ({"vms": ["a", "A"]}, "vms"),
-        ({"vms": ["bad name"]}, "vms"),
-        ({"vms": ["a"], "recovery_point": "Newest"}, "recovery_point"),
-        ({"vms": ["a", "b"], "recovery_point": "/x/recoveryPoints/1"}, "recovery_point"),
-        ({"vms": ["a"], "shutdown_source": "yes"}, "shutdown_source"),
-        ({"vms": ["a"], "parallelism": 0}, "parallelism"),
-        ({"vms": ["a"], "timing": {"job_poll_s": -1}}, "timing.job_poll_s"),
-        ({"groups": [["a"], ["a"]]}, "groups"),
+        ({"target": {"recoveryPlan": "p", "vms": ["a"]}}, "target"),
+        ({"target": {"vms": []}}, "target.vms"),
+        ({"target": {"vms": ["a", "A"]}}, "target.vms"),
+        ({"target": {"vms": ["bad name"]}}, "target.vms"),
+        ({"target": {"vms": ["a"]}, "recoveryPoint": "Newest"}, "recoveryPoint"),
+        ({"target": {"vms": ["a", "b"]}, "recoveryPoint": "/x/recoveryPoints/1"}, "recoveryPoint"),
+        ({"target": {"vms": ["a"]}, "shutdownSource": "yes"}, "shutdownSource"),
+        ({"target": {"vms": ["a"]}, "parallelism": 0}, "parallelism"),
+        ({"target": {"vms": ["a"]}, "timing": {"jobPollSeconds": -1}}, "timing.jobPollSeconds"),
+        ({"target": {"groups": [["a"], ["a"]]}}, "target.groups"),
     ],
 )
 def test_bad_requests_name_the_field(body: dict[str, object], field: str) -> None:
@@ -194,11 +199,11 @@ def test_bad_requests_name_the_field(body: dict[str, object], field: str) -> Non
 
 def test_drill_requires_a_test_network() -> None:
     with pytest.raises(ValidationError) as err:
-        parse_request("drill", {"vms": ["a"]})
-    assert err.value.field == "test_network_id"
+        parse_request("drill", {"target": {"vms": ["a"]}})
+    assert err.value.field == "testNetworkId"
 
 
 def test_timing_defaults_match_the_documented_thresholds() -> None:
-    timing = parse_request("failover", {"vms": ["a"]}).timing
+    timing = parse_request("failover", {"target": {"vms": ["a"]}}).timing
     assert timedelta(seconds=timing.reprotect_warn_s) == timedelta(hours=2)
     assert timedelta(seconds=timing.reprotect_max_s) == timedelta(hours=8)

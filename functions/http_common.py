@@ -1,0 +1,39 @@
+"""What every HTTP trigger shares: the app (built once per worker), and host <-> API request/response."""
+
+from __future__ import annotations
+
+import functools
+
+import azure.functions as func
+
+from lib.api.dispatch import handle
+from lib.api.http import ApiRequest, ApiResponse
+from lib.bootstrap import App, build
+from lib.settings import Settings
+
+
+@functools.cache
+def _app() -> App:
+    return build(Settings.from_env())
+
+
+def to_api(req: func.HttpRequest) -> ApiRequest:
+    return ApiRequest(
+        method=req.method.upper(),
+        params=dict(req.route_params),
+        query=dict(req.params),
+        headers={k.lower(): v for k, v in req.headers.items()},
+        body=req.get_body() or b"",
+    )
+
+
+def to_func(res: ApiResponse) -> func.HttpResponse:
+    headers = dict(res.headers)
+    if res.body is not None:
+        headers["Content-Type"] = "application/json"
+    return func.HttpResponse(res.encoded(), status_code=res.status, headers=headers)
+
+
+def call(operation: str, req: func.HttpRequest) -> func.HttpResponse:
+    """Parse -> lib -> answer. ``_app`` is looked up at call time, so tests can swap it."""
+    return to_func(handle(operation, to_api(req), _app().settings.auth_mode, _app))

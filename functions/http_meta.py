@@ -1,0 +1,30 @@
+"""GET /api/health (anonymous: liveness, names of missing settings) and GET /api/openapi.json."""
+
+from __future__ import annotations
+
+import json
+
+import azure.functions as func
+
+from functions import http_common
+from lib.api.auth import Access, authorize
+from lib.api.errors import ApiError, error_response
+from lib.api.meta import health
+from lib.api.openapi import document
+from lib.settings import Settings
+
+bp = func.Blueprint()
+
+
+@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def http_health(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(health(Settings.from_env())), mimetype="application/json")
+
+
+@bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def http_openapi(req: func.HttpRequest) -> func.HttpResponse:
+    try:
+        authorize(http_common._app().settings.auth_mode, http_common.to_api(req), Access.READ)
+    except ApiError as err:
+        return http_common.to_func(error_response(err))
+    return func.HttpResponse(json.dumps(document()), mimetype="application/json")

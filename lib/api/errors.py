@@ -1,0 +1,64 @@
+"""Errors as the API answers them: ``{"error": {"code", "message", "field"}}`` with the right status.
+
+Anything a client sent maps to a 4xx here; a 5xx only ever means our side or ASR is in trouble.
+"""
+
+from __future__ import annotations
+
+from lib.api.http import ApiResponse
+from lib.domain.errors import (
+    ResourceNotFound,
+    SiteRecoveryError,
+    Throttled,
+    TransientSiteRecoveryError,
+    ValidationError,
+)
+from lib.domain.runs import IllegalTransition
+from lib.engine.errors import ContentionExceeded, IdempotencyConflict, RunNotFound
+
+__all__ = ["ApiError", "error_response", "to_api_error"]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None, *, retry_after: int = 0):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.retry_after = retry_after
+
+
+def to_api_error(exc: Exception) -> ApiError | None:
+    """The API's answer for an error the application raised on purpose; None for a bug (a 500)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ValidationError):
+        return ApiError(400, "BadRequest", exc.reason, exc.field)
+    if isinstance(exc, RunNotFound):
+        return ApiError(404, "RunNotFound", str(exc), "id")
+    if isinstance(exc, IllegalTransition):
+        return ApiError(409, "StateConflict", str(exc))
+    if isinstance(exc, IdempotencyConflict):
+        return ApiError(409, "IdempotencyKeyReused", str(exc), "Idempotency-Key")
+    if isinstance(exc, ContentionExceeded):
+        return ApiError(409, "Busy", str(exc), retry_after=1)
+    return _asr_error(exc)
+
+
+def _asr_error(exc: Exception) -> ApiError | None:
+    if isinstance(exc, ResourceNotFound):
+        return ApiError(404, "NotFound", exc.message)
+    if isinstance(exc, Throttled | TransientSiteRecoveryError):
+        return ApiError(503, "SiteRecoveryUnavailable", f"ASR is busy or unavailable: {exc}", retry_after=30)
+    if isinstance(exc, SiteRecoveryError):
+        return ApiError(502, "SiteRecoveryError", str(exc))
+    return None
+
+
+def error_response(err: ApiError) -> ApiResponse:
+    headers = {"Retry-After": str(err.retry_after)} if err.retry_after else {}
+    if err.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="site-recovery-autopilot"'
+    body = {"error": {"code": err.code, "message": err.message, "field": err.field}}
+    return ApiResponse(err.status, body, headers)

@@ -1,0 +1,36 @@
+"""Framework-neutral request and response: what a trigger hands to a handler and gets back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ApiRequest", "ApiResponse", "json_response"]
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    method: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)  # names in lower case
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    body: Any = None  # JSON-able, or None for an empty body
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> bytes:
+        return b"" if self.body is None else json.dumps(self.body, separators=(",", ":")).encode()
+
+
+def json_response(status: int, body: Any, **headers: str) -> ApiResponse:
+    return ApiResponse(status, body, {k.replace("_", "-"): v for k, v in headers.items()})

@@ -1,0 +1,238 @@
+"""The OpenAPI 3.1 document of the HTTP API. A test compares it with the routes the app registers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.api.body import MAX_BODY
+from lib.domain.asr import RecoveryPointType
+from lib.domain.dr import KINDS, MAX_VMS, TIMING_FIELDS
+from lib.domain.runs import RunStatus
+
+__all__ = ["document"]
+
+_REF = "#/components/schemas/"
+_TEXT = {"type": ["string", "null"], "maxLength": 1000}
+_VM = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"}
+_VMS = {"type": "array", "items": _VM, "minItems": 1, "maxItems": MAX_VMS, "uniqueItems": True}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF + name}
+
+
+def _target() -> dict[str, Any]:
+    plan = {"type": "object", "required": ["recoveryPlan"], "additionalProperties": False,
+            "properties": {"recoveryPlan": {"type": "string", "minLength": 1, "maxLength": 260,
+                                            "pattern": "\\S"}}}  # fmt: skip
+    vms = {"type": "object", "additionalProperties": False, "minProperties": 1,
+           "properties": {"vms": _VMS, "groups": {"type": "array", "items": _VMS, "minItems": 1,
+                                                  "description": "boot order: groups one after the other"}},
+           "description": "VM names; with 'groups', 'vms' may be left out or must list the same VMs"}  # fmt: skip
+    return {"oneOf": [plan, vms]}
+
+
+def _start_body(kind: str) -> dict[str, Any]:
+    points = [p.value for p in RecoveryPointType]
+    props: dict[str, Any] = {
+        "target": _ref("Target"),
+        "recoveryPoint": {"type": ["string", "null"], "description": f"one of {', '.join(points)}, or a "
+                          "recovery point ARM id (single VM only)", "examples": points},
+        "shutdownSource": {"type": ["boolean", "null"], "default": True},
+        "autoCommit": {"type": ["boolean", "null"], "default": True},
+        "autoReprotect": {"type": ["boolean", "null"], "default": True},
+        "parallelism": {"type": ["integer", "null"], "minimum": 1, "maximum": 100, "default": 10},
+        "reason": _TEXT,
+        "timing": _ref("Timing"),
+    }  # fmt: skip
+    required = ["target"]
+    if kind == "drill":
+        props["testNetworkId"] = {"type": "string", "pattern": "/virtualNetworks/", "maxLength": 1000}
+        props["probeUrl"] = {"type": ["string", "null"], "pattern": "^https?://[^\\s/]+", "maxLength": 1000}
+        required.append("testNetworkId")
+    return {"type": "object", "required": required, "additionalProperties": False, "properties": props}
+
+
+def _schemas() -> dict[str, Any]:
+    nullable_text = {"type": ["string", "null"]}
+    return {
+        "Target": _target(),
+        "Timing": {"type": ["object", "null"], "additionalProperties": False,
+                   "properties": {name: {"type": "number", "exclusiveMinimum": 0, "maximum": 604800}
+                                  for name in TIMING_FIELDS}},
+        "FailoverRequest": _start_body("failover"),
+        "FailbackRequest": _start_body("failback"),
+        "DrillRequest": _start_body("drill"),
+        "Started": {"type": "object", "required": ["runId", "status", "kind"],
+                    "properties": {"runId": {"type": "string"}, "status": _ref("Status"),
+                                   "kind": {"enum": list(KINDS)}}},
+        "Status": {"enum": [s.value for s in RunStatus]},
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message", "field"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": nullable_text}}}},
+        "RunSummary": {"type": "object", "required": ["runId", "kind", "status", "createdAt"],
+                       "properties": {"runId": {"type": "string"}, "kind": {"type": "string"},
+                                      "status": _ref("Status"), "createdAt": {"type": "string"},
+                                      "updatedAt": {"type": "string"}, "step": {"type": "string"},
+                                      "reason": {"type": "string"}}},
+        "RunPage": {"type": "object", "required": ["runs", "continuation"],
+                    "properties": {"runs": {"type": "array", "items": _ref("RunSummary")},
+                                   "continuation": nullable_text}},
+        "Run": _run_schema(),
+        "History": {"type": "object", "required": ["runId", "history"],
+                    "properties": {"runId": {"type": "string"}, "history": {"type": "array", "items": {
+                        "type": "object", "required": ["seq", "at", "event", "to", "step"],
+                        "properties": {"seq": {"type": "integer"}, "at": {"type": "string"},
+                                       "event": {"type": "string"}, "from": nullable_text, "to": _ref("Status"),
+                                       "step": {"type": "string"}, "outcome": {"type": "string"},
+                                       "reason": {"type": "string"}, "details": {"type": "object"},
+                                       "actor": {"type": "string"}}}}}},
+        "Health": {"type": "object", "required": ["status", "missingSettings"],
+                   "properties": {"status": {"enum": ["ok", "degraded"]},
+                                  "missingSettings": {"type": "array", "items": {"type": "string"}},
+                                  "invalidSettings": {"type": "array", "items": {"type": "string"}},
+                                  "authMode": nullable_text}},
+        "ApproveRequest": _text_body("comment", "approval"),
+        "ReasonRequest": _text_body("reason"),
+    }  # fmt: skip
+
+
+def _text_body(*names: str) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "properties": {n: _TEXT for n in names}}
+
+
+def _run_schema() -> dict[str, Any]:
+    any_obj = {"type": "object"}
+    return {
+        "type": "object",
+        "required": ["runId", "kind", "status", "step", "reason", "requestedBy", "why", "request", "steps",
+                     "jobs", "vms", "evidence"],
+        "properties": {
+            "runId": {"type": "string"}, "kind": {"type": "string"}, "status": _ref("Status"),
+            "step": {"type": "string"}, "reason": {"type": "string"}, "error": {"type": ["string", "null"]},
+            "errorCode": {"type": ["string", "null"]}, "approval": {"type": ["string", "null"]},
+            "createdAt": {"type": "string"}, "updatedAt": {"type": "string"},
+            "requestedBy": {"type": "object", "properties": {"name": {"type": "string"},
+                                                             "objectId": {"type": ["string", "null"]}}},
+            "why": {"type": "string"}, "request": any_obj,
+            "steps": {"type": "array", "items": {"type": "object", "required": ["step", "startedAt", "outcome"],
+                                                 "properties": {"step": {"type": "string"},
+                                                                "startedAt": {"type": ["string", "null"]},
+                                                                "endedAt": {"type": ["string", "null"]},
+                                                                "outcome": {"type": ["string", "null"]}}}},
+            "jobs": {"type": "array", "items": {"type": "object", "required": ["id", "state"],
+                                                "properties": {"id": {"type": "string"},
+                                                               "state": {"type": ["string", "null"]},
+                                                               "startTime": {"type": ["string", "null"]},
+                                                               "endTime": {"type": ["string", "null"]}}}},
+            "vms": {"type": "array", "items": {"type": "object", "required": ["vm", "phase", "state"],
+                                               "properties": {"vm": {"type": "string"},
+                                                              "reprotectPercent": {"type": ["integer", "null"]},
+                                                              "health": {"type": ["string", "null"]},
+                                                              "error": {"type": ["object", "string", "null"]}}}},
+            "evidence": {"type": ["object", "null"]},
+        },
+    }  # fmt: skip
+
+
+def _answer(description: str, schema: str | None = None, **headers: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description}
+    if schema:
+        out["content"] = {"application/json": {"schema": _ref(schema)}}
+    if headers:
+        out["headers"] = {k.replace("_", "-"): {"schema": {"type": "string"}, "description": v}
+                          for k, v in headers.items()}  # fmt: skip
+    return out
+
+
+_ERRORS = {
+    "400": "bad input: the field and the reason", "401": "no function key / no signed-in principal",
+    "403": "the caller lacks the app role", "404": "unknown run, recovery plan or VM",
+    "409": "another active run holds the VMs, or the run's state forbids the operation",
+    "413": f"body over {MAX_BODY} bytes", "415": "the body is not application/json",
+}  # fmt: skip
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    return {code: _answer(_ERRORS[code], "Error") for code in codes}
+
+
+_ANY_JSON = {"application/json": {"schema": {"type": "object"}}}
+_RUN_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _start_op(kind: str, schema: str) -> dict[str, Any]:
+    return {"post": {
+        "operationId": f"start{kind.capitalize()}", "summary": f"start a {kind} run",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                        "schema": {"type": "string", "maxLength": 200},
+                        "description": "the same key returns the same run"}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(schema)}}},
+        "responses": {"202": _answer("the run was created (or the key had created it)", "Started",
+                                     Location="/api/runs/{id}"),
+                      **_errors("400", "401", "403", "404", "409", "413", "415")},
+    }}  # fmt: skip
+
+
+def _run_op(name: str, summary: str, body: str) -> dict[str, Any]:
+    return {"post": {
+        "operationId": name, "summary": summary, "parameters": [_RUN_ID],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": _ref(body)}}},
+        "responses": {"200": _answer("the run after the operation", "Run"),
+                      **_errors("400", "401", "403", "404", "409", "413", "415")},
+    }}  # fmt: skip
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+def _paths() -> dict[str, Any]:
+    list_params = [
+        _query("status", {"enum": [s.value for s in RunStatus]}), _query("kind", {"enum": list(KINDS)}),
+        _query("since", {"type": "string", "format": "date-time"}),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+        _query("continuation", {"type": "string"}),
+    ]  # fmt: skip
+    return {
+        "/failover": _start_op("failover", "FailoverRequest"),
+        "/failback": _start_op("failback", "FailbackRequest"),
+        "/drills": _start_op("drill", "DrillRequest"),
+        "/runs": {"get": {"operationId": "listRuns", "summary": "runs, newest first", "parameters": list_params,
+                          "responses": {"200": _answer("a page of runs", "RunPage"), **_errors("400", "401", "403")}}},
+        "/runs/{id}": {"get": {"operationId": "getRun", "summary": "a run: steps, ASR jobs, VMs, RTO/RPO",
+                               "parameters": [_RUN_ID],
+                               "responses": {"200": _answer("the run", "Run"), **_errors("401", "403", "404")}}},
+        "/runs/{id}/history": {"get": {"operationId": "getRunHistory", "summary": "the raw transitions",
+                                       "parameters": [_RUN_ID],
+                                       "responses": {"200": _answer("every transition", "History"),
+                                                     **_errors("401", "403", "404")}}},
+        "/runs/{id}/approve": _run_op("approveRun", "approve a paused run", "ApproveRequest"),
+        "/runs/{id}/cancel": _run_op("cancelRun", "cancel an active run", "ReasonRequest"),
+        "/runs/{id}/resume": _run_op("resumeRun", "resume a failed, partial or paused run", "ReasonRequest"),
+        "/openapi.json": {"get": {"operationId": "getOpenApi", "summary": "this document",
+                                  "responses": {"200": {"description": "OpenAPI 3.1", "content": _ANY_JSON},
+                                                **_errors("401", "403")}}},
+        "/health": {"get": {"operationId": "getHealth", "summary": "liveness and missing settings (names only)",
+                            "security": [], "responses": {"200": _answer("alive", "Health")}}},
+    }  # fmt: skip
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Site Recovery Autopilot", "version": "1.0.0",
+                 "description": "Disaster recovery runs for Azure VMs protected by Azure Site Recovery (A2A)."},
+        "servers": [{"url": "/api"}],
+        "security": [{"functionKey": []}, {"entraId": []}],
+        "paths": _paths(),
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key",
+                                "description": "AUTH_MODE=keys: the function key decides"},
+                "entraId": {"type": "http", "scheme": "bearer", "description": "AUTH_MODE=easyauth: an Entra ID "
+                            "token validated by App Service Authentication; app roles DR.Operator / DR.Reader"},
+            },
+        },
+    }  # fmt: skip

@@ -1,0 +1,65 @@
+"""Refuse a start synchronously, before any run exists: unknown plan or VM (404), VMs held by a run (409).
+
+Only reads: ASR's item list (and the plan), the item locks, the pending runs. The run's own preflight still
+checks everything again when it runs; this is what lets a caller hear "no" in the answer to its request.
+"""
+
+from __future__ import annotations
+
+from lib.api.errors import ApiError
+from lib.bootstrap import App
+from lib.domain.dr import DrRequest, request_from_json
+from lib.domain.errors import ResourceNotFound
+from lib.domain.runs import RunStatus
+from lib.engine.service import RunView
+from lib.ports.site_recovery import by_vm_name
+
+__all__ = ["check_target"]
+
+
+def _plan_vms(app: App, plan: str, vm_by_item: dict[str, str]) -> list[str]:
+    try:
+        found = app.deps.asr.get_recovery_plan(plan)
+    except ResourceNotFound:
+        raise ApiError(404, "PlanNotFound", f"recovery plan {plan!r} does not exist in the vault",
+                       "target.recoveryPlan") from None  # fmt: skip
+    return [vm_by_item[n.lower()] for n in found.item_names if n.lower() in vm_by_item]
+
+
+def target_vms(app: App, request: DrRequest) -> list[str]:
+    items = app.deps.asr.list_protected_items()
+    if request.plan:
+        return _plan_vms(app, request.plan, {i.name.lower(): i.vm_name for i in items})
+    named = by_vm_name(items)
+    unknown = [vm for vm in request.vms if vm.lower() not in named]
+    if unknown:
+        field = "target.groups" if len(request.groups) > 1 else "target.vms"
+        raise ApiError(404, "VmNotFound", f"not protected items of the vault: {', '.join(unknown)}", field)
+    return [named[vm.lower()].vm_name for vm in request.vms]
+
+
+def _pending_overlap(app: App, request: DrRequest, vms: set[str], key: str | None) -> RunView | None:
+    """A run created but not yet past preflight holds no locks yet; compare its target with ours."""
+    for summary in app.engine.list_runs(RunStatus.PENDING, 100).items:
+        view = app.engine.get(summary.run_id)
+        if key and view.run.idempotency_key == key:
+            continue
+        other = request_from_json(view.run.input)
+        if (request.plan and other.plan == request.plan) or vms & {v.lower() for v in other.vms}:
+            return view
+    return None
+
+
+def check_target(app: App, request: DrRequest, key: str | None) -> str | None:
+    """Raise 404/409 when the request cannot start; return the run id the idempotency key already started."""
+    vms = {vm.lower() for vm in target_vms(app, request)}
+    held = app.locks.holders(sorted(vms))
+    for vm, holder in sorted(held.items()):
+        loaded = app.engine.runtime.store.load(holder)
+        if key and loaded is not None and loaded.run.idempotency_key == key:
+            return holder
+        raise ApiError(409, "TargetBusy", f"run {holder} is working on {vm}; wait for it or cancel it", "target")
+    busy = _pending_overlap(app, request, vms, key)
+    if busy is not None:
+        raise ApiError(409, "TargetBusy", f"run {busy.run.run_id} is about to work on the same VMs", "target")
+    return None
