@@ -11,6 +11,7 @@ from lib.bootstrap import App
 from lib.domain.dr import DrRequest, request_from_json
 from lib.domain.errors import ResourceNotFound
 from lib.domain.runs import RunStatus
+from lib.engine.errors import RunNotFound
 from lib.engine.service import RunView
 from lib.ports.site_recovery import by_vm_name
 
@@ -41,7 +42,10 @@ def target_vms(app: App, request: DrRequest) -> list[str]:
 def _pending_overlap(app: App, request: DrRequest, vms: set[str], key: str | None) -> RunView | None:
     """A run created but not yet past preflight holds no locks yet; compare its target with ours."""
     for summary in app.engine.list_runs(RunStatus.PENDING, 100).items:
-        view = app.engine.get(summary.run_id)
+        try:
+            view = app.engine.get(summary.run_id)
+        except RunNotFound:  # its index row is written just before the run itself
+            continue
         if key and view.run.idempotency_key == key:
             continue
         other = request_from_json(view.run.input)

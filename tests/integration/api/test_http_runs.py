@@ -1,0 +1,130 @@
+"""DR over HTTP: the app's triggers with real HttpRequest objects, the engine driven as the host would drive it."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from lib.domain.runs import RunStatus
+from tests.integration.api.conftest import NETWORK, topology
+
+pytestmark = pytest.mark.integration
+
+PLAN = {"name": "app", "groups": [["db"], ["web-1", "web-2"]]}
+VMS = ["db", "web-1", "web-2"]
+
+
+def _original(api: Any, vm: str) -> bool:
+    s = api.stack.vm(vm)
+    return bool(s["originalDirection"] and s["protectionState"] == "Protected" and s["replicationHealth"] == "Normal")
+
+
+def test_plan_failover_over_http_reaches_healthy_and_failback_returns_every_vm(api_stack: Any) -> None:
+    with api_stack(topology(VMS, [PLAN])) as api:
+        reply = api.start("failover", {"target": {"recoveryPlan": "app"}, "reason": "region drill"})
+        assert reply.status == 202, reply.json
+        run_id = reply.json["runId"]
+        assert reply.headers["Location"] == f"/api/runs/{run_id}"
+        assert reply.json == {"runId": run_id, "status": "pending", "kind": "failover"}
+        assert api.stack.finish(run_id).status is RunStatus.SUCCEEDED
+        view = api.call("GET", f"runs/{run_id}").json
+        assert view["status"] == "succeeded" and view["why"] == "region drill"
+        assert view["requestedBy"]["name"] == "function-key"
+        assert [s["step"] for s in view["steps"]][:3] == ["preflight", "failover", "await_commit"]
+        assert all(s["startedAt"] and s["outcome"] for s in view["steps"])
+        assert {j["phase"] for j in view["jobs"]} == {"failover", "commit", "reprotect"}
+        assert all(j["state"] == "Succeeded" and j["startTime"] and j["endTime"] for j in view["jobs"])
+        assert {v["vm"] for v in view["vms"]} == set(VMS)
+        assert all(v["reprotectPercent"] == 100 and v["health"] == "Normal" for v in view["vms"])
+        assert view["evidence"]["rtoSeconds"] > 0 and view["evidence"]["rpoSeconds"] is not None
+        for vm in VMS:
+            assert api.stack.vm(vm)["primaryRegion"] == "westus"
+        history = api.call("GET", f"runs/{run_id}/history").json["history"]
+        assert history[0]["event"] == "create" and history[-1]["to"] == "succeeded"
+
+        back = api.start("failback", {"target": {"recoveryPlan": "app"}})
+        assert back.status == 202
+        assert api.stack.finish(back.json["runId"]).status is RunStatus.SUCCEEDED
+        assert all(_original(api, vm) for vm in VMS)
+        listed = api.call("GET", "runs", query={"kind": "failback"}).json["runs"]
+        assert [r["runId"] for r in listed] == [back.json["runId"]]
+        both = api.call("GET", "runs").json["runs"]
+        assert [r["runId"] for r in both] == [back.json["runId"], run_id]  # newest first
+
+
+def test_drill_over_http_validates_and_cleans_up(api_stack: Any) -> None:
+    with api_stack(topology(["web-1", "web-2"])) as api:
+        reply = api.start("drill", {"target": {"vms": ["web-1", "web-2"]}, "testNetworkId": NETWORK})
+        assert reply.status == 202 and reply.json["kind"] == "drill"
+        run = api.stack.finish(reply.json["runId"])
+        assert run.status is RunStatus.SUCCEEDED, run.error
+        for vm in ("web-1", "web-2"):
+            s = api.stack.vm(vm)
+            assert s["testVmRunning"] is False and s["lastSuccessfulTestFailoverTime"] is not None
+        view = api.call("GET", f"runs/{run.run_id}").json
+        assert view["evidence"]["validation"]["ok"] is True
+        assert api.stack.posts("testFailoverCleanup") == 2 and api.stack.posts("unplannedFailover") == 0
+
+
+def test_auto_commit_off_pauses_approve_proceeds_and_cancel_after_the_end_is_409(api_stack: Any) -> None:
+    with api_stack(topology(["web-1"])) as api:
+        run_id = api.start("failover", {"target": {"vms": ["web-1"]}, "autoCommit": False}).json["runId"]
+        paused = api.stack.finish(run_id)
+        assert paused.status is RunStatus.AWAITING_APPROVAL and paused.approval == "commit"
+        assert api.stack.posts("failoverCommit") == 0
+        assert api.call("GET", f"runs/{run_id}").json["approval"] == "commit"
+        approved = api.call("POST", f"runs/{run_id}/approve", {"comment": "validated the app"})
+        assert approved.status == 200 and approved.json["status"] == "running"
+        assert api.stack.finish(run_id).status is RunStatus.SUCCEEDED
+        assert api.stack.posts("failoverCommit") == 1
+        refused = api.call("POST", f"runs/{run_id}/cancel")
+        assert refused.status == 409 and "succeeded" in refused.json["error"]["message"]
+        again = api.call("POST", f"runs/{run_id}/approve")
+        assert again.status == 409 and again.json["error"]["code"] == "StateConflict"
+        assert api.call("POST", f"runs/{run_id}/resume").status == 409
+
+
+def test_cancel_of_a_paused_run_and_resume_of_a_finished_one(api_stack: Any) -> None:
+    with api_stack(topology(["web-1"])) as api:
+        run_id = api.start("failover", {"target": {"vms": ["web-1"]}, "autoCommit": False}).json["runId"]
+        api.stack.finish(run_id)
+        cancelled = api.call("POST", f"runs/{run_id}/cancel", {"reason": "changed my mind"})
+        assert cancelled.status == 200 and cancelled.json["status"] == "cancelled"
+        history = api.call("GET", f"runs/{run_id}/history").json["history"]
+        assert history[-1]["event"] == "cancel" and history[-1]["actor"] == "function-key"
+
+
+def test_the_same_idempotency_key_twenty_times_at_once_makes_one_run(api_stack: Any) -> None:
+    with api_stack(topology(VMS)) as api:
+        api.stack.emu.reset_requests()
+        body = {"target": {"vms": VMS}}
+
+        def send(_: int) -> Any:
+            return api.start("failover", body, headers={"Idempotency-Key": "incident-4711"})
+
+        with ThreadPoolExecutor(20) as pool:
+            replies = list(pool.map(send, range(20)))
+        assert {r.status for r in replies} == {202}
+        assert len({r.json["runId"] for r in replies}) == 1
+        assert api.runs_stored() == 1
+        run_id = replies[0].json["runId"]
+        assert api.stack.finish(run_id).status is RunStatus.SUCCEEDED
+        late = api.start("failover", body, headers={"Idempotency-Key": "incident-4711"})
+        assert late.status == 202 and late.json["runId"] == run_id
+        assert api.stack.posts("unplannedFailover") == len(VMS)  # one failover POST per VM
+
+
+def test_a_second_request_for_vms_a_run_holds_is_409_and_creates_nothing(api_stack: Any) -> None:
+    with api_stack(topology(["web-1", "web-2"])) as api:
+        first = api.start("failover", {"target": {"vms": ["web-1"]}, "autoCommit": False}).json["runId"]
+        api.stack.finish(first)  # paused, holding web-1
+        runs, rows = api.runs_stored(), api.index_rows()
+        second = api.start("failover", {"target": {"vms": ["web-2", "web-1"]}})
+        assert second.status == 409 and second.field == "target" and first in second.json["error"]["message"]
+        pending = api.start("failback", {"target": {"vms": ["web-2"]}})  # web-2 is free: accepted, stays pending
+        assert pending.status == 202
+        third = api.start("drill", {"target": {"vms": ["web-2"]}, "testNetworkId": NETWORK})
+        assert third.status == 409  # the pending run has not locked web-2 yet, but it will
+        assert (api.runs_stored(), api.index_rows()) == (runs + 1, rows + 1)
