@@ -20,6 +20,7 @@ from lib.engine.errors import RunNotFound
 __all__ = ["approve", "cancel", "get_history", "get_run", "list_runs", "resume", "start"]
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{4,400}={0,2}$")  # what the run index issues (base64url)
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, like other idempotency-key conventions
 MAX_SCAN = 1000  # index rows read per listing page at most (filters applied here)
 
@@ -100,6 +101,8 @@ def list_runs(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
     kind = _choice(query, "kind", KINDS)
     since, limit = _since(query), _limit(query)
     token = query.get("continuation") or None
+    if token is not None and not _TOKEN.match(token):
+        raise ApiError(400, "BadRequest", "not a continuation token this service issued", "continuation")
     items: list[dict[str, Any]] = []
     scanned = 0
     while len(items) < limit and scanned < MAX_SCAN:

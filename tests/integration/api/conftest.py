@@ -12,9 +12,10 @@ from typing import Any
 
 import azure.functions as func
 import pytest
+from azure.data.tables import TableClient
 
-import function_app
 from functions import http_common
+from tests.app_functions import http_routes
 from tests.integration.workflows.conftest import NETWORK, TIMING, Stack, dr_stack, topology  # noqa: F401 (dr_stack: a fixture shared with the workflow tests)
 
 pytestmark = pytest.mark.integration
@@ -23,13 +24,7 @@ __all__ = ["NETWORK", "TIMING", "Api", "topology"]
 
 
 def _routes() -> dict[tuple[str, str], Callable[[func.HttpRequest], func.HttpResponse]]:
-    table = {}
-    for fn in function_app.app.get_functions():
-        for binding in fn.get_bindings():
-            if binding.type == "httpTrigger":
-                for method in binding.methods:
-                    table[(str(method.value), str(binding.route))] = fn.get_user_function()
-    return table
+    return {key: fn for key, (_level, fn) in http_routes().items()}
 
 
 ROUTES = _routes()
@@ -70,10 +65,14 @@ class Api:
                          {"timing": TIMING, **body}, **kw)  # fmt: skip
 
     def runs_stored(self) -> int:
-        return sum(1 for e in self.stack.app.storage.store._runs.query_entities("RowKey eq 'run'"))  # type: ignore[attr-defined]
+        return sum(1 for _ in self._table(self.stack.app.settings.runs_table).query_entities("RowKey eq 'run'"))
 
     def index_rows(self) -> int:
-        return sum(1 for _ in self.stack.app.storage.store._index.list_entities())  # type: ignore[attr-defined]
+        """Run index rows and idempotency keys (both live in the index table)."""
+        return sum(1 for _ in self._table(self.stack.app.settings.run_index_table).list_entities())
+
+    def _table(self, name: str) -> TableClient:
+        return TableClient.from_connection_string(self.stack.app.settings.storage_connection, name)
 
 
 def _match(method: str, path: str) -> tuple[str, dict[str, str]]:
@@ -89,10 +88,12 @@ def _match(method: str, path: str) -> tuple[str, dict[str, str]]:
 
 
 @pytest.fixture
-def api_stack(dr_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+def api_stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    make_dr = request.getfixturevalue("dr_stack")
+
     @contextmanager
     def make(topo: dict[str, Any], *, auth_mode: str = "keys") -> Iterator[Api]:
-        with dr_stack(topo) as stack:
+        with make_dr(topo) as stack:
             stack.app.settings = replace(stack.app.settings, auth_mode=auth_mode)
             monkeypatch.setattr(http_common, "_app", lambda: stack.app)
             yield Api(stack)
