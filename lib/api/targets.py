@@ -61,6 +61,9 @@ def check_target(app: App, request: DrRequest, key: str | None) -> str | None:
     for vm, holder in sorted(held.items()):
         loaded = app.engine.runtime.store.load(holder)
         if key and loaded is not None and loaded.run.idempotency_key == key:
+            if loaded.run.workflow != request.kind:
+                raise ApiError(409, "IdempotencyKeyReused", f"idempotency key {key!r} belongs to run {holder} of "
+                               f"{loaded.run.workflow!r}, not {request.kind!r}", "Idempotency-Key")  # fmt: skip
             return holder
         raise ApiError(409, "TargetBusy", f"run {holder} is working on {vm}; wait for it or cancel it", "target")
     busy = _pending_overlap(app, request, vms, key)

@@ -114,6 +114,8 @@ def test_the_same_idempotency_key_twenty_times_at_once_makes_one_run(api_stack: 
         late = api.start("failover", body, headers={"Idempotency-Key": "incident-4711"})
         assert late.status == 202 and late.json["runId"] == run_id
         assert api.stack.posts("unplannedFailover") == len(VMS)  # one failover POST per VM
+        other = api.start("drill", {**body, "testNetworkId": NETWORK}, headers={"Idempotency-Key": "incident-4711"})
+        assert other.status == 409 and other.field == "Idempotency-Key" and api.runs_stored() == 1
 
 
 def test_a_second_request_for_vms_a_run_holds_is_409_and_creates_nothing(api_stack: Any) -> None:
