@@ -14,6 +14,7 @@ from rich.console import Console
 
 from drctl.cli import UsageError, parse, request_payload
 from drctl.render import LiveProgress, history_table, jsonable, runs_table, vm_table
+from lib.api.targets import start_checked
 from lib.bootstrap import App, build
 from lib.domain.errors import AutopilotError, ValidationError
 from lib.domain.runs import RunRecord, RunStatus
@@ -77,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _command(app: App, args: Any, console: Console, as_json: bool) -> int:
     app.ensure_storage()
     if args.command in ("failover", "failback", "drill"):
-        started = app.start(args.command, request_payload(args), key=args.key, actor="drctl")
+        started = start_checked(app, args.command, request_payload(args), args.key, actor="drctl")
         if not as_json:
             state = "started" if started.created else "already exists for this key"
             console.print(f"run [bold]{started.run_id}[/] {state}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from lib.api.http import ApiResponse
 from lib.domain.errors import (
+    AutopilotError,
     ResourceNotFound,
     SiteRecoveryError,
     Throttled,
@@ -19,9 +20,9 @@ from lib.engine.errors import ContentionExceeded, IdempotencyConflict, RunNotFou
 __all__ = ["ApiError", "error_response", "to_api_error"]
 
 
-class ApiError(Exception):
+class ApiError(AutopilotError):
     def __init__(self, status: int, code: str, message: str, field: str | None = None, *, retry_after: int = 0):
-        super().__init__(message)
+        super().__init__(f"{field}: {message}" if field else message)
         self.status = status
         self.code = code
         self.message = message

@@ -11,9 +11,9 @@ from lib.api.body import json_body, optional_object
 from lib.api.errors import ApiError
 from lib.api.http import ApiRequest, ApiResponse, json_response
 from lib.api.run_view import history_view, run_view, started_view, summary_view
-from lib.api.targets import check_target
+from lib.api.targets import start_checked
 from lib.bootstrap import App
-from lib.domain.dr import KINDS, parse_request
+from lib.domain.dr import KINDS
 from lib.domain.runs import RunRecord, RunStatus
 from lib.engine.errors import RunNotFound
 
@@ -44,15 +44,8 @@ def _idempotency_key(req: ApiRequest) -> str | None:
 def start(kind: str, app: App, who: Principal, req: ApiRequest) -> ApiResponse:
     body = json_body(req)
     key = _idempotency_key(req)
-    request = parse_request(kind, body, actor=who.name, actor_id=who.object_id)
-    app.ensure_storage()
-    existing = check_target(app, request, key)
-    if existing is None:
-        started = app.engine.start(kind, request.to_json(), key, actor=who.label)
-        existing, run = started.run_id, started.run
-    else:
-        run = app.engine.get(existing).run
-    return json_response(202, started_view(run), Location=f"/api/runs/{existing}")
+    started = start_checked(app, kind, body, key, actor=who.name, actor_id=who.object_id, label=who.label)
+    return json_response(202, started_view(started.run), Location=f"/api/runs/{started.run_id}")
 
 
 def _view(app: App, run_id: str) -> dict[str, Any]:

@@ -150,6 +150,7 @@ _ERRORS = {
     "403": "the caller lacks the app role", "404": "unknown run, recovery plan or VM",
     "409": "another active run holds the VMs, or the run's state forbids the operation",
     "413": f"body over {MAX_BODY} bytes", "415": "the body is not application/json",
+    "502": "ASR refused a read the check needed", "503": "ASR is throttling or unavailable: retry after Retry-After",
 }  # fmt: skip
 
 
@@ -170,7 +171,7 @@ def _start_op(kind: str, schema: str) -> dict[str, Any]:
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(schema)}}},
         "responses": {"202": _answer("the run was created (or the key had created it)", "Started",
                                      Location="/api/runs/{id}"),
-                      **_errors("400", "401", "403", "404", "409", "413", "415")},
+                      **_errors("400", "401", "403", "404", "409", "413", "415", "502", "503")},
     }}  # fmt: skip
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from lib.api.errors import ApiError
 from lib.bootstrap import App
-from lib.domain.dr import DrRequest, request_from_json
+from lib.domain.dr import DrRequest, parse_request, request_from_json
 from lib.domain.errors import ResourceNotFound
 from lib.domain.runs import RunStatus
 from lib.engine.errors import RunNotFound
-from lib.engine.service import RunView
+from lib.engine.service import RunView, StartResult
 from lib.ports.site_recovery import by_vm_name
 
-__all__ = ["check_target"]
+__all__ = ["check_target", "start_checked"]
 
 
 def _plan_vms(app: App, plan: str, vm_by_item: dict[str, str]) -> list[str]:
@@ -70,3 +70,18 @@ def check_target(app: App, request: DrRequest, key: str | None) -> str | None:
     if busy is not None:
         raise ApiError(409, "TargetBusy", f"run {busy.run.run_id} is about to work on the same VMs", "target")
     return None
+
+
+def start_checked(
+    app: App, kind: str, body: object, key: str | None, *, actor: str, actor_id: str = "", label: str = ""
+) -> StartResult:
+    """Parse the body, refuse what cannot start (400/404/409 as ``ApiError``/``ValidationError``), start the run.
+
+    HTTP and ``drctl`` both start runs through here. ``label`` is how history names the caller.
+    """
+    request = parse_request(kind, body, actor=actor, actor_id=actor_id)
+    app.ensure_storage()
+    existing = check_target(app, request, key)
+    if existing is not None:
+        return StartResult(existing, False, app.engine.get(existing).run)
+    return app.engine.start(kind, request.to_json(), key, actor=label or actor)

@@ -99,3 +99,11 @@ def test_missing_settings_exit_2_naming_them() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASR_") and k != "AzureWebJobsStorage"}
     result = drctl(env, "runs")
     assert result.returncode == 2 and "ASR_SUBSCRIPTION_ID" in result.stderr
+
+
+def test_an_unknown_vm_is_refused_before_any_run_exists(env: dict[str, str]) -> None:
+    refused = drctl(env, "failover", "--vms", "web-1,ghost")
+    assert refused.returncode == 1
+    assert "target.vms: not protected items of the vault: ghost" in refused.stderr
+    listed = drctl(env, "runs", "--json")
+    assert json.loads(listed.stdout)["runs"] == []
