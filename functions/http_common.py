@@ -14,7 +14,9 @@ from lib.settings import Settings
 
 @functools.cache
 def _app() -> App:
-    return build(Settings.from_env())
+    app = build(Settings.from_env())
+    app.ensure_storage()  # a fresh deployment answers GET /api/runs with [] rather than a missing table
+    return app
 
 
 def to_api(req: func.HttpRequest) -> ApiRequest:

@@ -30,6 +30,8 @@ def json_body(req: ApiRequest) -> Any:
         return json.loads(req.body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ApiError(400, "BadRequest", f"the body is not UTF-8: {exc.reason}", "body") from None
+    except RecursionError:
+        raise ApiError(400, "BadRequest", "the body nests JSON too deeply", "body") from None
     except json.JSONDecodeError as exc:
         raise ApiError(400, "BadRequest", f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
                        "body") from None  # fmt: skip

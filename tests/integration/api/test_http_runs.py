@@ -130,3 +130,4 @@ def test_a_second_request_for_vms_a_run_holds_is_409_and_creates_nothing(api_sta
         third = api.start("drill", {"target": {"vms": ["web-2"]}, "testNetworkId": NETWORK})
         assert third.status == 409  # the pending run has not locked web-2 yet, but it will
         assert (api.runs_stored(), api.index_rows()) == (runs + 1, rows + 1)
+        assert api.stack.posts("unplannedFailover") == 1  # the first run's only; the refusals sent nothing
