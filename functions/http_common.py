@@ -13,7 +13,7 @@ from lib.settings import Settings
 
 
 @functools.cache
-def _app() -> App:
+def current_app() -> App:
     app = build(Settings.from_env())
     app.ensure_storage()  # a fresh deployment answers GET /api/runs with [] rather than a missing table
     return app
@@ -37,5 +37,5 @@ def to_func(res: ApiResponse) -> func.HttpResponse:
 
 
 def call(operation: str, req: func.HttpRequest) -> func.HttpResponse:
-    """Parse -> lib -> answer. ``_app`` is looked up at call time, so tests can swap it."""
-    return to_func(handle(operation, to_api(req), _app().settings.auth_mode, _app))
+    """Parse -> lib -> answer. ``current_app`` is looked up at call time, so tests can swap it."""
+    return to_func(handle(operation, to_api(req), current_app().settings.auth_mode, current_app))

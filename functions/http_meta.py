@@ -24,7 +24,7 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def http_openapi(req: func.HttpRequest) -> func.HttpResponse:
     try:
-        authorize(http_common._app().settings.auth_mode, http_common.to_api(req), Access.READ)
+        authorize(http_common.current_app().settings.auth_mode, http_common.to_api(req), Access.READ)
     except ApiError as err:
         return http_common.to_func(error_response(err))
     return func.HttpResponse(json.dumps(document()), mimetype="application/json")

@@ -1,6 +1,6 @@
 """The HTTP API on the whole stack: the app's real trigger functions, called with real ``azure.functions``
 request objects, on Azurite and the HTTPS ASR emulator. Only the app wiring is swapped for the test's
-(``functions.http_common._app``), exactly as the engine's trigger tests do."""
+(``functions.http_common.current_app``), exactly as the engine's trigger tests do."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def api_stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     def make(topo: dict[str, Any], *, auth_mode: str = "keys") -> Iterator[Api]:
         with make_dr(topo) as stack:
             stack.app.settings = replace(stack.app.settings, auth_mode=auth_mode)
-            monkeypatch.setattr(http_common, "_app", lambda: stack.app)
+            monkeypatch.setattr(http_common, "current_app", lambda: stack.app)
             yield Api(stack)
 
     return make
