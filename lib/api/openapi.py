@@ -36,8 +36,9 @@ def _start_body(kind: str) -> dict[str, Any]:
     points = [p.value for p in RecoveryPointType]
     props: dict[str, Any] = {
         "target": _ref("Target"),
-        "recoveryPoint": {"type": ["string", "null"], "description": f"one of {', '.join(points)}, or a "
-                          "recovery point ARM id (single VM only)", "examples": points},
+        "recoveryPoint": {"anyOf": [{"enum": points}, {"type": "string", "pattern": "/recoveryPoints/"},
+                                    {"type": "null"}],
+                          "description": "a recovery point type, or a recovery point ARM id (single VM only)"},
         "shutdownSource": {"type": ["boolean", "null"], "default": True},
         "autoCommit": {"type": ["boolean", "null"], "default": True},
         "autoReprotect": {"type": ["boolean", "null"], "default": True},

@@ -1,6 +1,6 @@
 """Hypothesis strategies from the API's OpenAPI schemas: values the document allows, and near misses.
 
-Covers the JSON Schema subset the document uses ($ref, oneOf, enum, type lists, object properties/required/
+Covers the JSON Schema subset the document uses ($ref, oneOf, anyOf, enum, type lists, object properties/required/
 additionalProperties, arrays with bounds, string patterns, integer/number bounds).
 """
 
@@ -45,24 +45,27 @@ def _typed(kind: str, schema: dict[str, Any], components: dict[str, Any]) -> st.
         return st.text(min_size=schema.get("minLength", 0), max_size=min(schema.get("maxLength", 40), 40))
     if kind == "array":
         item = valid(schema.get("items", {}), components)
-        return st.lists(item, min_size=schema.get("minItems", 0), max_size=min(schema.get("maxItems", 4), 4))
+        size = {"min_size": schema.get("minItems", 0), "max_size": min(schema.get("maxItems", 4), 4)}
+        return st.lists(item, unique=bool(schema.get("uniqueItems")), **size)
     return _object(schema, components)
 
 
 def _object(schema: dict[str, Any], components: dict[str, Any]) -> st.SearchStrategy[Any]:
     props = schema.get("properties", {})
     required = set(schema.get("required", ()))
+    least = schema.get("minProperties", 0)
     return st.fixed_dictionaries(
         {k: valid(v, components) for k, v in props.items() if k in required},
         optional={k: valid(v, components) for k, v in props.items() if k not in required},
-    )
+    ).filter(lambda d: len(d) >= least)
 
 
 def valid(schema: dict[str, Any], components: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Values the schema allows (cross-field rules such as 'same VMs in vms and groups' aside)."""
     schema = _resolve(schema, components)
-    if "oneOf" in schema:
-        return st.one_of([valid(s, components) for s in schema["oneOf"]])
+    for combinator in ("oneOf", "anyOf"):
+        if combinator in schema:
+            return st.one_of([valid(s, components) for s in schema[combinator]])
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
     kinds = schema.get("type", "object")
