@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from devhost.azurite import running_azurite
+from lib.adapters.clocks import SystemClock
 from lib.adapters.engine_storage import engine_storage
 from lib.adapters.request_counter import RequestCounter
 from lib.engine.api import Done, Next, Outcome, Step, StepContext, Wait, Workflow
@@ -95,6 +96,7 @@ class _Bed:
             store=self.storage.store,
             queue=self.storage.queue,
             poison_queue=self.storage.poison,
+            clock=SystemClock(),
             timer_scale=0.0,
         )
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lib.adapters.clocks import SystemClock
 from lib.domain.dr import parse_request
 from lib.engine.api import Workflow
 from lib.engine.config import EngineConfig
@@ -108,7 +109,7 @@ def build(
         store=storage.store,
         queue=storage.queue,
         poison_queue=storage.poison,
-        clock=clock,
+        clock=clock or SystemClock(),
         timer_scale=settings.timer_scale,
         config=engine_config,
     )

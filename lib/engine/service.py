@@ -16,7 +16,7 @@ from lib.engine.config import EngineConfig, Timing
 from lib.engine.errors import RunNotFound
 from lib.engine.executor import Executor, ProcessReport
 from lib.engine.runtime import CrashHook, Observer, RunCache, Runtime
-from lib.ports.clock import Clock, SystemClock
+from lib.ports.clock import Clock
 from lib.ports.run_store import RunPage, RunStore
 from lib.ports.work_queue import Received, WorkQueue
 
@@ -47,8 +47,8 @@ class Engine(Generic[D]):
         deps: D,
         store: RunStore,
         queue: WorkQueue,
+        clock: Clock,
         poison_queue: WorkQueue | None = None,
-        clock: Clock | None = None,
         timer_scale: float = 1.0,
         config: EngineConfig | None = None,
         observer: Observer | None = None,
@@ -61,7 +61,7 @@ class Engine(Generic[D]):
             store=store,
             queue=queue,
             poison=poison_queue,
-            clock=clock or SystemClock(),
+            clock=clock,
             timing=Timing(timer_scale, config.max_visibility),
             config=config,
             crash_hook=crash_hook,

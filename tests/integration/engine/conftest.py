@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from lib.adapters.clocks import SystemClock
 from lib.adapters.engine_storage import EngineStorage, engine_storage
 from lib.adapters.request_counter import RequestCounter
 from lib.engine.api import Workflow
@@ -77,6 +78,7 @@ def make_harness(storage_connection_string: str, unique_name: str) -> MakeHarnes
             store=storage.store,
             queue=storage.queue,
             poison_queue=storage.poison,
+            clock=SystemClock(),
             timer_scale=timer_scale,
             config=config,
             crash_hook=crash_hook,
