@@ -14,7 +14,7 @@ from typing import Any
 
 from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus, transition
 from lib.engine.api import Done, Fail, Next, Outcome, Pause, Wait, Workflow
-from lib.engine.config import RetryPolicy, Timing
+from lib.engine.config import RetryPolicy, TimerScale
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def after_step(
     result: Outcome | BaseException,
     state: Mapping[str, Any],
     *,
-    timing: Timing,
+    timing: TimerScale,
     retry: RetryPolicy,
 ) -> Checkpoint:
     """The checkpoint after executing the run's current step (``rec`` may already hold a wake edge)."""
@@ -183,7 +183,7 @@ def after_step(
     return _after_error(rec, bad, timing, retry)
 
 
-def _after_error(rec: Recorder, exc: BaseException, timing: Timing, retry: RetryPolicy) -> Checkpoint:
+def _after_error(rec: Recorder, exc: BaseException, timing: TimerScale, retry: RetryPolicy) -> Checkpoint:
     """The step raised: its changes to the state are discarded; retry after a backoff or give up."""
     run, now, step = rec.start, rec.now, rec.start.step
     text, code = error_text(exc), error_code(exc)

@@ -18,6 +18,7 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from enum import StrEnum
 from typing import Generic, TypeVar
 
 from lib.domain.runs import RunEvent, RunRecord, RunStatus
@@ -33,10 +34,21 @@ log = logging.getLogger("autopilot.engine")
 D = TypeVar("D")
 
 
+class ProcessAction(StrEnum):
+    """What became of one delivered work item."""
+
+    EXECUTED = "executed"  # one or more steps ran and were checkpointed
+    POSTPONED = "postponed"  # not due yet, or another worker holds the lease: the message comes back later
+    DROPPED = "dropped"  # a stale duplicate, or the run is finished or gone
+    LOST = "lost"  # our checkpoint lost the ETag race; the step's result was discarded
+    ABORTED = "aborted"  # the engine gave up on the run (crash loop)
+    BAD_MESSAGE = "bad-message"  # not a work item at all
+
+
 @dataclass(frozen=True)
 class ProcessReport:
     run_id: str
-    action: str  # executed | postponed | dropped | lost | aborted | bad-message
+    action: ProcessAction
     reason: str
     steps: int = 0
     status: RunStatus | None = None
@@ -59,7 +71,7 @@ class Executor(Generic[D]):
             log.warning("dropping message %s: %s", msg.message_id, exc)
             if held:
                 self._delete(msg)
-            return ProcessReport("", "bad-message", exc.reason)
+            return ProcessReport("", ProcessAction.BAD_MESSAGE, exc.reason)
         claim = self._claim(item, msg, held)
         if isinstance(claim, ProcessReport):
             return claim
@@ -86,11 +98,13 @@ class Executor(Generic[D]):
             if decision.action is Action.DROP:
                 if held:
                     self._delete(msg)
-                return ProcessReport(item.run_id, "dropped", decision.reason)
+                return ProcessReport(item.run_id, ProcessAction.DROPPED, decision.reason)
             if decision.action is Action.POSTPONE:
                 assert run is not None and decision.until is not None
                 self._postpone(msg, held, run, decision.until - now + timedelta(milliseconds=100))
-                return ProcessReport(item.run_id, "postponed", decision.reason, status=run.status, version=run.version)
+                return ProcessReport(
+                    item.run_id, ProcessAction.POSTPONED, decision.reason, status=run.status, version=run.version
+                )
             assert loaded is not None and run is not None
             lease = Lease(self.worker_id, now + rt.config.lease, msg.message_id, run.claims + 1)
             try:
@@ -109,7 +123,7 @@ class Executor(Generic[D]):
             return Loaded(run, etag), decision.wake, msg
         assert loaded is not None
         self._postpone(msg, held, loaded.run, timedelta(seconds=1))
-        return ProcessReport(item.run_id, "postponed", "lost the lease race repeatedly")
+        return ProcessReport(item.run_id, ProcessAction.POSTPONED, "lost the lease race repeatedly")
 
     def _crash_loop(self, loaded: Loaded, msg: Received, held: bool) -> ProcessReport:
         """Every worker that claimed this step died before its checkpoint: stop feeding it new workers."""
@@ -122,7 +136,7 @@ class Executor(Generic[D]):
         self.rt.index(run.status, cp.run)
         if held:
             self._delete(msg)
-        return ProcessReport(run.run_id, "aborted", reason, 0, cp.run.status, cp.run.version)
+        return ProcessReport(run.run_id, ProcessAction.ABORTED, reason, 0, cp.run.status, cp.run.version)
 
     # -- execute ----------------------------------------------------------------------------------
 
@@ -161,12 +175,14 @@ class Executor(Generic[D]):
             rt.crash(CrashPoint.AFTER_CHECKPOINT, new)
             if not go_on:
                 self._reschedule(msg, held, new)
-                return ProcessReport(new.run_id, "executed", new.reason, steps, new.status, new.version)
+                return ProcessReport(new.run_id, ProcessAction.EXECUTED, new.reason, steps, new.status, new.version)
             if msg.hold_until - rt.clock.now() < rt.config.step_budget:
                 try:
                     msg = rt.queue.update(msg, WorkItem(new.run_id, new.version, item.base).encode(), self._lease_s + 1)
                 except MessageLost:
-                    return ProcessReport(new.run_id, "executed", "message taken over", steps, new.status, new.version)
+                    return ProcessReport(
+                        new.run_id, ProcessAction.EXECUTED, "message taken over", steps, new.status, new.version
+                    )
             run, wake = new, None
 
     def _recorder(self, run: RunRecord, wake: RunEvent | None) -> Recorder:
@@ -266,5 +282,5 @@ class Executor(Generic[D]):
             self._postpone(msg, held, run, until - now + timedelta(milliseconds=100))
         status, version = (run.status, run.version) if run else (None, 0)
         return ProcessReport(
-            item.run_id, "lost", f"checkpoint lost the race: {decision.reason}", steps, status, version
+            item.run_id, ProcessAction.LOST, f"checkpoint lost the race: {decision.reason}", steps, status, version
         )

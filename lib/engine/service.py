@@ -12,7 +12,7 @@ from lib.engine import janitor
 from lib.engine import operations as ops
 from lib.engine.api import Workflow
 from lib.engine.checkpoint import Checkpoint
-from lib.engine.config import EngineConfig, Timing
+from lib.engine.config import EngineConfig, TimerScale
 from lib.engine.errors import RunNotFound
 from lib.engine.executor import Executor, ProcessReport
 from lib.engine.runtime import CrashHook, Observer, RunCache, Runtime
@@ -62,7 +62,7 @@ class Engine(Generic[D]):
             queue=queue,
             poison=poison_queue,
             clock=clock,
-            timing=Timing(timer_scale, config.max_visibility),
+            timing=TimerScale(timer_scale, config.max_visibility),
             config=config,
             crash_hook=crash_hook,
             observers=[observer] if observer else [],

@@ -12,7 +12,7 @@ from lib.engine.api import Done, Fail, Next, Pause, StepContext, Wait
 from lib.workflows.drill import DRILL_WORKFLOW
 from lib.workflows.failover import FAILBACK_WORKFLOW, FAILOVER_WORKFLOW
 from tests.unit.workflows.fake_asr import T0, FakeSiteRecovery
-from tests.unit.workflows.loop import RecordingNotifier, ScriptedProbe, make_deps, run
+from tests.unit.workflows.harness import RecordingNotifier, ScriptedProbe, make_deps, run
 
 FAST = {"job_poll_s": 1, "health_poll_s": 1, "health_poll_max_s": 4}
 
