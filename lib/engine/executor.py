@@ -17,14 +17,14 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Generic, TypeVar
 
 from lib.domain.runs import RunEvent, RunRecord, RunStatus
 from lib.engine.api import Outcome, StepContext, Workflow
 from lib.engine.checkpoint import Checkpoint, Recorder, abort, after_step
-from lib.engine.dispatch import Action, classify
+from lib.engine.dispatch import Action, Decision, classify
 from lib.engine.runtime import CrashPoint, Runtime
 from lib.ports.run_store import EntityTooLarge, Lease, Loaded, StaleRun
 from lib.ports.work_queue import BadWorkItem, MessageLost, Received, WorkItem
@@ -43,6 +43,10 @@ class ProcessAction(StrEnum):
     LOST = "lost"  # our checkpoint lost the ETag race; the step's result was discarded
     ABORTED = "aborted"  # the engine gave up on the run (crash loop)
     BAD_MESSAGE = "bad-message"  # not a work item at all
+
+
+# A claimed step: the run with our lease, the wake edge to record first (if any), the message we hold.
+Claim = tuple[Loaded, RunEvent | None, Received]
 
 
 @dataclass(frozen=True)
@@ -78,9 +82,7 @@ class Executor(Generic[D]):
         loaded, wake, msg = claim
         return self._execute(item, loaded, wake, msg, held)
 
-    def _claim(
-        self, item: WorkItem, msg: Received, held: bool
-    ) -> ProcessReport | tuple[Loaded, RunEvent | None, Received]:
+    def _claim(self, item: WorkItem, msg: Received, held: bool) -> ProcessReport | Claim:
         rt = self.rt
         loaded = rt.cache.get(item.run_id)
         fresh = loaded is None
@@ -95,35 +97,48 @@ class Executor(Generic[D]):
             if decision.action is not Action.EXECUTE and not fresh:
                 loaded, fresh = rt.store.load(item.run_id), True  # never drop or defer on a cached view
                 continue
-            if decision.action is Action.DROP:
-                if held:
-                    self._delete(msg)
-                return ProcessReport(item.run_id, ProcessAction.DROPPED, decision.reason)
-            if decision.action is Action.POSTPONE:
-                assert run is not None and decision.until is not None
-                self._postpone(msg, held, run, decision.until - now + timedelta(milliseconds=100))
-                return ProcessReport(
-                    item.run_id, ProcessAction.POSTPONED, decision.reason, status=run.status, version=run.version
-                )
-            assert loaded is not None and run is not None
-            lease = Lease(self.worker_id, now + rt.config.lease, msg.message_id, run.claims + 1)
-            try:
-                if run.claims >= rt.config.max_claims:
-                    return self._crash_loop(loaded, msg, held)
-                etag = rt.store.save_lease(run.run_id, loaded.etag, lease)
-            except StaleRun:
-                rt.cache.drop(item.run_id)
-                loaded, fresh = rt.store.load(item.run_id), True
-                continue
-            run = replace(
-                run, lease_owner=lease.owner, lease_until=lease.until, msg_id=lease.msg_id, claims=lease.claims
-            )
-            if held and msg.hold_until - now < rt.config.step_budget:
-                msg = self._extend(msg, WorkItem(run.run_id, run.version, item.base))
-            return Loaded(run, etag), decision.wake, msg
+            if decision.action is not Action.EXECUTE:
+                return self._pass(item, msg, held, run, decision=decision, now=now)
+            assert loaded is not None
+            claimed = self._lease(item, msg, held, loaded, wake=decision.wake, now=now)
+            if claimed is not None:
+                return claimed
+            loaded, fresh = rt.store.load(item.run_id), True
         assert loaded is not None
         self._postpone(msg, held, loaded.run, timedelta(seconds=1))
         return ProcessReport(item.run_id, ProcessAction.POSTPONED, "lost the lease race repeatedly")
+
+    def _pass(
+        self, item: WorkItem, msg: Received, held: bool, run: RunRecord | None, *, decision: Decision, now: datetime
+    ) -> ProcessReport:
+        """Not ours to execute now: drop a stale or pointless message, postpone an early or leased one."""
+        if decision.action is Action.DROP:
+            if held:
+                self._delete(msg)
+            return ProcessReport(item.run_id, ProcessAction.DROPPED, decision.reason)
+        assert run is not None and decision.until is not None
+        self._postpone(msg, held, run, decision.until - now + timedelta(milliseconds=100))
+        return ProcessReport(
+            item.run_id, ProcessAction.POSTPONED, decision.reason, status=run.status, version=run.version
+        )
+
+    def _lease(
+        self, item: WorkItem, msg: Received, held: bool, loaded: Loaded, *, wake: RunEvent | None, now: datetime
+    ) -> ProcessReport | Claim | None:
+        """Take the run's lease under its ETag; None when another writer came first (load again and retry)."""
+        rt, run = self.rt, loaded.run
+        lease = Lease(self.worker_id, now + rt.config.lease, msg.message_id, run.claims + 1)
+        try:
+            if run.claims >= rt.config.max_claims:
+                return self._crash_loop(loaded, msg, held)
+            etag = rt.store.save_lease(run.run_id, loaded.etag, lease)
+        except StaleRun:
+            rt.cache.drop(item.run_id)
+            return None
+        run = replace(run, lease_owner=lease.owner, lease_until=lease.until, msg_id=lease.msg_id, claims=lease.claims)
+        if held and msg.hold_until - now < rt.config.step_budget:
+            msg = self._extend(msg, WorkItem(run.run_id, run.version, item.base))
+        return Loaded(run, etag), wake, msg
 
     def _crash_loop(self, loaded: Loaded, msg: Received, held: bool) -> ProcessReport:
         """Every worker that claimed this step died before its checkpoint: stop feeding it new workers."""
