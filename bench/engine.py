@@ -25,9 +25,7 @@ from devhost.azurite import running_azurite
 from lib.adapters.clocks import SystemClock
 from lib.adapters.engine_storage import engine_storage
 from lib.adapters.request_counter import RequestCounter
-from lib.engine.api import Done, Next, Outcome, Step, StepContext, Wait, Workflow
-from lib.engine.driver import Driver
-from lib.engine.service import Engine
+from lib.engine import Done, Driver, Engine, Next, Outcome, Step, StepContext, Wait, Workflow
 
 RUNS = 60
 PROFILE_RUNS = 20

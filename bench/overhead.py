@@ -19,8 +19,7 @@ from devhost.local import local_settings
 from emulator.launcher import running_emulator
 from lib.adapters.asr_client import ClientOptions
 from lib.bootstrap import build
-from lib.engine.config import EngineConfig
-from lib.engine.driver import Driver
+from lib.engine import Driver, EngineConfig
 
 VMS = [f"app-{i}" for i in range(6)]
 TIME_SCALE = 600.0  # emulated seconds per real second

@@ -17,7 +17,7 @@ from emulator.launcher import running_emulator
 from lib.adapters.asr_client import ClientOptions
 from lib.adapters.asr_sdk import build_site_recovery
 from lib.domain.dr import parse_request
-from lib.engine.api import StepContext
+from lib.engine import StepContext
 from lib.workflows import vmstate as vs
 from lib.workflows.deps import DrDeps, LogNotifier
 from lib.workflows.failover import await_healthy

@@ -17,8 +17,7 @@ from drctl.render import LiveProgress, history_table, jsonable, runs_table, vm_t
 from lib.bootstrap import App, build
 from lib.domain.errors import AutopilotError, ValidationError
 from lib.domain.runs import RunRecord, RunStatus
-from lib.engine.driver import Driver
-from lib.engine.errors import DeadlineExceeded, RunNotFound
+from lib.engine import DeadlineExceeded, Driver, RunNotFound
 from lib.settings import Settings
 
 FOREVER_S = 7 * 24 * 3600.0

@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from lib.adapters.clocks import SystemClock
 from lib.domain.dr import parse_request
-from lib.engine.api import Workflow
-from lib.engine.config import EngineConfig
-from lib.engine.service import Engine, StartResult
+from lib.engine import Engine, EngineConfig, StartResult, Workflow
 from lib.ports.clock import Clock
 from lib.ports.notifier import Notifier
 from lib.ports.site_recovery import SiteRecovery

@@ -9,8 +9,7 @@ import pytest
 
 from lib.domain.errors import ValidationError
 from lib.domain.runs import IllegalTransition, RunEvent, RunStatus
-from lib.engine.api import Done, Next, Outcome, Step, StepContext, Workflow
-from lib.engine.errors import RunNotFound
+from lib.engine import Done, Next, Outcome, RunNotFound, Step, StepContext, Workflow
 from tests.integration.engine.conftest import MakeHarness
 from tests.integration.engine.flows import Effects, flaky, registry
 

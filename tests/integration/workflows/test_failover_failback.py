@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from lib.domain.runs import RunStatus
-from lib.engine.errors import InjectedCrash
-from lib.engine.runtime import CrashPoint
+from lib.engine import CrashPoint, InjectedCrash
 from tests.integration.workflows.conftest import topology
 
 pytestmark = pytest.mark.integration

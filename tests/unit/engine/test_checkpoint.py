@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from lib.domain.runs import IllegalTransition, RunEvent, RunRecord, RunStatus
-from lib.engine.api import Done, Fail, Next, Pause, Step, StepContext, Wait, Workflow
+from lib.engine import Done, Fail, Next, Pause, RetryPolicy, Step, StepContext, TimerScale, Wait, Workflow
 from lib.engine.checkpoint import Recorder, after_step
-from lib.engine.config import RetryPolicy, TimerScale
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 RETRY = RetryPolicy(max_retries=2, first_delay=timedelta(seconds=10), factor=3.0, max_delay=timedelta(seconds=60))

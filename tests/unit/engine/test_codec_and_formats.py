@@ -11,7 +11,7 @@ import pytest
 from lib.adapters import table_codec as codec
 from lib.adapters.request_counter import classify
 from lib.domain.runs import RunRecord, RunStatus
-from lib.engine.config import TimerScale
+from lib.engine import TimerScale
 from lib.ports.run_store import CorruptRun, EntityTooLarge
 from lib.ports.work_queue import BadWorkItem, WorkItem
 
