@@ -36,7 +36,8 @@ class RunView:
 class Engine(Generic[D]):
     """Runs registered workflows as chains of checkpointed steps on a RunStore and a WorkQueue.
 
-    ``deps`` is handed to every step. ``timer_scale`` multiplies every workflow delay and due time (waits,
+    ``deps`` is handed to every step. ``clock`` is the only source of "now" (``bootstrap`` wires the system
+    clock; unit tests a manual one). ``timer_scale`` multiplies every workflow delay and due time (waits,
     pause timeouts, retry backoff, the janitor's grace); leases stay in real time.
     """
 
