@@ -165,24 +165,13 @@ class Executor(Generic[D]):
             cp = self._run_step(run, wake)
             rt.crash(CrashPoint.AFTER_STEP, run)
             go_on = held and cp.run.status is RunStatus.RUNNING and steps + 1 < rt.config.max_chain
-            now = rt.clock.now()
-            # The lease for the next step travels in this checkpoint: no separate lease write when we go on.
-            new = replace(
-                cp.run,
-                lease_owner=self.worker_id if go_on else "",
-                lease_until=now + rt.config.lease if go_on else None,
-                msg_id=msg.message_id,
-            )
             try:
-                try:
-                    etag = rt.store.save(new, etag, cp.history, previous=run)
-                except EntityTooLarge as exc:
-                    cp = abort(self._recorder(run, wake), str(exc), "StateTooLarge", {"size": exc.size})
-                    new, go_on = replace(cp.run, msg_id=msg.message_id), False
-                    etag = rt.store.save(new, etag, cp.history, previous=run)
+                cp, etag = self._save(run, wake, cp, etag, msg, go_on=go_on)
             except StaleRun:
                 rt.cache.drop(run.run_id)
                 return self._lost(item, msg, held, steps)
+            new = cp.run
+            go_on = go_on and new.status is RunStatus.RUNNING  # not when the state was too large to save
             rt.cache.put(Loaded(new, etag))
             steps += 1
             rt.notify(new, cp.history)
@@ -199,6 +188,27 @@ class Executor(Generic[D]):
                         new.run_id, ProcessAction.EXECUTED, "message taken over", steps, new.status, new.version
                     )
             run, wake = new, None
+
+    def _save(
+        self, run: RunRecord, wake: RunEvent | None, cp: Checkpoint, etag: str, msg: Received, *, go_on: bool
+    ) -> tuple[Checkpoint, str]:
+        """Save the step's checkpoint under ``etag`` (``StaleRun`` if we lost the race). A state too large for
+        the store ends the run instead of failing the step forever."""
+        rt = self.rt
+        now = rt.clock.now()
+        # The lease for the next step travels in this checkpoint: no separate lease write when we go on.
+        new = replace(
+            cp.run,
+            lease_owner=self.worker_id if go_on else "",
+            lease_until=now + rt.config.lease if go_on else None,
+            msg_id=msg.message_id,
+        )
+        try:
+            return Checkpoint(new, cp.history), rt.store.save(new, etag, cp.history, previous=run)
+        except EntityTooLarge as exc:
+            aborted = abort(self._recorder(run, wake), str(exc), "StateTooLarge", {"size": exc.size})
+            new = replace(aborted.run, msg_id=msg.message_id)
+            return Checkpoint(new, aborted.history), rt.store.save(new, etag, aborted.history, previous=run)
 
     def _recorder(self, run: RunRecord, wake: RunEvent | None) -> Recorder:
         rec = Recorder(run, self.rt.clock.now(), self.worker_id)
