@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lib.adapters.log_notifier import LogNotifier
 from lib.domain.dr import parse_request
 from lib.engine.api import Workflow
 from lib.engine.config import EngineConfig
@@ -18,7 +19,7 @@ from lib.ports.clock import Clock
 from lib.ports.notifier import Notifier
 from lib.ports.site_recovery import SiteRecovery
 from lib.settings import Settings
-from lib.workflows.deps import DrDeps, LogNotifier
+from lib.workflows.deps import DrDeps
 
 if TYPE_CHECKING:
     from lib.adapters.engine_storage import EngineStorage
