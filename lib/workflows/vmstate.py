@@ -169,9 +169,11 @@ class VmProgress:
             "from": self.from_region,
             "to": self.to_region,
             "reverse": self.reverse,
-            "started_at": {k: v.isoformat() for k, v in self.started_at.items()},
-            "phase_end": {k: v.isoformat() for k, v in self.phase_end.items()},
         }
+        # Like layout 1, the time maps appear once a phase started (and ended).
+        for key, times in (("started_at", self.started_at), ("phase_end", self.phase_end)):
+            if times:
+                data[key] = {k: v.isoformat() for k, v in times.items()}
         optional = {
             "item_id": self.item_id,
             "healthy_at": iso(self.healthy_at),
