@@ -31,11 +31,11 @@ class ActionPhase:
 class PhaseRun:
     """One call of a phase step: what it acts with and on."""
 
-    phase: ActionPhase
-    ctx: StepContext
-    deps: DrDeps
-    req: DrRequest
-    state: RunState
+    phase: ActionPhase  # the action applied
+    ctx: StepContext  # the engine's context of this call (clock, run id)
+    deps: DrDeps  # ASR and the other ports
+    req: DrRequest  # the run's request (parallelism, recovery point, plan)
+    state: RunState  # the run's state, saved by the step wrapper
 
 
 def job_failed_message(job: Job) -> tuple[str, str]:

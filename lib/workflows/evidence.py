@@ -25,8 +25,8 @@ ACTION_PHASES = ("failover", "test_failover")  # the action whose job ends the o
 class VmEvidence:
     """RTO and RPO of one VM, in seconds (None when the run has no job or time to measure them from)."""
 
-    rto_s: float | None = None
-    rpo_s: float | None = None
+    rto_s: float | None = None  # trigger -> failover job end: our clock to the action, then ASR's job duration
+    rpo_s: float | None = None  # the recovery point's age at the job start (or ASR's lag, see rpo_estimated)
     rpo_estimated: bool = False  # the RPO is ASR's replication lag at preflight, not a recovery point's age
 
     def to_json(self) -> Json:
@@ -62,10 +62,10 @@ def vm_evidence(state: RunState, row: VmProgress) -> VmEvidence:
 class VmOutcome:
     """One VM's line of the report."""
 
-    ok: bool
-    error: VmError | None
-    phases: list[str]
-    measured: VmEvidence
+    ok: bool  # the VM is still active (and, in a drill, its test failover did not fail)
+    error: VmError | None  # why it failed (the drill's test-failover error when cleanup went on)
+    phases: list[str]  # phases it finished
+    measured: VmEvidence  # its RTO and RPO
 
     def to_json(self) -> Json:
         return {

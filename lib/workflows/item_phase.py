@@ -67,11 +67,11 @@ def decide(phase: ActionPhase, item: ProtectedItem | None, row: VmProgress, gate
 class Tally:
     """What this call did so far: it feeds the gate and the step's outcome."""
 
-    group: int | None
-    running: int = 0
-    started: list[str] = field(default_factory=list)
-    finished: dict[str, str] = field(default_factory=dict)
-    throttled: SiteRecoveryError | None = None
+    group: int | None  # the boot-order group allowed to start (None: any)
+    running: int = 0  # jobs of this phase running after the VMs handled so far
+    started: list[str] = field(default_factory=list)  # VMs whose action this call started
+    finished: dict[str, str] = field(default_factory=dict)  # VM -> how its phase ended in this call
+    throttled: SiteRecoveryError | None = None  # ASR throttled a start: the rest wait for the next call
     recent: dict[str, Job] | None = None  # newest job per VM of the phase's scenario, listed at most once
 
     def gate(self, parallelism: int) -> Gate:

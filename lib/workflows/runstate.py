@@ -121,8 +121,8 @@ class TestVmCheck:
 class ProbeRecord:
     """The last answer of the drill's application probe."""
 
-    url: str
-    ok: bool
+    url: str  # the probed URL (the request's probe_url)
+    ok: bool  # the app answered with success
     detail: str  # e.g. "200 OK", "HTTP 503", "connection refused"
 
     def to_json(self) -> Json:

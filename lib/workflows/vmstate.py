@@ -57,9 +57,9 @@ def opt_float(value: object) -> float | None:
 class VmError:
     """Why a VM left the run: the phase it failed in, ASR's (or our) error code, and a readable message."""
 
-    phase: str
-    code: str
-    message: str
+    phase: str  # the phase that failed (failover, commit, reprotect, healthy, test_failover, cleanup)
+    code: str  # ASR's error code (e.g. 70094), or ours (ItemNotFound, OperationNotAllowed, ReprotectTimeout)
+    message: str  # what happened, for operators
 
     def to_json(self) -> Json:
         return {"phase": self.phase, "code": self.code, "message": self.message}
@@ -76,9 +76,9 @@ class RecoveryPointUsed:
     """The recovery point an item-level failover used: its ARM ``id``, ``kind`` (ApplicationConsistent,
     CrashConsistent or Custom) and ``time`` (None when only the id was given); its age is the VM's RPO."""
 
-    id: str
-    kind: str
-    time: datetime | None
+    id: str  # the point's ARM id
+    kind: str  # ApplicationConsistent, CrashConsistent, or Custom (an id the operator gave)
+    time: datetime | None  # when the point was taken (None for a Custom id)
 
     def to_json(self) -> Json:
         return {"id": self.id, "kind": self.kind, "time": iso(self.time)}
