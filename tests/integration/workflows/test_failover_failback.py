@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from lib.domain.asr import Job
 from lib.domain.runs import RunStatus
 from lib.engine.errors import InjectedCrash
 from lib.engine.runtime import CrashPoint
@@ -27,7 +28,7 @@ def _expected_rto_s(stack: Any, state: dict[str, Any], vm: str) -> float:
     duration as the emulator reports it (fetched again through the adapter, not taken from the run)."""
     row = state["vms"][vm]
     job_name = row["jobs"].get("failover") or state["plan"]["jobs"]["failover"]
-    job = stack.app.deps.asr.get_job(job_name)
+    job: Job = stack.app.deps.asr.get_job(job_name)
     assert job.start_time and job.end_time
     ours = (_t(row["started_at"]["failover"]) - _t(state["trigger_at"])).total_seconds()
     return max(0.0, ours) + (job.end_time - job.start_time).total_seconds()

@@ -49,11 +49,11 @@ def test_layout1_fields_read_into_the_typed_names() -> None:
     )
     assert web1.rp is not None and (web1.rp.kind, web1.rp.time) == ("CrashConsistent", T0 - timedelta(minutes=5))
     assert web1.from_region == "eastus" and web1.to_region == "westus" and web1.reverse is False
-    assert web1.started_at["failover"] == T0 and web1.healthy_at is not None
+    assert web1.started_at["failover"] == T0 and web1.healthy_at == T0 + timedelta(seconds=8.5)
     assert web2.status == FAILED and web2.error is not None
     assert (web2.error.phase, web2.error.code, web2.error.message) == ("failover", "70094", "failover failed for web-2")
     assert state.jobs["job-2"].errors[0].code == "70094" and state.jobs["job-1"].end == T0 + timedelta(minutes=3)
-    assert state.trigger_at == T0 and state.locked_at is not None and state.health_poll_s == 2.25
+    assert state.trigger_at == T0 and state.locked_at == T0 and state.health_poll_s == 2.25
 
 
 def test_a_run_paused_in_layout1_goes_on_to_its_end() -> None:
