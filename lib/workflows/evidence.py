@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from lib.domain.dr import DrRequest
 from lib.engine.api import Done, Fail, Outcome, StepContext
 from lib.workflows.deps import DrDeps
+from lib.workflows.json_fields import Json
 from lib.workflows.preflight import release_locks
 from lib.workflows.runstate import JobRecord, RunState
 from lib.workflows.steps import request
-from lib.workflows.vmstate import Json, VmError, VmProgress
+from lib.workflows.vmstate import VmError, VmProgress
 
 ACTION_PHASES = ("failover", "test_failover")  # the action whose job ends the outage for the VM
 

@@ -15,10 +15,11 @@ from lib.domain.dr import Timing
 from lib.engine.api import Next, Outcome, StepContext, Wait
 from lib.ports.site_recovery import by_vm_name
 from lib.workflows.deps import DrDeps
+from lib.workflows.json_fields import Json
 from lib.workflows.preflight import renew_locks
 from lib.workflows.runstate import RunState
 from lib.workflows.steps import request, ride_out
-from lib.workflows.vmstate import Json, VmProgress
+from lib.workflows.vmstate import VmProgress
 
 PHASE = "healthy"
 

@@ -9,9 +9,10 @@ from lib.domain.dr import DrRequest
 from lib.engine.api import Fail, Next, Outcome, StepContext
 from lib.ports.site_recovery import by_vm_name
 from lib.workflows.deps import DrDeps
+from lib.workflows.json_fields import parse_time
 from lib.workflows.runstate import RunState
 from lib.workflows.steps import request
-from lib.workflows.vmstate import VmProgress, parse_time
+from lib.workflows.vmstate import VmProgress
 
 LOCK_TTL = timedelta(hours=1)
 LOCK_RENEW_EVERY = timedelta(minutes=15)

@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import cast
 
 from lib.domain.asr import Job, JobError
-from lib.workflows.vmstate import Json, VmProgress, as_mapping, iso, opt_float, opt_str, parse_time
+from lib.workflows.json_fields import Json, as_mapping, iso, opt_float, opt_str, parse_time, times_by_phase
+from lib.workflows.vmstate import VmProgress
 
 LAYOUT = 2
 KNOWN_LAYOUTS = (1, 2)
@@ -91,12 +92,11 @@ class PlanProgress:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> PlanProgress:
-        started = {str(k): parse_time(v) for k, v in as_mapping(data.get("started_at")).items()}
         return cls(
             name=opt_str(data.get("name")),
             jobs={str(k): str(v) for k, v in as_mapping(data.get("jobs")).items()},
             processed=[str(p) for p in cast(list[object], data.get("processed") or [])],
-            started_at={k: v for k, v in started.items() if v is not None},
+            started_at=times_by_phase(data.get("started_at")),
         )
 
 

@@ -13,44 +13,13 @@ from datetime import datetime
 from typing import Literal, cast
 
 from lib.domain.asr import ProtectedItem
+from lib.workflows.json_fields import Json, as_mapping, iso, opt_float, opt_str, parse_time, times_by_phase
+
+__all__ = ["ACTIVE", "FAILED", "RecoveryPointUsed", "Status", "VmError", "VmProgress"]
 
 Status = Literal["active", "failed"]
 ACTIVE: Status = "active"
 FAILED: Status = "failed"
-
-Json = dict[str, object]
-
-
-def parse_time(value: object) -> datetime | None:
-    """An ISO-8601 time from stored JSON (``Z`` accepted); anything else reads as unknown."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _times(value: object) -> dict[str, datetime]:
-    """A ``{phase: time}`` map; entries without a readable time are dropped (layout 1 could store null)."""
-    found = {str(k): parse_time(v) for k, v in as_mapping(value).items()}
-    return {k: v for k, v in found.items() if v is not None}
-
-
-def as_mapping(value: object) -> Mapping[str, object]:
-    return cast(Mapping[str, object], value) if isinstance(value, Mapping) else {}
-
-
-def opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def opt_float(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 @dataclass
@@ -205,8 +174,8 @@ class VmProgress:
             from_region=str(data.get("from", "")),
             to_region=str(data.get("to", "")),
             reverse=bool(data.get("reverse", False)),
-            started_at=_times(data.get("started_at")),
-            phase_end=_times(data.get("phase_end")),
+            started_at=times_by_phase(data.get("started_at")),
+            phase_end=times_by_phase(data.get("phase_end")),
             item_id=opt_str(data.get("item_id")),
             healthy_at=parse_time(data.get("healthy_at")),
             drill_error=VmError.from_json(data.get("drill_error")),
