@@ -15,8 +15,10 @@ $(STAMP_PY): requirements.txt requirements-cli.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# A worktree may link node_modules to a shared install; `npm ci` through that link would empty it for everyone.
 $(STAMP_NODE): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	if [ -L node_modules ]; then echo "node_modules links to a shared install: left as it is"; \
+	else npm ci --no-audit --no-fund --loglevel=error; fi
 	touch $@
 
 lint: $(STAMP_PY)
