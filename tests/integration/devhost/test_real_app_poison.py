@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from devhost.appenv import app_env
 from devhost.azurite import Azurite
 from devhost.launcher import DevhostInfo, running_devhost
 from devhost.local import local_settings
@@ -22,7 +23,6 @@ from emulator.launcher import EmulatorInfo, running_emulator
 from lib.adapters.storage_work_queue import StorageWorkQueue
 from lib.bootstrap import build
 from lib.domain.runs import RunStatus
-from lib.settings import Settings
 from tests.integration.devhost.conftest import write_script_root
 from tests.integration.devhost.tcp_gate import TcpGate
 
@@ -43,22 +43,6 @@ TOPOLOGY = {
     "subscriptionId": "6f4e2a10-0000-4000-8000-00000000a5a5", "resourceGroup": "rg-dr", "vault": "vault-dr",
     "primaryRegion": "eastus", "recoveryRegion": "westus", "vms": [{"name": "vm1", "diskGiB": 16}],
 }  # fmt: skip
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    return {
-        "AzureWebJobsStorage": settings.storage_connection,
-        "ASR_SUBSCRIPTION_ID": settings.asr_subscription_id,
-        "ASR_RESOURCE_GROUP": settings.asr_resource_group,
-        "ASR_VAULT_NAME": settings.asr_vault_name,
-        "ASR_ARM_ENDPOINT": settings.asr_arm_endpoint,
-        "ASR_CA_BUNDLE": settings.asr_ca_bundle,
-        "DR_WORK_QUEUE": settings.work_queue,
-        "DR_RUNS_TABLE": settings.runs_table,
-        "DR_RUN_INDEX_TABLE": settings.run_index_table,
-        "DR_LOCKS_TABLE": settings.locks_table,
-        "DR_TIMER_SCALE": "0.01",
-    }
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +70,7 @@ def test_engine_work_item_that_keeps_failing_is_poisoned_and_fails_its_run(
 ) -> None:
     name = "p" + uuid.uuid4().hex[:12]
     direct = local_settings(
-        emulator, azurite.connection_string,
+        emulator, azurite.connection_string, timer_scale=0.01,
         work_queue=name, runs_table=f"{name}runs", run_index_table=f"{name}idx", locks_table=f"{name}locks",
     )  # fmt: skip
     table_endpoint = f"TableEndpoint=http://127.0.0.1:{azurite.table_port}/"
@@ -98,7 +82,7 @@ def test_engine_work_item_that_keeps_failing_is_poisoned_and_fails_its_run(
     app = build(direct)  # the test's own view of the same storage, not through the gate
     app.ensure_storage()
     root = write_script_root(tmp_path / "root", HOST_JSON, {})
-    with running_devhost(env=_env(gated), app="function_app:app", script_root=root) as host:
+    with running_devhost(env=app_env(gated), app="function_app:app", script_root=root) as host:
         # Warm the app's storage while the tables answer: a message that is no work item is dropped, not retried.
         StorageWorkQueue.from_connection_string(direct.storage_connection, name).send("{}")
         _wait_for_log(host, "Executed 'Functions.engine_work' (Succeeded")
@@ -109,6 +93,7 @@ def test_engine_work_item_that_keeps_failing_is_poisoned_and_fails_its_run(
         log = host.log()
         assert "failed (attempt 1 of 2); visible again in 1s" in log
         assert log.count("Executed 'Functions.engine_work' (Failed") == 2
+        assert "azure.core.exceptions.ServiceResponseError" in log  # the outage, as the trigger saw it
         assert app.engine.get(run_id).run.status is not RunStatus.FAILED  # nothing could touch the run yet
 
         gate.open()  # storage is back: the poison trigger can record the outcome

@@ -188,3 +188,16 @@ def test_eventgrid_parsing() -> None:
         "WebHook-Allowed-Origin": "eventgrid.azure.net", "WebHook-Allowed-Rate": "*", "Allow": "POST, OPTIONS",
     }  # fmt: skip
     assert options_reply({}) is None
+
+
+def test_app_env_round_trips_through_settings() -> None:
+    from devhost.appenv import app_env
+    from lib.settings import Settings
+
+    settings = Settings(
+        storage_connection="conn", asr_subscription_id="sub", asr_resource_group="rg", asr_vault_name="v",
+        asr_arm_endpoint="https://127.0.0.1:1", asr_ca_bundle="/ca.pem", asr_cache_storage_accounts="a=b",
+        work_queue="q", runs_table="r", run_index_table="i", locks_table="l", eventgrid_endpoint="https://eg",
+        eventgrid_key="k", timer_scale=0.01,
+    )  # fmt: skip
+    assert Settings.from_env(app_env(settings)) == settings
