@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             asr_cache_storage_accounts=_cache_accounts(emu.subscription_id),
         )  # fmt: skip
         host = stack.enter_context(running_devhost(env=app_env(settings), port=args.port, stderr=sys.stderr.buffer))
-        print(_banner(host.url, host.function_key, host.master_key, azurite.connection_string, emu.endpoint), flush=True)
+        print(
+            _banner(host.url, host.function_key, host.master_key, azurite.connection_string, emu.endpoint), flush=True
+        )
         stop.wait()
         print("stopping...", file=sys.stderr, flush=True)
     return 0

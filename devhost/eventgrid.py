@@ -21,8 +21,8 @@ from azure.functions.eventgrid import EventGridEventInConverter
 
 __all__ = [
     "VALIDATION_EVENT",
-    "EventGridError",
     "Delivery",
+    "EventGridError",
     "options_reply",
     "parse_delivery",
     "trigger_argument",

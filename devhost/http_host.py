@@ -43,9 +43,7 @@ class Reply:
         return cls.json(status, {"error": {"code": code, "message": message}})
 
 
-def match_function(
-    index: AppIndex, prefix: str, method: str, path: str
-) -> tuple[HttpFunction, dict[str, str]] | None:
+def match_function(index: AppIndex, prefix: str, method: str, path: str) -> tuple[HttpFunction, dict[str, str]] | None:
     """The first function whose route and methods match (registration order), with its route parameters."""
     rest = path.strip("/")
     if prefix:
@@ -118,7 +116,9 @@ class HttpHost:
 
     def _eventgrid(self, method: str, headers: Mapping[str, str], query: Mapping[str, str], body: bytes) -> Reply:
         if not self.keys.allows_eventgrid(presented_key(headers, query)):
-            return Reply.error(401, "Unauthorized", "the Event Grid webhook needs the eventgrid_extension or master key")
+            return Reply.error(
+                401, "Unauthorized", "the Event Grid webhook needs the eventgrid_extension or master key"
+            )
         name = query.get("functionName", "")
         function = self.index.eventgrid_function(name)
         if function is None:
@@ -150,10 +150,22 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
-        reply = self.server.host.handle(self.command, self.path, dict(self.headers.items()), body, f"http://{host}")
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self._send(Reply.error(400, "BadRequest", "Content-Length is not a number"))
+            return
+        try:
+            body = self.rfile.read(length) if length > 0 else b""
+            address = self.server.server_address
+            host = self.headers.get("Host") or f"{address[0]!s}:{address[1]}"
+            reply = self.server.host.handle(self.command, self.path, dict(self.headers.items()), body, f"http://{host}")
+        except Exception:  # a host bug answers 500 and the host keeps serving
+            log.exception("devhost failed to handle %s %s", self.command, self.path)
+            reply = Reply.error(500, "HostError", "the local host failed to handle this request; see its log")
+        self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
         self.send_response(reply.status)
         for name, value in reply.headers:
             self.send_header(name, value)
@@ -162,9 +174,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(reply.body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+    # http.server dispatches on do_<METHOD>; every method goes through the same routing.
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch  # noqa: N815 - the base class's naming
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
 

@@ -24,11 +24,15 @@ class Invocation:
     error: BaseException | None = None
 
 
-def invoke(name: str, target: Callable[..., Any], arg_name: str, argument: Any, trigger_details: str = "") -> Invocation:
-    """Run ``target(**{arg_name: argument})``; an exception is logged with the invocation id and returned, never raised."""
+def invoke(
+    name: str, target: Callable[..., Any], arg_name: str, argument: Any, trigger_details: str = ""
+) -> Invocation:
+    """Run ``target(**{arg_name: argument})``; an exception is logged with the invocation id, returned, not raised."""
     invocation_id = str(uuid.uuid4())
     started = time.monotonic()
-    log.info("Executing 'Functions.%s' (%sId=%s)", name, f"{trigger_details}, " if trigger_details else "", invocation_id)
+    log.info(
+        "Executing 'Functions.%s' (%sId=%s)", name, f"{trigger_details}, " if trigger_details else "", invocation_id
+    )
     try:
         result = target(**{arg_name: argument})
         if inspect.isawaitable(result):

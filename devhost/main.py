@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     stop.wait()
     server.shutdown()
     server.server_close()
-    for part in (*listeners, *timers):
-        part.stop()
+    for listener in listeners:
+        listener.stop()
+    for timer in timers:
+        timer.stop()
     log.info("stopped")
     return 0

@@ -121,6 +121,9 @@ class QueueListener:
                 found = 0
                 with contextlib.suppress(AzureError):
                     self._clients.queue.create_queue()
+            except Exception:  # a host bug must not end the listener: log it and poll again
+                log.exception("queue %s: listener error", self.function.queue_name)
+                found = 0
             if found:
                 backoff.found()
                 continue
@@ -137,15 +140,23 @@ class QueueListener:
         if room <= 0:
             self._stop.wait(0.05)
             return 1  # busy, not empty: do not back off
-        page = next(self._clients.queue.receive_messages(messages_per_page=room, visibility_timeout=HOLD_S).by_page(), [])
+        page: Any = next(
+            self._clients.queue.receive_messages(messages_per_page=room, visibility_timeout=HOLD_S).by_page(), []
+        )
         messages = list(page)
         for message in messages:
-            future = self._pool.submit(self._process, message)
+            future = self._pool.submit(self._process_logged, message)
             with self._lock:
                 self._running.add(future)
         return len(messages)
 
     # -- one message ------------------------------------------------------------------------------
+
+    def _process_logged(self, message: QueueMessage) -> None:
+        try:
+            self._process(message)
+        except Exception:  # the message reappears after its hold; the host goes on
+            log.exception("queue %s: could not handle message %s", self.function.queue_name, message.id)
 
     def _process(self, message: QueueMessage) -> None:
         count = int(message.dequeue_count or 1)

@@ -77,7 +77,9 @@ def sample(tmp_path_factory: pytest.TempPathFactory, storage_connection_string: 
     write_script_root(root, SAMPLE_HOST_JSON, values)
     env = {"SAMPLE_PRECEDENCE": "from-env", "SAMPLE_FROM_ENV": "env-only", "DEVHOST_FUNCTION_KEY": "fixed-fn-key"}
     with running_devhost(env=env, app="tests.integration.devhost.sample_app:app", script_root=root) as host:
-        yield SampleHost(host, record_file, values["SAMPLE_QUEUE"], values["SAMPLE_FAIL_QUEUE"], storage_connection_string)
+        yield SampleHost(
+            host, record_file, values["SAMPLE_QUEUE"], values["SAMPLE_FAIL_QUEUE"], storage_connection_string
+        )
 
 
 Request = Callable[..., tuple[int, dict[str, str], bytes]]

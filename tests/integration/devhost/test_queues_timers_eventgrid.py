@@ -89,7 +89,9 @@ def test_run_on_startup_fires_once_and_a_schedule_fires_on_time(sample: SampleHo
     assert len(sample.records("startup")) == 1
 
 
-def _eventgrid(sample: SampleHost, body: object, headers: dict[str, str], key: str | None = "eg") -> tuple:
+def _eventgrid(
+    sample: SampleHost, body: object, headers: dict[str, str], key: str | None = "eg"
+) -> tuple[int, dict[str, str], bytes]:
     code = {"eg": sample.host.eventgrid_key, "master": sample.host.master_key}.get(key or "", key)
     query = "functionName=on_event" + (f"&code={code}" if code else "")
     return sample.host.request("POST", f"/runtime/webhooks/eventgrid?{query}", body, headers=headers)

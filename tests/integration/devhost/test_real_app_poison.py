@@ -77,7 +77,9 @@ def test_engine_work_item_that_keeps_failing_is_poisoned_and_fails_its_run(
     assert table_endpoint in direct.storage_connection
     gated = replace(
         direct,
-        storage_connection=direct.storage_connection.replace(table_endpoint, f"TableEndpoint=http://127.0.0.1:{gate.port}/"),
+        storage_connection=direct.storage_connection.replace(
+            table_endpoint, f"TableEndpoint=http://127.0.0.1:{gate.port}/"
+        ),
     )
     app = build(direct)  # the test's own view of the same storage, not through the gate
     app.ensure_storage()

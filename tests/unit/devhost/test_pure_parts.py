@@ -111,7 +111,7 @@ def test_keys_come_from_the_environment_or_are_generated() -> None:
     fixed = Keys.from_env({"DEVHOST_FUNCTION_KEY": "a", "DEVHOST_MASTER_KEY": "b"})
     assert (fixed.function, fixed.master) == ("a", "b") and len(fixed.eventgrid) >= 32
     one, two = Keys.from_env({}), Keys.from_env({})
-    assert one.master != two.master and one.function != one.master
+    assert one.master not in (two.master, one.function)
 
 
 def test_host_json_queue_settings(tmp_path: Path) -> None:
