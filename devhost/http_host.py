@@ -17,15 +17,17 @@ from urllib.parse import parse_qsl, urlsplit
 import azure.functions as func
 
 from devhost import eventgrid
+from devhost.admin import AdminError, run_function
 from devhost.discovery import AppIndex, HttpFunction
 from devhost.invoke import invoke
-from devhost.keys import Keys, presented_key
+from devhost.keys import Keys, Level, presented_key
 
 __all__ = ["HttpHost", "Reply", "match_function"]
 
 log = logging.getLogger("devhost.http")
 
 EVENTGRID_PATH = "/runtime/webhooks/eventgrid"
+ADMIN_FUNCTIONS = "/admin/functions/"
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ class HttpHost:
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         if split.path.rstrip("/").lower() == EVENTGRID_PATH:
             return self._eventgrid(method, headers, query, body)
+        if split.path.lower().startswith(ADMIN_FUNCTIONS):
+            return self._admin(method, split.path[len(ADMIN_FUNCTIONS) :], headers, query, body)
         found = match_function(self.index, self.prefix, method, split.path)
         if found is None:
             return Reply.error(404, "NotFound", f"no function serves {method} {split.path}")
@@ -113,6 +117,20 @@ class HttpHost:
         )
         outcome = invoke(function.name, function.target, function.arg_name, request, f"Reason='{method} {split.path}'")
         return _response(outcome.result, outcome.invocation_id) if outcome.ok else _failed(outcome.invocation_id)
+
+    def _admin(
+        self, method: str, name: str, headers: Mapping[str, str], query: Mapping[str, str], body: bytes
+    ) -> Reply:
+        if not self.keys.allows(Level.ADMIN, presented_key(headers, query)):
+            return Reply.error(401, "Unauthorized", "the admin API needs the master key")
+        if method != "POST":
+            return Reply.error(405, "MethodNotAllowed", "POST /admin/functions/{name} runs a function")
+        try:
+            outcome = run_function(self.index, name.strip("/"), body)
+        except AdminError as exc:
+            return Reply.error(exc.status, "AdminRequestRefused", str(exc))
+        status = "Succeeded" if outcome.ok else "Failed"
+        return Reply.json(202, {"invocationId": outcome.invocation_id, "status": status})
 
     def _eventgrid(self, method: str, headers: Mapping[str, str], query: Mapping[str, str], body: bytes) -> Reply:
         if not self.keys.allows_eventgrid(presented_key(headers, query)):

@@ -155,3 +155,16 @@ def test_eventgrid_bad_deliveries_and_a_failing_handler(sample: SampleHost) -> N
     assert status == 500 and b"invocationId" in body  # Event Grid will retry the delivery
     path = f"/runtime/webhooks/eventgrid?functionName=nope&code={sample.host.master_key}"
     assert sample.host.request("POST", path, [])[0] == 404
+
+
+def test_admin_api_runs_a_timer_or_queue_function_now_with_the_master_key(sample: SampleHost) -> None:
+    host = sample.host
+    before = len(sample.records("startup"))
+    status, _, body = host.request("POST", "/admin/functions/yearly", {"input": ""}, key=host.master_key)
+    assert status == 202 and json.loads(body)["status"] == "Succeeded"
+    assert len(sample.records("startup")) == before + 1
+    status, _, body = host.request("POST", "/admin/functions/on_failing_message", {"input": "x"}, key=host.master_key)
+    assert status == 202 and json.loads(body)["status"] == "Failed"
+    assert host.request("POST", "/admin/functions/yearly", {"input": ""}, key=host.function_key)[0] == 401
+    assert host.request("POST", "/admin/functions/nope", {"input": ""}, key=host.master_key)[0] == 404
+    assert host.request("POST", "/admin/functions/yearly", {"input": 3}, key=host.master_key)[0] == 400
