@@ -43,10 +43,13 @@ class SampleHost:
         lines = self.record_file.read_text(encoding="utf-8").splitlines()
         return [r for r in map(json.loads, lines) if r["kind"] == kind]
 
-    def wait_for(self, kind: str, count: int = 1, timeout: float = 20.0) -> list[dict[str, Any]]:
+    def wait_for(
+        self, kind: str, count: int = 1, timeout: float = 20.0, where: Callable[[dict[str, Any]], bool] | None = None
+    ) -> list[dict[str, Any]]:
+        """At least ``count`` records of ``kind`` (those ``where`` accepts; tests share one host per module)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = self.records(kind)
+            found = [r for r in self.records(kind) if where is None or where(r)]
             if len(found) >= count:
                 return found
             time.sleep(0.05)
