@@ -7,8 +7,9 @@ What the Functions host (Storage queues extension) does, and so what this does:
   carrying id, dequeue count, pop receipt and the message times;
 - success: delete the message. Failure: if its dequeue count reached ``maxDequeueCount``, send a copy of the
   body to ``<queue>-poison`` and delete it; otherwise make it visible again after ``visibilityTimeout``.
-A message is held (invisible) for ``HOLD_S`` while its function runs; a host that dies mid-call leaves it to
-reappear then, as a crashed worker does in Azure.
+A message is held (invisible) for ``HOLD_S`` (``DEVHOST_MESSAGE_HOLD_S`` changes it, e.g. for crash tests) while its
+function runs; a host that dies mid-call leaves it to reappear then, as a crashed worker does in Azure. Messages
+received but not started when the host stops are released at once.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ class QueueListener:
     def __init__(self, function: QueueFunction, options: QueueOptions, env: dict[str, str]) -> None:
         self.function = function
         self.options = options
+        self._hold_s = int(env.get("DEVHOST_MESSAGE_HOLD_S") or HOLD_S)
         conn = _connection_string(function, env)
         self._clients = _Clients(
             QueueClient.from_connection_string(conn, function.queue_name),
@@ -107,7 +109,7 @@ class QueueListener:
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
         self._thread.join(timeout)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=True)  # started invocations finish; the rest are released in _process
 
     # -- polling ----------------------------------------------------------------------------------
 
@@ -141,7 +143,7 @@ class QueueListener:
             self._stop.wait(0.05)
             return 1  # busy, not empty: do not back off
         page: Any = next(
-            self._clients.queue.receive_messages(messages_per_page=room, visibility_timeout=HOLD_S).by_page(), []
+            self._clients.queue.receive_messages(messages_per_page=room, visibility_timeout=self._hold_s).by_page(), []
         )
         messages = list(page)
         for message in messages:
@@ -159,6 +161,9 @@ class QueueListener:
             log.exception("queue %s: could not handle message %s", self.function.queue_name, message.id)
 
     def _process(self, message: QueueMessage) -> None:
+        if self._stop.is_set():  # stopping: hand it back instead of holding it for HOLD_S
+            self._clients.queue.update_message(message.id, message.pop_receipt, visibility_timeout=0)
+            return
         count = int(message.dequeue_count or 1)
         if count > self.options.max_dequeue_count:  # a failure we could not record last time
             self._poison(message, count)

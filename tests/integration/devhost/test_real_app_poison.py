@@ -7,6 +7,7 @@ port shuts, the queue service stays up), which is exactly when ``functions/engin
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -85,6 +86,9 @@ def test_engine_work_item_that_keeps_failing_is_poisoned_and_fails_its_run(
     app.ensure_storage()
     root = write_script_root(tmp_path / "root", HOST_JSON, {})
     with running_devhost(env=app_env(gated), app="function_app:app", script_root=root) as host:
+        status, _, body = host.request("GET", "/api/status", key=host.function_key)  # the real HTTP trigger
+        assert status == 200 and json.loads(body)["missing"] == []
+        assert host.request("GET", "/api/status")[0] == 401
         # Warm the app's storage while the tables answer: a message that is no work item is dropped, not retried.
         StorageWorkQueue.from_connection_string(direct.storage_connection, name).send("{}")
         _wait_for_log(host, "Executed 'Functions.engine_work' (Succeeded")
