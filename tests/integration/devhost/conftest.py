@@ -35,6 +35,7 @@ class SampleHost:
     record_file: Path
     queue: str
     fail_queue: str
+    slow_queue: str
     connection_string: str
 
     def records(self, kind: str) -> list[dict[str, Any]]:
@@ -73,6 +74,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory, storage_connection_string: 
         "SAMPLE_RECORD_FILE": str(record_file),
         "SAMPLE_QUEUE": f"q{suffix}",
         "SAMPLE_FAIL_QUEUE": f"f{suffix}",
+        "SAMPLE_SLOW_QUEUE": f"s{suffix}",
         "SAMPLE_PRECEDENCE": "from-file",
         "SAMPLE_FROM_FILE": "file-only",
         "AzureWebJobsStorage": storage_connection_string,
@@ -81,7 +83,12 @@ def sample(tmp_path_factory: pytest.TempPathFactory, storage_connection_string: 
     env = {"SAMPLE_PRECEDENCE": "from-env", "SAMPLE_FROM_ENV": "env-only", "DEVHOST_FUNCTION_KEY": "fixed-fn-key"}
     with running_devhost(env=env, app="tests.integration.devhost.sample_app:app", script_root=root) as host:
         yield SampleHost(
-            host, record_file, values["SAMPLE_QUEUE"], values["SAMPLE_FAIL_QUEUE"], storage_connection_string
+            host,
+            record_file,
+            values["SAMPLE_QUEUE"],
+            values["SAMPLE_FAIL_QUEUE"],
+            values["SAMPLE_SLOW_QUEUE"],
+            storage_connection_string,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from typing import Any
 
 import azure.functions as func
@@ -18,6 +19,7 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 RECORD_FILE = os.environ["SAMPLE_RECORD_FILE"]
 QUEUE = os.environ["SAMPLE_QUEUE"]
 FAIL_QUEUE = os.environ["SAMPLE_FAIL_QUEUE"]
+SLOW_QUEUE = os.environ.get("SAMPLE_SLOW_QUEUE", "slow")
 _lock = threading.Lock()
 
 
@@ -86,6 +88,13 @@ def on_failing_message(msg: func.QueueMessage) -> None:
 @app.queue_trigger(arg_name="msg", queue_name=f"{FAIL_QUEUE}-poison", connection="AzureWebJobsStorage")
 def on_poison(msg: func.QueueMessage) -> None:
     _record("poison", id=msg.id, body=msg.get_body().decode(), dequeue_count=msg.dequeue_count)
+
+
+@app.queue_trigger(arg_name="msg", queue_name=SLOW_QUEUE, connection="AzureWebJobsStorage")
+def on_slow_message(msg: func.QueueMessage) -> None:
+    _record("slow-start", id=msg.id)
+    time.sleep(0.4)
+    _record("slow-end", id=msg.id)
 
 
 @app.timer_trigger(arg_name="timer", schedule="0 0 0 1 1 *", run_on_startup=True, use_monitor=False)

@@ -79,6 +79,20 @@ def test_a_body_that_is_not_base64_ends_in_the_poison_queue_untouched(sample: Sa
     assert all(r["body"] != "not base64 !!" for r in sample.records("queue"))
 
 
+def test_messages_run_concurrently_up_to_batch_size(sample: SampleHost) -> None:
+    queue = StorageWorkQueue.from_connection_string(sample.connection_string, sample.slow_queue)
+    for i in range(8):
+        queue.send(f"slow {i}")
+    sample.wait_for("slow-end", 8, timeout=30)
+    running, most = 0, 0
+    lines = [json.loads(line) for line in sample.record_file.read_text().splitlines()]
+    for record in lines:  # file order is the order the invocations started and ended
+        if record["kind"] in ("slow-start", "slow-end"):
+            running += 1 if record["kind"] == "slow-start" else -1
+            most = max(most, running)
+    assert 2 <= most <= 4  # batchSize 4 in the sample host.json
+
+
 def test_run_on_startup_fires_once_and_a_schedule_fires_on_time(sample: SampleHost) -> None:
     (startup,) = sample.wait_for("startup")
     assert startup == {"kind": "startup", "past_due": False, "type": "TimerRequest"}
