@@ -30,8 +30,8 @@ class QueueOptions:
 
     @property
     def refill_below(self) -> int:
-        """Fetch the next batch when fewer than this many messages are still running (host: batchSize / 2)."""
-        return self.new_batch_threshold if self.new_batch_threshold is not None else max(1, self.batch_size // 2)
+        """Fetch the next batch once no more than this many messages are still running (host: batchSize / 2)."""
+        return self.new_batch_threshold if self.new_batch_threshold is not None else self.batch_size // 2
 
 
 @dataclass(frozen=True)

@@ -46,17 +46,18 @@ class Reply:
 
 
 def match_function(index: AppIndex, prefix: str, method: str, path: str) -> tuple[HttpFunction, dict[str, str]] | None:
-    """The first function whose route and methods match (registration order), with its route parameters."""
+    """The most specific function whose route and methods match (then registration order), with its parameters."""
     rest = path.strip("/")
     if prefix:
         head, _, rest = rest.partition("/")
         if head.lower() != prefix.lower():
             return None
+    found: list[tuple[HttpFunction, dict[str, str]]] = []
     for function in index.http:
         params = function.route.match(rest)
         if params is not None and (function.methods is None or method in function.methods):
-            return function, params
-    return None
+            found.append((function, params))
+    return min(found, key=lambda pair: pair[0].route.precedence, default=None)
 
 
 def _response(result: Any, invocation_id: str) -> Reply:

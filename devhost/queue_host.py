@@ -1,8 +1,9 @@
 """Queue triggers, fed from the storage account named by each function's ``connection`` setting.
 
 What the Functions host (Storage queues extension) does, and so what this does:
-- poll with Get Messages for up to ``batchSize`` messages; fetch more when fewer than ``newBatchThreshold`` (default
-  batchSize/2) are still running; after an empty poll wait, doubling from 100 ms up to ``maxPollingInterval``;
+- poll with Get Messages for up to ``batchSize`` messages; fetch another batch once no more than ``newBatchThreshold``
+  (default batchSize/2) are still running, so at most batchSize + newBatchThreshold run at once; after an empty
+  poll wait, doubling from 100 ms up to ``maxPollingInterval``;
 - decode the body (``messageEncoding``, default base64) and call the function with a ``func.QueueMessage``
   carrying id, dequeue count, pop receipt and the message times;
 - success: delete the message. Failure: if its dequeue count reached ``maxDequeueCount``, send a copy of the
@@ -96,7 +97,8 @@ class QueueListener:
             QueueClient.from_connection_string(conn, f"{function.queue_name}-poison"),
         )
         self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(options.batch_size, thread_name_prefix=f"queue-{function.name}")
+        workers = options.batch_size + options.refill_below
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix=f"queue-{function.name}")
         self._running: set[Future[None]] = set()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name=f"listener-{function.name}", daemon=True)
@@ -135,7 +137,8 @@ class QueueListener:
         with self._lock:
             self._running = {f for f in self._running if not f.done()}
             running = len(self._running)
-        return self.options.batch_size - running if running < self.options.refill_below else 0
+        # The host fetches a whole new batch at that point: at most batchSize + newBatchThreshold run at once.
+        return self.options.batch_size if running <= self.options.refill_below else 0
 
     def _poll(self) -> int:
         room = self._room()

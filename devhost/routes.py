@@ -33,6 +33,9 @@ class Route:
     template: str
     pattern: re.Pattern[str]
     params: tuple[str, ...]
+    # Per segment: 0 literal, 1 constrained parameter, 2 parameter, 3 optional, 4 catch-all. Lower sorts first:
+    # as in ASP.NET routing, "runs/latest" wins over "runs/{id}" whatever the registration order.
+    precedence: tuple[int, ...] = ()
 
     def match(self, path: str) -> dict[str, str] | None:
         """Route parameters for ``path`` (no leading slash, no prefix), or None when it does not match."""
@@ -40,6 +43,14 @@ class Route:
         if found is None:
             return None
         return {name: unquote(value) for name, value in found.groupdict().items() if value is not None}
+
+
+def _rank(part: str) -> int:
+    param = _PARAM.match(part)
+    if param is None:
+        return 0
+    star, _, constraint, optional = param.groups()
+    return 4 if star else 3 if optional else 1 if constraint else 2
 
 
 def _segment(part: str, template: str, last: bool) -> tuple[str, str | None]:
@@ -71,4 +82,4 @@ def compile_route(template: str) -> Route:
             if name in names:
                 raise RouteError(f"route {template!r}: parameter {{{name}}} appears twice")
             names.append(name)
-    return Route(template, re.compile(regex), tuple(names))
+    return Route(template, re.compile(regex), tuple(names), tuple(_rank(p) for p in parts))

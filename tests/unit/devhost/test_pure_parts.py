@@ -201,3 +201,33 @@ def test_app_env_round_trips_through_settings() -> None:
         eventgrid_key="k", timer_scale=0.01,
     )  # fmt: skip
     assert Settings.from_env(app_env(settings)) == settings
+
+
+def test_the_most_specific_route_wins_whatever_the_registration_order() -> None:
+    from devhost.discovery import AppIndex, HttpFunction
+    from devhost.http_host import match_function
+
+    def fn(name: str, template: str, methods: frozenset[str] | None = None) -> HttpFunction:
+        return HttpFunction(name, "req", print, compile_route(template), methods, Level.FUNCTION)
+
+    index = AppIndex(
+        http=(
+            fn("any", "runs/{*rest}"),
+            fn("by_id", "runs/{id}"),
+            fn("by_number", "runs/{n:int}"),
+            fn("latest", "runs/latest"),
+            fn("post_only", "runs/{id}/go", frozenset({"POST"})),
+        ),
+        queues=(), timers=(), eventgrid=(), unsupported=(),
+    )  # fmt: skip
+
+    def pick(method: str, path: str) -> str | None:
+        found = match_function(index, "api", method, path)
+        return found[0].name if found else None
+
+    assert pick("GET", "/api/runs/latest") == "latest"
+    assert pick("GET", "/api/runs/12") == "by_number"
+    assert pick("GET", "/api/runs/r1") == "by_id"
+    assert pick("GET", "/api/runs/r1/go") == "any"  # the POST-only route does not take GET
+    assert pick("POST", "/api/runs/r1/go") == "post_only"
+    assert pick("GET", "/other/runs/r1") is None
