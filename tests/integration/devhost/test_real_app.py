@@ -109,3 +109,32 @@ def test_engine_work_item_that_keeps_failing_is_poisoned_and_fails_its_run(
             time.sleep(0.2)
     assert "moved to the poison queue" in run.reason and "maxDequeueCount" in run.reason
     assert StorageWorkQueue.from_connection_string(direct.storage_connection, f"{name}-poison").approximate_count() == 0
+
+
+def test_a_failover_run_is_driven_to_the_end_by_the_devhost_queue_trigger(
+    azurite: Azurite, emulator: EmulatorInfo, tmp_path: Path
+) -> None:
+    """One step per message, follow-ups as new messages: the way the engine runs in Azure, not the test driver."""
+    name = "f" + uuid.uuid4().hex[:12]
+    settings = local_settings(
+        emulator, azurite.connection_string, timer_scale=0.01,
+        work_queue=name, runs_table=f"{name}runs", run_index_table=f"{name}idx", locks_table=f"{name}locks",
+    )  # fmt: skip
+    app = build(settings)
+    root = write_script_root(tmp_path / "root", HOST_JSON, {})
+    emulator.reset_requests()
+    with running_devhost(env=app_env(settings), app="function_app:app", script_root=root) as host:
+        timing = {"job_poll_s": 10, "health_poll_s": 20, "health_poll_max_s": 60}
+        run_id = app.start("failover", {"vms": ["vm1"], "timing": timing}, actor="test").run_id
+        deadline = time.monotonic() + 120
+        while (run := app.engine.get(run_id).run).active:
+            assert time.monotonic() < deadline, f"run still {run.status} at {run.step}:\n{host.log()[-4000:]}"
+            time.sleep(0.2)
+        steps = host.log().count("Executed 'Functions.engine_work' (Succeeded")
+    assert run.status is RunStatus.SUCCEEDED, (run.reason, run.error)
+    assert emulator.vm_state("vm1")["primaryRegion"] == "westus"
+    posts = emulator.requests_count()["byRoute"]
+    assert (
+        sum(n for route, n in posts.items() if route.startswith("POST ") and route.endswith("/unplannedFailover")) == 1
+    )
+    assert steps >= 3  # several messages, each one step
