@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("azure").setLevel(logging.WARNING)  # the SDK logs every request at INFO
     args = _arguments(argv)
+    # The ready line must be the first stdout line: whatever the app prints goes to stderr, with the logs.
+    ready_out, sys.stdout = sys.stdout, sys.stderr
     stop = threading.Event()
     _stop_on_signals(stop)
     try:
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     url = f"http://{args.host}:{server.server_address[1]}"
     ready = {"url": url, "functionKey": keys.function, "masterKey": keys.master, "eventGridKey": keys.eventgrid}
-    print(json.dumps(ready), flush=True)
+    print(json.dumps(ready), file=ready_out, flush=True)
     log.info(
         "serving %d HTTP, %d queue, %d timer, %d Event Grid function(s) at %s",
         len(index.http), len(index.queues), len(index.timers), len(index.eventgrid), url,

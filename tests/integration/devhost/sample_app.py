@@ -15,6 +15,7 @@ from typing import Any
 import azure.functions as func
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+print("sample app imported")  # the host must keep this off its ready line (stdout)
 
 RECORD_FILE = os.environ["SAMPLE_RECORD_FILE"]
 QUEUE = os.environ["SAMPLE_QUEUE"]

@@ -17,6 +17,7 @@ def test_ready_line_gives_the_url_and_the_keys(sample: SampleHost) -> None:
     assert host.url.startswith("http://127.0.0.1:") and int(host.url.rsplit(":", 1)[1]) > 0
     assert host.function_key == "fixed-fn-key"  # DEVHOST_FUNCTION_KEY
     assert len(host.master_key) >= 32 and host.master_key != host.function_key  # generated at start
+    assert "sample app imported" in host.log()  # what the app prints goes to stderr, after the ready line
 
 
 def test_anonymous_route_with_a_typed_parameter(sample: SampleHost) -> None:
