@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.stamp-requirements
 STAMP_NODE := node_modules/.stamp-npm
 
-.PHONY: setup test lint typecheck unit bench clean
+.PHONY: setup test lint typecheck unit bench clean dev
 
 setup: $(STAMP_PY) $(STAMP_NODE)
 
@@ -40,6 +40,10 @@ unit: $(STAMP_PY)
 ## Every benchmark in bench/, one JSON line each (figures, not pass/fail).
 bench: setup
 	$(PY) -m bench
+
+## Azurite + the ASR emulator (demo topology, time-scaled) + the devhost serving function_app.py; Ctrl-C stops all.
+dev: setup
+	$(PY) -m devhost.dev
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
