@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from devhost.azurite import running_azurite
+from lib.adapters.clocks import SystemClock
 from lib.adapters.engine_storage import engine_storage
 from lib.adapters.request_counter import RequestCounter
-from lib.engine.api import Done, Next, Outcome, Step, StepContext, Wait, Workflow
-from lib.engine.driver import Driver
-from lib.engine.service import Engine
+from lib.engine import Done, Driver, Engine, Next, Outcome, Step, StepContext, Wait, Workflow
 
 RUNS = 60
 PROFILE_RUNS = 20
@@ -95,6 +94,7 @@ class _Bed:
             store=self.storage.store,
             queue=self.storage.queue,
             poison_queue=self.storage.poison,
+            clock=SystemClock(),
             timer_scale=0.0,
         )
 
@@ -214,7 +214,7 @@ def _profile(bed: _Bed) -> dict[str, float]:
     stats = pstats.Stats(profiler)
     shares = dict.fromkeys([g for g, _ in _PROFILE_GROUPS] + ["io_wait", "stdlib_other"], 0.0)
     total = 0.0
-    for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
+    for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]  # typeshed omits pstats.Stats.stats
         tottime = float(row[2])
         total += tottime
         group = next((g for g, marks in _PROFILE_GROUPS if any(m in filename for m in marks)), "stdlib_other")

@@ -19,8 +19,7 @@ from devhost.local import local_settings
 from emulator.launcher import running_emulator
 from lib.adapters.asr_client import ClientOptions
 from lib.bootstrap import build
-from lib.engine.config import EngineConfig
-from lib.engine.driver import Driver
+from lib.engine import Driver, EngineConfig
 
 VMS = [f"app-{i}" for i in range(6)]
 TIME_SCALE = 600.0  # emulated seconds per real second
@@ -65,7 +64,7 @@ def main() -> dict[str, Any]:
         run = Driver(app.engine).run_until_finished(run_id, deadline_s=600)
         wall = time.perf_counter() - began
         assert run.status.value == "succeeded", run.error
-        events = app.deps.asr.client.replication_events.list(emu.resource_group, emu.vault)  # type: ignore[attr-defined]
+        events = app.deps.asr.client.replication_events.list(emu.resource_group, emu.vault)  # type: ignore[attr-defined]  # the SDK client behind the port
         ir_done = {
             e.properties.affected_object_friendly_name: e.properties.time_of_occurrence
             for e in events

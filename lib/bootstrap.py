@@ -10,15 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lib.adapters.clocks import SystemClock
+from lib.adapters.log_notifier import LogNotifier
 from lib.domain.dr import parse_request
-from lib.engine.api import Workflow
-from lib.engine.config import EngineConfig
-from lib.engine.service import Engine, StartResult
+from lib.engine import Engine, EngineConfig, StartResult, Workflow
 from lib.ports.clock import Clock
 from lib.ports.notifier import Notifier
 from lib.ports.site_recovery import SiteRecovery
 from lib.settings import Settings
-from lib.workflows.deps import DrDeps, LogNotifier
+from lib.workflows.deps import DrDeps
 
 if TYPE_CHECKING:
     from lib.adapters.engine_storage import EngineStorage
@@ -108,7 +108,7 @@ def build(
         store=storage.store,
         queue=storage.queue,
         poison_queue=storage.poison,
-        clock=clock,
+        clock=clock or SystemClock(),
         timer_scale=settings.timer_scale,
         config=engine_config,
     )

@@ -1,17 +1,24 @@
-"""``function_app.app.get_functions()``, once per process: the SDK refuses a second call on the same app
-(it re-validates names against the ones it recorded the first time), and the real host calls it once too."""
+"""``function_app.app.get_functions()`` for tests, callable any number of times in one process.
+
+The SDK records every function name it returns and refuses a second call on the same app ("does not have a unique
+function name"); the real host calls it once per process. Tests in one process (ours, the devhost's discovery)
+each ask, so the record is put back after reading.
+"""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import function_app
 
 
-@functools.cache
 def registered_functions() -> tuple[Any, ...]:
-    return tuple(function_app.app.get_functions())
+    app = function_app.app
+    recorded = app.functions_bindings
+    try:
+        return tuple(app.get_functions())
+    finally:
+        app.functions_bindings = recorded
 
 
 def http_routes() -> dict[tuple[str, str], tuple[Any, Any]]:

@@ -49,19 +49,22 @@ def _code_and_message(error: HttpResponseError) -> tuple[str, str]:
     return odata.code or f"Http{error.status_code}", odata.message or ""
 
 
+def _translate_http(error: HttpResponseError, status: int, operation: str) -> SiteRecoveryError:
+    code, message = _code_and_message(error)
+    if status == 400:
+        return OperationNotAllowed(code, message, status=status, operation=operation)
+    if status == 404:
+        return ResourceNotFound(code, message, status=status, operation=operation)
+    if status == 429:
+        return Throttled(code, message, retry_after=_retry_after(error), operation=operation)
+    if status >= 500 or status == 408:
+        return TransientSiteRecoveryError(code, message, status=status, operation=operation)
+    return SiteRecoveryError(code, message, status=status, operation=operation)
+
+
 def translate(error: AzureError, operation: str) -> SiteRecoveryError:
     if isinstance(error, HttpResponseError) and error.status_code is not None:
-        status = error.status_code
-        code, message = _code_and_message(error)
-        if status == 400:
-            return OperationNotAllowed(code, message, status=status, operation=operation)
-        if status == 404:
-            return ResourceNotFound(code, message, status=status, operation=operation)
-        if status == 429:
-            return Throttled(code, message, retry_after=_retry_after(error), operation=operation)
-        if status >= 500 or status == 408:
-            return TransientSiteRecoveryError(code, message, status=status, operation=operation)
-        return SiteRecoveryError(code, message, status=status, operation=operation)
+        return _translate_http(error, error.status_code, operation)
     if isinstance(error, ServiceRequestError | ServiceResponseError):
         return TransientSiteRecoveryError(type(error).__name__, str(error.message), operation=operation)
     return SiteRecoveryError(type(error).__name__, str(error.message), operation=operation)

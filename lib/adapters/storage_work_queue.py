@@ -14,7 +14,8 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueMessage, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-from lib.ports.clock import Clock, SystemClock
+from lib.adapters.clocks import SystemClock
+from lib.ports.clock import Clock
 from lib.ports.work_queue import MessageLost, Received
 
 MAX_BATCH = 32  # the service's limit for one Get Messages request

@@ -8,11 +8,13 @@ Times are stored as fixed-width ISO-8601 UTC strings, which sort and compare as 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from lib.domain.errors import ValidationError
 from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus, RunSummary
 from lib.ports.run_store import CorruptRun, EntityTooLarge
 
@@ -287,3 +289,15 @@ def entity_to_summary(entity: Mapping[str, Any]) -> RunSummary:
         reason=str(entity.get("reason", "")),
         idempotency_key=str(entity.get("idempotency_key", "")),
     )
+
+
+def encode_token(row_key: str) -> str:
+    """A listing's continuation: the last index RowKey returned, opaque to callers."""
+    return base64.urlsafe_b64encode(row_key.encode()).decode()
+
+
+def decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except ValueError as exc:
+        raise ValidationError("continuation", f"not a token this service issued: {exc}") from None

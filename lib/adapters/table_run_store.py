@@ -8,7 +8,6 @@ RowKey, status as a property for filtering); partition ``idem`` holds insert-onl
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 from collections.abc import Iterator, Sequence
@@ -20,7 +19,6 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from lib.adapters import table_codec as codec
-from lib.domain.errors import ValidationError
 from lib.domain.runs import ACTIVE, HistoryRecord, RunRecord, RunStatus, RunSummary
 from lib.ports.run_store import KeyClaim, Lease, Loaded, RunAlreadyExists, RunPage, StaleRun
 
@@ -149,7 +147,7 @@ class TableRunStore:
         params: dict[str, Any] = {"pk": codec.INDEX_PARTITION}
         if continuation:
             query += " and RowKey gt @after"
-            params["after"] = _decode_token(continuation)
+            params["after"] = codec.decode_token(continuation)
         if status is not None:
             query += " and status eq @status"
             params["status"] = status.value
@@ -161,7 +159,7 @@ class TableRunStore:
             if len(items) >= limit:
                 break
         more = len(items) >= limit and bool(last_key)
-        return RunPage(items, _encode_token(last_key) if more else None)
+        return RunPage(items, codec.encode_token(last_key) if more else None)
 
     def index_active(self) -> list[RunSummary]:
         statuses = sorted(s.value for s in ACTIVE)
@@ -173,14 +171,3 @@ class TableRunStore:
 
     def _query(self, query: str, params: dict[str, Any], page_size: int) -> Iterator[Any]:
         yield from self._index.query_entities(query, parameters=params, results_per_page=page_size)
-
-
-def _encode_token(row_key: str) -> str:
-    return base64.urlsafe_b64encode(row_key.encode()).decode()
-
-
-def _decode_token(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except ValueError as exc:
-        raise ValidationError("continuation", f"not a token this service issued: {exc}") from None

@@ -1,1 +1,62 @@
-"""The durable-style workflow engine (runs, steps, checkpoints, timers) on Azure Tables and Queues."""
+"""The durable-style workflow engine (runs, steps, checkpoints, timers) on a RunStore and a WorkQueue.
+
+Callers import from here. Workflows are written with ``Workflow``/``Step``/``StepContext`` and return an
+outcome (``Next``, ``Wait``, ``Pause``, ``Done``, ``Fail``); ``Engine`` runs them (operations, queries, the
+queue trigger's entry point) and ``Driver`` plays the Functions host in tests, the CLI and benches. The
+other modules are the engine's inside: tests of its pure parts may import them directly.
+"""
+
+from lib.engine.api import Details, Done, Fail, Next, Outcome, Pause, Step, StepContext, StepFn, Wait, Workflow
+from lib.engine.config import EngineConfig, RetryPolicy, TimerScale
+from lib.engine.driver import DrainReport, Driver
+from lib.engine.errors import (
+    ContentionExceeded,
+    DeadlineExceeded,
+    EngineError,
+    IdempotencyConflict,
+    InjectedCrash,
+    RunNotFound,
+    UnknownStep,
+    UnknownWorkflow,
+)
+from lib.engine.executor import Executor, ProcessAction, ProcessReport
+from lib.engine.runtime import CrashHook, CrashPoint, Observer
+from lib.engine.service import Engine, PoisonReport, RunView, StartResult, SweepReport
+
+__all__ = [
+    "ContentionExceeded",
+    "CrashHook",
+    "CrashPoint",
+    "DeadlineExceeded",
+    "Details",
+    "Done",
+    "DrainReport",
+    "Driver",
+    "Engine",
+    "EngineConfig",
+    "EngineError",
+    "Executor",
+    "Fail",
+    "IdempotencyConflict",
+    "InjectedCrash",
+    "Next",
+    "Observer",
+    "Outcome",
+    "Pause",
+    "PoisonReport",
+    "ProcessAction",
+    "ProcessReport",
+    "RetryPolicy",
+    "RunNotFound",
+    "RunView",
+    "StartResult",
+    "Step",
+    "StepContext",
+    "StepFn",
+    "SweepReport",
+    "TimerScale",
+    "UnknownStep",
+    "UnknownWorkflow",
+    "Wait",
+    "Workflow",
+]

@@ -7,14 +7,14 @@ and all rows of one checkpoint share the run's next version.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus, transition
 from lib.engine.api import Done, Fail, Next, Outcome, Pause, Wait, Workflow
-from lib.engine.config import RetryPolicy, Timing
+from lib.engine.config import RetryPolicy, TimerScale
 
 
 @dataclass(frozen=True)
@@ -109,81 +109,115 @@ def entering(step: str, now: datetime) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _Turn:
+    """What every outcome handler needs: the recorder, the workflow, the timer scale, the step's state."""
+
+    rec: Recorder
+    workflow: Workflow[Any]
+    timing: TimerScale
+    state: dict[str, Any]
+
+    @property
+    def step(self) -> str:
+        return self.rec.start.step
+
+    def finish(self, **changes: Any) -> Checkpoint:
+        """A step that returned an outcome: its state is kept and the last error is cleared."""
+        return self.rec.finish(**{"state": self.state, "error": "", "error_code": "", **changes})
+
+
+def _after_next(turn: _Turn, result: Next) -> Checkpoint:
+    rec, step, workflow = turn.rec, turn.step, turn.workflow
+    if result.goto and result.goto not in {s.name for s in workflow.steps}:
+        reason = f"step {step!r} asked for step {result.goto!r}, which workflow {workflow.name!r} does not have"
+        rec.edge(RunEvent.FAIL, step, outcome="fail", reason=reason, error=reason, code="UnknownStep")
+        return turn.finish(due_at=None, reason=reason, error=reason, error_code="UnknownStep")
+    target = result.goto or workflow.after(step)
+    if target is None:
+        rec.edge(RunEvent.STEP_NEXT, step, outcome="next", reason=result.reason, details=result.details)
+        rec.edge(RunEvent.DONE, step, outcome="done", reason="the last step finished")
+        return turn.finish(due_at=None, reason=result.reason or "the last step finished")
+    details = {**result.details, "to": target}
+    rec.edge(RunEvent.STEP_NEXT, step, outcome="next", reason=result.reason, details=details)
+    return turn.finish(**entering(target, rec.now), reason=result.reason)
+
+
+def _after_wait(turn: _Turn, result: Wait) -> Checkpoint:
+    due = turn.rec.now + turn.timing.scaled(result.delay)
+    details = {**result.details, "delay_s": result.delay.total_seconds(), "due_at": due.isoformat()}
+    turn.rec.edge(RunEvent.STEP_WAIT, turn.step, outcome="wait", reason=result.reason, details=details)
+    # A successful step resets the retry budget; ``step_started_at`` is kept across waits on purpose.
+    return turn.finish(attempt=1, due_at=due, reason=result.reason)
+
+
+def _after_pause(turn: _Turn, result: Pause) -> Checkpoint:
+    timeout_at = turn.rec.now + turn.timing.scaled(result.timeout) if result.timeout is not None else None
+    details = {
+        **result.details,
+        "approval": result.approval,
+        "timeout_at": timeout_at.isoformat() if timeout_at else None,
+    }
+    turn.rec.edge(RunEvent.STEP_PAUSE, turn.step, outcome="pause", reason=result.reason, details=details)
+    return turn.finish(
+        attempt=1,
+        due_at=timeout_at,
+        approval=result.approval,
+        approved_by="",
+        approval_timed_out=False,
+        reason=result.reason,
+    )
+
+
+def _after_done(turn: _Turn, result: Done) -> Checkpoint:
+    event = RunEvent.DONE_PARTIAL if result.partial else RunEvent.DONE
+    turn.rec.edge(event, turn.step, outcome="done", reason=result.reason, details=result.details)
+    return turn.finish(due_at=None, reason=result.reason)
+
+
+def _after_fail(turn: _Turn, result: Fail) -> Checkpoint:
+    turn.rec.edge(
+        RunEvent.FAIL,
+        turn.step,
+        outcome="fail",
+        reason=result.error,
+        details=result.details,
+        error=result.error,
+        code=result.code,
+    )
+    return turn.finish(due_at=None, reason=result.error, error=result.error, error_code=result.code)
+
+
+# One handler per outcome type (``Outcome`` lists them all).
+_HANDLERS: Mapping[type, Callable[[_Turn, Any], Checkpoint]] = {
+    Next: _after_next,
+    Wait: _after_wait,
+    Pause: _after_pause,
+    Done: _after_done,
+    Fail: _after_fail,
+}
+
+
 def after_step(
     rec: Recorder,
     workflow: Workflow[Any],
     result: Outcome | BaseException,
     state: Mapping[str, Any],
     *,
-    timing: Timing,
+    timing: TimerScale,
     retry: RetryPolicy,
 ) -> Checkpoint:
     """The checkpoint after executing the run's current step (``rec`` may already hold a wake edge)."""
-    now, step = rec.now, rec.start.step
     if isinstance(result, BaseException):
         return _after_error(rec, result, timing, retry)
-    common: dict[str, Any] = {"state": dict(state), "error": "", "error_code": ""}
-    if isinstance(result, Next):
-        target = result.goto or workflow.after(step)
-        if result.goto and result.goto not in {s.name for s in workflow.steps}:
-            reason = f"step {step!r} asked for step {result.goto!r}, which workflow {workflow.name!r} does not have"
-            rec.edge(RunEvent.FAIL, step, outcome="fail", reason=reason, error=reason, code="UnknownStep")
-            return rec.finish(
-                **{**common, "due_at": None, "reason": reason, "error": reason, "error_code": "UnknownStep"}
-            )
-        if target is None:
-            rec.edge(RunEvent.STEP_NEXT, step, outcome="next", reason=result.reason, details=result.details)
-            rec.edge(RunEvent.DONE, step, outcome="done", reason="the last step finished")
-            return rec.finish(**common, due_at=None, reason=result.reason or "the last step finished")
-        rec.edge(
-            RunEvent.STEP_NEXT, step, outcome="next", reason=result.reason, details={**result.details, "to": target}
-        )
-        return rec.finish(**{**common, **entering(target, now)}, reason=result.reason)
-    if isinstance(result, Wait):
-        due = now + timing.scaled(result.delay)
-        details = {**result.details, "delay_s": result.delay.total_seconds(), "due_at": due.isoformat()}
-        rec.edge(RunEvent.STEP_WAIT, step, outcome="wait", reason=result.reason, details=details)
-        # A successful step resets the retry budget; ``step_started_at`` is kept across waits on purpose.
-        return rec.finish(**common, attempt=1, due_at=due, reason=result.reason)
-    if isinstance(result, Pause):
-        timeout_at = now + timing.scaled(result.timeout) if result.timeout is not None else None
-        details = {
-            **result.details,
-            "approval": result.approval,
-            "timeout_at": timeout_at.isoformat() if timeout_at else None,
-        }
-        rec.edge(RunEvent.STEP_PAUSE, step, outcome="pause", reason=result.reason, details=details)
-        return rec.finish(
-            **common,
-            attempt=1,
-            due_at=timeout_at,
-            approval=result.approval,
-            approved_by="",
-            approval_timed_out=False,
-            reason=result.reason,
-        )
-    if isinstance(result, Done):
-        event = RunEvent.DONE_PARTIAL if result.partial else RunEvent.DONE
-        rec.edge(event, step, outcome="done", reason=result.reason, details=result.details)
-        return rec.finish(**common, due_at=None, reason=result.reason)
-    if isinstance(result, Fail):
-        rec.edge(
-            RunEvent.FAIL,
-            step,
-            outcome="fail",
-            reason=result.error,
-            details=result.details,
-            error=result.error,
-            code=result.code,
-        )
-        return rec.finish(
-            **{**common, "due_at": None, "reason": result.error, "error": result.error, "error_code": result.code}
-        )
-    bad = TypeError(f"step {step!r} returned {type(result).__name__}, not an Outcome")
-    return _after_error(rec, bad, timing, retry)
+    handler = next((_HANDLERS[c] for c in type(result).__mro__ if c in _HANDLERS), None)
+    if handler is None:
+        bad = TypeError(f"step {rec.start.step!r} returned {type(result).__name__}, not an Outcome")
+        return _after_error(rec, bad, timing, retry)
+    return handler(_Turn(rec, workflow, timing, dict(state)), result)
 
 
-def _after_error(rec: Recorder, exc: BaseException, timing: Timing, retry: RetryPolicy) -> Checkpoint:
+def _after_error(rec: Recorder, exc: BaseException, timing: TimerScale, retry: RetryPolicy) -> Checkpoint:
     """The step raised: its changes to the state are discarded; retry after a backoff or give up."""
     run, now, step = rec.start, rec.now, rec.start.step
     text, code = error_text(exc), error_code(exc)

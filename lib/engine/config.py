@@ -53,7 +53,7 @@ class EngineConfig:
 
 
 @dataclass(frozen=True)
-class Timing:
+class TimerScale:
     """Applies ``timer_scale`` to every workflow delay and due time (0.01 turns a 60 s wait into 0.6 s)."""
 
     scale: float = 1.0

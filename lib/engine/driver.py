@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 
 from lib.domain.runs import RunRecord, RunStatus
 from lib.engine.errors import DeadlineExceeded, InjectedCrash, RunNotFound
-from lib.engine.executor import Executor
+from lib.engine.executor import Executor, ProcessAction
 from lib.engine.runtime import Observer
 from lib.engine.service import Engine
 from lib.ports.work_queue import BadWorkItem, Received, WorkItem
@@ -66,13 +66,17 @@ class Driver(Generic[D]):
         poll_s: float = 0.05,
         janitor_every_s: float | None = None,
         on_transition: Observer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``sleep`` is how a worker waits for work when the queue has none visible: tests on a manual clock
+        pass one that moves the clock to the next message instead of waiting in real time."""
         self.engine = engine
         self.workers = max(1, workers)
         self.batch = batch
         self.poll_s = poll_s
         self.janitor_every_s = janitor_every_s
         self.on_transition = on_transition
+        self.sleep = sleep
 
     def drain(self, *, deadline_s: float = 60.0, until_idle: bool = True) -> DrainReport:
         """Process work until the queue is empty (timers included) or ``deadline_s`` passes."""
@@ -139,7 +143,7 @@ class Driver(Generic[D]):
                     shared.report.idle = shared.until_idle
                     shared.stop.set()
                     break
-                time.sleep(poll)
+                self.sleep(poll)
                 poll = min(poll * 2, MAX_POLL_S)
                 continue
             poll = self.poll_s
@@ -174,9 +178,9 @@ class Driver(Generic[D]):
             with shared.lock:
                 report.deliveries += 1
                 report.steps += result.steps
-                report.postponed += result.action == "postponed"
-                report.dropped += result.action in ("dropped", "bad-message")
-                report.lost += result.action == "lost"
+                report.postponed += result.action is ProcessAction.POSTPONED
+                report.dropped += result.action in (ProcessAction.DROPPED, ProcessAction.BAD_MESSAGE)
+                report.lost += result.action is ProcessAction.LOST
         return executor
 
     def _quarantine_if_poisoned(self, shared: _Shared, msg: Received) -> bool:

@@ -17,13 +17,14 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Generic, TypeVar
 
 from lib.domain.runs import RunEvent, RunRecord, RunStatus
 from lib.engine.api import Outcome, StepContext, Workflow
 from lib.engine.checkpoint import Checkpoint, Recorder, abort, after_step
-from lib.engine.dispatch import Action, classify
+from lib.engine.dispatch import Action, Decision, classify
 from lib.engine.runtime import CrashPoint, Runtime
 from lib.ports.run_store import EntityTooLarge, Lease, Loaded, StaleRun
 from lib.ports.work_queue import BadWorkItem, MessageLost, Received, WorkItem
@@ -33,10 +34,25 @@ log = logging.getLogger("autopilot.engine")
 D = TypeVar("D")
 
 
+class ProcessAction(StrEnum):
+    """What became of one delivered work item."""
+
+    EXECUTED = "executed"  # one or more steps ran and were checkpointed
+    POSTPONED = "postponed"  # not due yet, or another worker holds the lease: the message comes back later
+    DROPPED = "dropped"  # a stale duplicate, or the run is finished or gone
+    LOST = "lost"  # our checkpoint lost the ETag race; the step's result was discarded
+    ABORTED = "aborted"  # the engine gave up on the run (crash loop)
+    BAD_MESSAGE = "bad-message"  # not a work item at all
+
+
+# A claimed step: the run with our lease, the wake edge to record first (if any), the message we hold.
+Claim = tuple[Loaded, RunEvent | None, Received]
+
+
 @dataclass(frozen=True)
 class ProcessReport:
     run_id: str
-    action: str  # executed | postponed | dropped | lost | aborted | bad-message
+    action: ProcessAction
     reason: str
     steps: int = 0
     status: RunStatus | None = None
@@ -59,16 +75,14 @@ class Executor(Generic[D]):
             log.warning("dropping message %s: %s", msg.message_id, exc)
             if held:
                 self._delete(msg)
-            return ProcessReport("", "bad-message", exc.reason)
+            return ProcessReport("", ProcessAction.BAD_MESSAGE, exc.reason)
         claim = self._claim(item, msg, held)
         if isinstance(claim, ProcessReport):
             return claim
         loaded, wake, msg = claim
         return self._execute(item, loaded, wake, msg, held)
 
-    def _claim(
-        self, item: WorkItem, msg: Received, held: bool
-    ) -> ProcessReport | tuple[Loaded, RunEvent | None, Received]:
+    def _claim(self, item: WorkItem, msg: Received, held: bool) -> ProcessReport | Claim:
         rt = self.rt
         loaded = rt.cache.get(item.run_id)
         fresh = loaded is None
@@ -83,33 +97,48 @@ class Executor(Generic[D]):
             if decision.action is not Action.EXECUTE and not fresh:
                 loaded, fresh = rt.store.load(item.run_id), True  # never drop or defer on a cached view
                 continue
-            if decision.action is Action.DROP:
-                if held:
-                    self._delete(msg)
-                return ProcessReport(item.run_id, "dropped", decision.reason)
-            if decision.action is Action.POSTPONE:
-                assert run is not None and decision.until is not None
-                self._postpone(msg, held, run, decision.until - now + timedelta(milliseconds=100))
-                return ProcessReport(item.run_id, "postponed", decision.reason, status=run.status, version=run.version)
-            assert loaded is not None and run is not None
-            lease = Lease(self.worker_id, now + rt.config.lease, msg.message_id, run.claims + 1)
-            try:
-                if run.claims >= rt.config.max_claims:
-                    return self._crash_loop(loaded, msg, held)
-                etag = rt.store.save_lease(run.run_id, loaded.etag, lease)
-            except StaleRun:
-                rt.cache.drop(item.run_id)
-                loaded, fresh = rt.store.load(item.run_id), True
-                continue
-            run = replace(
-                run, lease_owner=lease.owner, lease_until=lease.until, msg_id=lease.msg_id, claims=lease.claims
-            )
-            if held and msg.hold_until - now < rt.config.step_budget:
-                msg = self._extend(msg, WorkItem(run.run_id, run.version, item.base))
-            return Loaded(run, etag), decision.wake, msg
+            if decision.action is not Action.EXECUTE:
+                return self._pass(item, msg, held, run, decision=decision, now=now)
+            assert loaded is not None
+            claimed = self._lease(item, msg, held, loaded, wake=decision.wake, now=now)
+            if claimed is not None:
+                return claimed
+            loaded, fresh = rt.store.load(item.run_id), True
         assert loaded is not None
         self._postpone(msg, held, loaded.run, timedelta(seconds=1))
-        return ProcessReport(item.run_id, "postponed", "lost the lease race repeatedly")
+        return ProcessReport(item.run_id, ProcessAction.POSTPONED, "lost the lease race repeatedly")
+
+    def _pass(
+        self, item: WorkItem, msg: Received, held: bool, run: RunRecord | None, *, decision: Decision, now: datetime
+    ) -> ProcessReport:
+        """Not ours to execute now: drop a stale or pointless message, postpone an early or leased one."""
+        if decision.action is Action.DROP:
+            if held:
+                self._delete(msg)
+            return ProcessReport(item.run_id, ProcessAction.DROPPED, decision.reason)
+        assert run is not None and decision.until is not None
+        self._postpone(msg, held, run, decision.until - now + timedelta(milliseconds=100))
+        return ProcessReport(
+            item.run_id, ProcessAction.POSTPONED, decision.reason, status=run.status, version=run.version
+        )
+
+    def _lease(
+        self, item: WorkItem, msg: Received, held: bool, loaded: Loaded, *, wake: RunEvent | None, now: datetime
+    ) -> ProcessReport | Claim | None:
+        """Take the run's lease under its ETag; None when another writer came first (load again and retry)."""
+        rt, run = self.rt, loaded.run
+        lease = Lease(self.worker_id, now + rt.config.lease, msg.message_id, run.claims + 1)
+        try:
+            if run.claims >= rt.config.max_claims:
+                return self._crash_loop(loaded, msg, held)
+            etag = rt.store.save_lease(run.run_id, loaded.etag, lease)
+        except StaleRun:
+            rt.cache.drop(item.run_id)
+            return None
+        run = replace(run, lease_owner=lease.owner, lease_until=lease.until, msg_id=lease.msg_id, claims=lease.claims)
+        if held and msg.hold_until - now < rt.config.step_budget:
+            msg = self._extend(msg, WorkItem(run.run_id, run.version, item.base))
+        return Loaded(run, etag), wake, msg
 
     def _crash_loop(self, loaded: Loaded, msg: Received, held: bool) -> ProcessReport:
         """Every worker that claimed this step died before its checkpoint: stop feeding it new workers."""
@@ -122,7 +151,7 @@ class Executor(Generic[D]):
         self.rt.index(run.status, cp.run)
         if held:
             self._delete(msg)
-        return ProcessReport(run.run_id, "aborted", reason, 0, cp.run.status, cp.run.version)
+        return ProcessReport(run.run_id, ProcessAction.ABORTED, reason, 0, cp.run.status, cp.run.version)
 
     # -- execute ----------------------------------------------------------------------------------
 
@@ -136,24 +165,13 @@ class Executor(Generic[D]):
             cp = self._run_step(run, wake)
             rt.crash(CrashPoint.AFTER_STEP, run)
             go_on = held and cp.run.status is RunStatus.RUNNING and steps + 1 < rt.config.max_chain
-            now = rt.clock.now()
-            # The lease for the next step travels in this checkpoint: no separate lease write when we go on.
-            new = replace(
-                cp.run,
-                lease_owner=self.worker_id if go_on else "",
-                lease_until=now + rt.config.lease if go_on else None,
-                msg_id=msg.message_id,
-            )
             try:
-                try:
-                    etag = rt.store.save(new, etag, cp.history, previous=run)
-                except EntityTooLarge as exc:
-                    cp = abort(self._recorder(run, wake), str(exc), "StateTooLarge", {"size": exc.size})
-                    new, go_on = replace(cp.run, msg_id=msg.message_id), False
-                    etag = rt.store.save(new, etag, cp.history, previous=run)
+                cp, etag = self._save(run, wake, cp, etag, msg, go_on=go_on)
             except StaleRun:
                 rt.cache.drop(run.run_id)
                 return self._lost(item, msg, held, steps)
+            new = cp.run
+            go_on = go_on and new.status is RunStatus.RUNNING  # not when the state was too large to save
             rt.cache.put(Loaded(new, etag))
             steps += 1
             rt.notify(new, cp.history)
@@ -161,13 +179,36 @@ class Executor(Generic[D]):
             rt.crash(CrashPoint.AFTER_CHECKPOINT, new)
             if not go_on:
                 self._reschedule(msg, held, new)
-                return ProcessReport(new.run_id, "executed", new.reason, steps, new.status, new.version)
+                return ProcessReport(new.run_id, ProcessAction.EXECUTED, new.reason, steps, new.status, new.version)
             if msg.hold_until - rt.clock.now() < rt.config.step_budget:
                 try:
                     msg = rt.queue.update(msg, WorkItem(new.run_id, new.version, item.base).encode(), self._lease_s + 1)
                 except MessageLost:
-                    return ProcessReport(new.run_id, "executed", "message taken over", steps, new.status, new.version)
+                    return ProcessReport(
+                        new.run_id, ProcessAction.EXECUTED, "message taken over", steps, new.status, new.version
+                    )
             run, wake = new, None
+
+    def _save(
+        self, run: RunRecord, wake: RunEvent | None, cp: Checkpoint, etag: str, msg: Received, *, go_on: bool
+    ) -> tuple[Checkpoint, str]:
+        """Save the step's checkpoint under ``etag`` (``StaleRun`` if we lost the race). A state too large for
+        the store ends the run instead of failing the step forever."""
+        rt = self.rt
+        now = rt.clock.now()
+        # The lease for the next step travels in this checkpoint: no separate lease write when we go on.
+        new = replace(
+            cp.run,
+            lease_owner=self.worker_id if go_on else "",
+            lease_until=now + rt.config.lease if go_on else None,
+            msg_id=msg.message_id,
+        )
+        try:
+            return Checkpoint(new, cp.history), rt.store.save(new, etag, cp.history, previous=run)
+        except EntityTooLarge as exc:
+            aborted = abort(self._recorder(run, wake), str(exc), "StateTooLarge", {"size": exc.size})
+            new = replace(aborted.run, msg_id=msg.message_id)
+            return Checkpoint(new, aborted.history), rt.store.save(new, etag, aborted.history, previous=run)
 
     def _recorder(self, run: RunRecord, wake: RunEvent | None) -> Recorder:
         rec = Recorder(run, self.rt.clock.now(), self.worker_id)
@@ -266,5 +307,5 @@ class Executor(Generic[D]):
             self._postpone(msg, held, run, until - now + timedelta(milliseconds=100))
         status, version = (run.status, run.version) if run else (None, 0)
         return ProcessReport(
-            item.run_id, "lost", f"checkpoint lost the race: {decision.reason}", steps, status, version
+            item.run_id, ProcessAction.LOST, f"checkpoint lost the race: {decision.reason}", steps, status, version
         )

@@ -55,23 +55,11 @@ def start(
     wf = workflow_of(rt, workflow)
     if not wf.steps:
         raise ValidationError("workflow", f"{workflow!r} has no steps")
-    try:
-        payload = json.loads(json.dumps(dict(input)))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError("input", f"must be JSON: {exc}") from None
+    payload = _json_input(input)
     now = rt.clock.now()
-    run_id, created_at = new_run_id(now), now
-    if idempotency_key:
-        claim = rt.store.claim_key(idempotency_key, run_id, workflow, now)
-        if claim.workflow != workflow:
-            raise IdempotencyConflict(idempotency_key, claim.run_id, claim.workflow, workflow)
-        run_id, created_at = claim.run_id, claim.created_at
-        if not claim.claimed:
-            loaded = rt.store.load(run_id)
-            if loaded is not None:
-                return StartResult(run_id, False, loaded.run)
-            # The key's first caller has not created the run yet, or died trying: create it too. Every caller
-            # builds the same run id and creation time, and the run's insert decides who wins.
+    run_id, created_at, existing = _identity(rt, workflow, idempotency_key, now)
+    if existing is not None:
+        return StartResult(run_id, False, existing)
     first = wf.steps[0].name
     run = RunRecord(
         run_id=run_id, workflow=workflow, status=RunStatus.PENDING, step=first, version=1, input=payload, state={},
@@ -94,6 +82,31 @@ def start(
     rt.notify(run, [row])
     rt.queue.send(WorkItem(run_id, run.version).encode(), 0)
     return StartResult(run_id, True, run)
+
+
+def _json_input(input: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return dict(json.loads(json.dumps(dict(input))))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("input", f"must be JSON: {exc}") from None
+
+
+def _identity(
+    rt: Runtime[D], workflow: str, idempotency_key: str | None, now: datetime
+) -> tuple[str, datetime, RunRecord | None]:
+    """The new run's id and creation time; with a key, those of its first caller, and that run if it exists."""
+    run_id = new_run_id(now)
+    if not idempotency_key:
+        return run_id, now, None
+    claim = rt.store.claim_key(idempotency_key, run_id, workflow, now)
+    if claim.workflow != workflow:
+        raise IdempotencyConflict(idempotency_key, claim.run_id, claim.workflow, workflow)
+    if claim.claimed:
+        return claim.run_id, claim.created_at, None
+    # The key's first caller may not have created the run yet, or died trying: then we create it too. Every
+    # caller builds the same run id and creation time, and the run's insert decides who wins.
+    loaded = rt.store.load(claim.run_id)
+    return claim.run_id, claim.created_at, loaded.run if loaded else None
 
 
 def update(

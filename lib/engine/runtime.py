@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 
 from lib.domain.runs import HistoryRecord, RunRecord, RunStatus, RunSummary, listed_status
 from lib.engine.api import Workflow
-from lib.engine.config import EngineConfig, Timing
+from lib.engine.config import EngineConfig, TimerScale
 from lib.ports.clock import Clock
 from lib.ports.run_store import Loaded, RunStore
 from lib.ports.work_queue import WorkQueue
@@ -73,7 +73,7 @@ class Runtime(Generic[D]):
     store: RunStore
     queue: WorkQueue
     clock: Clock
-    timing: Timing
+    timing: TimerScale
     config: EngineConfig
     poison: WorkQueue | None = None
     crash_hook: CrashHook | None = None

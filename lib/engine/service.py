@@ -12,11 +12,11 @@ from lib.engine import janitor
 from lib.engine import operations as ops
 from lib.engine.api import Workflow
 from lib.engine.checkpoint import Checkpoint
-from lib.engine.config import EngineConfig, Timing
+from lib.engine.config import EngineConfig, TimerScale
 from lib.engine.errors import RunNotFound
 from lib.engine.executor import Executor, ProcessReport
 from lib.engine.runtime import CrashHook, Observer, RunCache, Runtime
-from lib.ports.clock import Clock, SystemClock
+from lib.ports.clock import Clock
 from lib.ports.run_store import RunPage, RunStore
 from lib.ports.work_queue import Received, WorkQueue
 
@@ -36,7 +36,8 @@ class RunView:
 class Engine(Generic[D]):
     """Runs registered workflows as chains of checkpointed steps on a RunStore and a WorkQueue.
 
-    ``deps`` is handed to every step. ``timer_scale`` multiplies every workflow delay and due time (waits,
+    ``deps`` is handed to every step. ``clock`` is the only source of "now" (``bootstrap`` wires the system
+    clock; unit tests a manual one). ``timer_scale`` multiplies every workflow delay and due time (waits,
     pause timeouts, retry backoff, the janitor's grace); leases stay in real time.
     """
 
@@ -47,8 +48,8 @@ class Engine(Generic[D]):
         deps: D,
         store: RunStore,
         queue: WorkQueue,
+        clock: Clock,
         poison_queue: WorkQueue | None = None,
-        clock: Clock | None = None,
         timer_scale: float = 1.0,
         config: EngineConfig | None = None,
         observer: Observer | None = None,
@@ -61,8 +62,8 @@ class Engine(Generic[D]):
             store=store,
             queue=queue,
             poison=poison_queue,
-            clock=clock or SystemClock(),
-            timing=Timing(timer_scale, config.max_visibility),
+            clock=clock,
+            timing=TimerScale(timer_scale, config.max_visibility),
             config=config,
             crash_hook=crash_hook,
             observers=[observer] if observer else [],

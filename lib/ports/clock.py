@@ -1,13 +1,12 @@
+"""Where the application reads the time (adapters: ``lib.adapters.clocks``)."""
+
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 
 class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
-class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        """An aware UTC datetime."""
+        ...

@@ -10,14 +10,10 @@ from typing import Any
 
 import pytest
 
+from lib.adapters.clocks import SystemClock
 from lib.adapters.engine_storage import EngineStorage, engine_storage
 from lib.adapters.request_counter import RequestCounter
-from lib.engine.api import Workflow
-from lib.engine.config import EngineConfig, RetryPolicy
-from lib.engine.driver import Driver
-from lib.engine.errors import InjectedCrash
-from lib.engine.runtime import CrashHook
-from lib.engine.service import Engine
+from lib.engine import CrashHook, Driver, Engine, EngineConfig, InjectedCrash, RetryPolicy, Workflow
 from tests.integration.engine.flows import Effects, registry
 
 pytestmark = pytest.mark.integration
@@ -77,6 +73,7 @@ def make_harness(storage_connection_string: str, unique_name: str) -> MakeHarnes
             store=storage.store,
             queue=storage.queue,
             poison_queue=storage.poison,
+            clock=SystemClock(),
             timer_scale=timer_scale,
             config=config,
             crash_hook=crash_hook,

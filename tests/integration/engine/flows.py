@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
-from lib.engine.api import Done, Next, Outcome, Pause, Step, StepContext, Wait, Workflow
+from lib.engine import Done, Next, Outcome, Pause, Step, StepContext, Wait, Workflow
 
 
 class Effects:

@@ -13,8 +13,7 @@ from collections import Counter
 import pytest
 
 from lib.domain.runs import RunRecord, RunStatus
-from lib.engine.errors import InjectedCrash
-from lib.engine.runtime import CrashPoint
+from lib.engine import CrashPoint, InjectedCrash
 from tests.integration.engine.conftest import MakeHarness, host_drain
 
 pytestmark = pytest.mark.integration

@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 
 from lib.domain.runs import RunEvent, RunRecord, RunStatus, RunSummary
-from lib.engine.errors import InjectedCrash
-from lib.engine.runtime import CrashPoint
+from lib.engine import CrashPoint, InjectedCrash
 from tests.integration.engine.conftest import MakeHarness, host_drain
 
 pytestmark = pytest.mark.integration

@@ -8,9 +8,7 @@ import time
 import pytest
 
 from lib.domain.runs import RunStatus
-from lib.engine.errors import InjectedCrash
-from lib.engine.executor import ProcessReport
-from lib.engine.runtime import CrashPoint
+from lib.engine import CrashPoint, InjectedCrash, ProcessReport
 from lib.ports.work_queue import WorkItem
 from tests.integration.engine.conftest import MakeHarness
 

@@ -8,8 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from lib.domain.runs import RunEvent, RunStatus
-from lib.engine.errors import IdempotencyConflict, UnknownWorkflow
-from lib.engine.operations import StartResult
+from lib.engine import IdempotencyConflict, StartResult, UnknownWorkflow
 from tests.integration.engine.conftest import MakeHarness
 
 pytestmark = pytest.mark.integration

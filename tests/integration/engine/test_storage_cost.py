@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from lib.domain.runs import RunStatus
-from lib.engine.api import Done, Outcome, Step, StepContext, Wait, Workflow
+from lib.engine import Done, Outcome, Step, StepContext, Wait, Workflow
 from tests.integration.engine.conftest import MakeHarness
 from tests.integration.engine.flows import Effects, registry
 

@@ -16,9 +16,7 @@ from emulator.launcher import EmulatorError, EmulatorInfo, running_emulator
 from lib.adapters.asr_client import ClientOptions
 from lib.bootstrap import App, build
 from lib.domain.runs import RunRecord
-from lib.engine.config import EngineConfig, RetryPolicy
-from lib.engine.driver import Driver
-from lib.engine.runtime import CrashHook
+from lib.engine import CrashHook, Driver, EngineConfig, RetryPolicy
 from lib.workflows.deps import DrDeps
 
 pytestmark = pytest.mark.integration

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from lib.domain.runs import IllegalTransition, RunEvent, RunRecord, RunStatus
-from lib.engine.api import Done, Fail, Next, Pause, Step, StepContext, Wait, Workflow
+from lib.engine import Done, Fail, Next, Pause, RetryPolicy, Step, StepContext, TimerScale, Wait, Workflow
 from lib.engine.checkpoint import Recorder, after_step
-from lib.engine.config import RetryPolicy, Timing
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 RETRY = RetryPolicy(max_retries=2, first_delay=timedelta(seconds=10), factor=3.0, max_delay=timedelta(seconds=60))
@@ -33,7 +32,7 @@ def running(step: str = "a", attempt: int = 1, **extra: Any) -> RunRecord:
 
 def apply(result: Any, run: RunRecord | None = None, state: dict[str, Any] | None = None, scale: float = 1.0) -> Any:
     rec = Recorder(run or running(), NOW, "w1")
-    return after_step(rec, WF, result, state or {"k": 2}, timing=Timing(scale), retry=RETRY)
+    return after_step(rec, WF, result, state or {"k": 2}, timing=TimerScale(scale), retry=RETRY)
 
 
 def test_next_moves_to_the_following_step_and_saves_state() -> None:
@@ -119,7 +118,7 @@ def test_wake_edges_come_first_and_share_the_version() -> None:
     )  # fmt: skip
     rec = Recorder(waiting, NOW, "w1")
     rec.edge(E.TIMER_FIRED, "a")
-    cp = after_step(rec, WF, Wait(timedelta(seconds=5), "again"), {}, timing=Timing(), retry=RETRY)
+    cp = after_step(rec, WF, Wait(timedelta(seconds=5), "again"), {}, timing=TimerScale(), retry=RETRY)
     assert [(h.seq, h.event, h.version) for h in cp.history] == [(3, E.TIMER_FIRED, 4), (4, E.STEP_WAIT, 4)]
     with pytest.raises(IllegalTransition):
         Recorder(waiting, NOW, "w1").edge(E.STEP_NEXT, "a")

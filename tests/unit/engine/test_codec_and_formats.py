@@ -11,7 +11,7 @@ import pytest
 from lib.adapters import table_codec as codec
 from lib.adapters.request_counter import classify
 from lib.domain.runs import RunRecord, RunStatus
-from lib.engine.config import Timing
+from lib.engine import TimerScale
 from lib.ports.run_store import CorruptRun, EntityTooLarge
 from lib.ports.work_queue import BadWorkItem, WorkItem
 
@@ -83,13 +83,13 @@ def test_work_items_round_trip_and_bad_bodies_are_typed_errors() -> None:
 
 
 def test_visibility_is_whole_seconds_capped_at_the_queue_limit() -> None:
-    timing = Timing(scale=1.0, max_visibility=timedelta(days=7))
+    timing = TimerScale(scale=1.0, max_visibility=timedelta(days=7))
     assert timing.visible_in_s(NOW + timedelta(seconds=60), NOW) == 60
     assert timing.visible_in_s(NOW + timedelta(seconds=0.2), NOW) == 0  # within tolerance: show up now
     assert timing.visible_in_s(NOW + timedelta(seconds=0.6), NOW) == 1
     assert timing.visible_in_s(NOW + timedelta(days=30), NOW) == 7 * 24 * 3600  # chained past 7 days
     assert timing.visible_in_s(None, NOW) == 0
-    assert Timing(scale=0.01).scaled(timedelta(seconds=60)) == timedelta(seconds=0.6)
+    assert TimerScale(scale=0.01).scaled(timedelta(seconds=60)) == timedelta(seconds=0.6)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,27 @@
+"""The app settings (environment variable names, as in App Settings) for a ``lib.settings.Settings``."""
+
+from __future__ import annotations
+
+from lib.settings import Settings
+
+__all__ = ["app_env"]
+
+
+def app_env(settings: Settings) -> dict[str, str]:
+    """The inverse of ``Settings.from_env``: what a host process needs so that the app sees ``settings``."""
+    return {
+        "AzureWebJobsStorage": settings.storage_connection,
+        "ASR_SUBSCRIPTION_ID": settings.asr_subscription_id,
+        "ASR_RESOURCE_GROUP": settings.asr_resource_group,
+        "ASR_VAULT_NAME": settings.asr_vault_name,
+        "ASR_ARM_ENDPOINT": settings.asr_arm_endpoint,
+        "ASR_CA_BUNDLE": settings.asr_ca_bundle,
+        "ASR_CACHE_STORAGE_ACCOUNTS": settings.asr_cache_storage_accounts,
+        "DR_WORK_QUEUE": settings.work_queue,
+        "DR_RUNS_TABLE": settings.runs_table,
+        "DR_RUN_INDEX_TABLE": settings.run_index_table,
+        "DR_LOCKS_TABLE": settings.locks_table,
+        "EVENTGRID_TOPIC_ENDPOINT": settings.eventgrid_endpoint,
+        "EVENTGRID_TOPIC_KEY": settings.eventgrid_key,
+        "DR_TIMER_SCALE": repr(settings.timer_scale),
+    }

@@ -1,0 +1,50 @@
+"""Calling a user function: one invocation id per call, logged start and end, async functions awaited."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Invocation", "invoke"]
+
+log = logging.getLogger("devhost.invoke")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    invocation_id: str
+    ok: bool
+    result: Any = None
+    error: BaseException | None = None
+
+
+def invoke(
+    name: str, target: Callable[..., Any], arg_name: str, argument: Any, trigger_details: str = ""
+) -> Invocation:
+    """Run ``target(**{arg_name: argument})``; an exception is logged with the invocation id, returned, not raised."""
+    invocation_id = str(uuid.uuid4())
+    started = time.monotonic()
+    log.info(
+        "Executing 'Functions.%s' (%sId=%s)", name, f"{trigger_details}, " if trigger_details else "", invocation_id
+    )
+    try:
+        result = target(**{arg_name: argument})
+        if inspect.isawaitable(result):
+            result = asyncio.run(_wait(result))
+    except Exception as exc:
+        elapsed = (time.monotonic() - started) * 1000
+        log.exception("Executed 'Functions.%s' (Failed, Id=%s, Duration=%.0fms)", name, invocation_id, elapsed)
+        return Invocation(invocation_id, False, error=exc)
+    elapsed = (time.monotonic() - started) * 1000
+    log.info("Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%.0fms)", name, invocation_id, elapsed)
+    return Invocation(invocation_id, True, result=result)
+
+
+async def _wait(awaitable: Any) -> Any:
+    return await awaitable

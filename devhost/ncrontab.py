@@ -1,0 +1,28 @@
+"""Six-field NCRONTAB schedules (``{second} {minute} {hour} {day} {month} {day-of-week}``, UTC), via croniter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from croniter import croniter
+
+__all__ = ["next_fire", "parse_schedule"]
+
+
+def parse_schedule(schedule: str, start: datetime | None = None) -> Any:
+    """A croniter for ``schedule``; raises ValueError saying why a schedule is not 6-field NCRONTAB."""
+    fields = schedule.split()
+    if len(fields) != 6:
+        raise ValueError(f"{schedule!r} has {len(fields)} fields; NCRONTAB needs 6 (second minute hour day month dow)")
+    try:
+        # croniter puts an optional seconds field last; NCRONTAB puts it first.
+        return croniter(schedule, start or datetime.now().astimezone(), second_at_beginning=True)
+    except (ValueError, KeyError) as exc:
+        raise ValueError(f"{schedule!r} is not a valid schedule ({exc})") from None
+
+
+def next_fire(schedule: str, after: datetime) -> datetime:
+    """The first occurrence strictly after ``after`` (timezone-aware in, same zone out)."""
+    result: datetime = parse_schedule(schedule, after).get_next(datetime)
+    return result
