@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import azure.functions as func
@@ -99,3 +100,11 @@ def api_stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
             yield Api(stack)
 
     return make
+
+
+@pytest.fixture
+def http_stack(storage_connection_string: str, tmp_path: Path) -> Callable[..., Any]:
+    """The app under ``python -m devhost`` over real HTTP (see over_http.py)."""
+    from tests.integration.api.over_http import make_http_stack  # it imports this module
+
+    return make_http_stack(storage_connection_string, tmp_path)
