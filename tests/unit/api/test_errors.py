@@ -1,0 +1,43 @@
+"""Every error the application raises on purpose becomes an answer with the right status; a bug does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from lib.api.errors import ApiError, error_response, to_api_error
+from lib.domain.errors import (
+    OperationNotAllowed,
+    ResourceNotFound,
+    Throttled,
+    TransientSiteRecoveryError,
+    ValidationError,
+)
+from lib.domain.runs import IllegalTransition, RunEvent, RunStatus
+from lib.engine.errors import ContentionExceeded, IdempotencyConflict, RunNotFound
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code", "field"),
+    [
+        (ValidationError("parallelism", "too big"), 400, "BadRequest", "parallelism"),
+        (RunNotFound("r1"), 404, "RunNotFound", "id"),
+        (IllegalTransition(RunStatus.SUCCEEDED, RunEvent.CANCEL, "r1"), 409, "StateConflict", None),
+        (IdempotencyConflict("k", "r1", "failover", "drill"), 409, "IdempotencyKeyReused", "Idempotency-Key"),
+        (ContentionExceeded("r1", "approve", 8), 409, "Busy", None),
+        (ResourceNotFound("NotFound", "no plan"), 404, "NotFound", None),
+        (Throttled("TooManyRequests", "slow down", retry_after=3), 503, "SiteRecoveryUnavailable", None),
+        (TransientSiteRecoveryError("InternalError", "try later"), 503, "SiteRecoveryUnavailable", None),
+        (OperationNotAllowed("OperationNotAllowed", "no"), 502, "SiteRecoveryError", None),
+    ],
+)
+def test_errors_map_to_answers(error: Exception, status: int, code: str, field: str | None) -> None:
+    err = to_api_error(error)
+    assert err is not None and (err.status, err.code, err.field) == (status, code, field)
+    answer = error_response(err)
+    assert answer.status == status and answer.body["error"]["message"]
+    assert ("Retry-After" in answer.headers) == (status == 503 or code == "Busy")
+
+
+def test_a_bug_is_not_mapped_and_401_asks_for_a_bearer_token() -> None:
+    assert to_api_error(KeyError("x")) is None
+    assert "WWW-Authenticate" in error_response(ApiError(401, "Unauthenticated", "who are you")).headers
