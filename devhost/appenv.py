@@ -24,4 +24,5 @@ def app_env(settings: Settings) -> dict[str, str]:
         "EVENTGRID_TOPIC_ENDPOINT": settings.eventgrid_endpoint,
         "EVENTGRID_TOPIC_KEY": settings.eventgrid_key,
         "DR_TIMER_SCALE": repr(settings.timer_scale),
+        "AUTH_MODE": settings.auth_mode,
     }

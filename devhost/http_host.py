@@ -202,6 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The default backlog (5) resets a burst of concurrent clients before a thread can accept them; the
+    # Functions host's front end queues far more.
+    request_queue_size = 128
     host: HttpHost
 
 
