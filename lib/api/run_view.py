@@ -1,7 +1,7 @@
 """The run as the API shows it, projected from what the engine stores (the run, its state JSON, its history).
 
-This is the ONE module that reads the workflows' run state for the API (``state["vms"]``, ``["jobs"]``,
-``["evidence"]``; layout in ``lib.workflows.vmstate``). Point it at typed state here and nowhere else.
+This is the ONE module that reads the workflows' run state for the API, through the typed ``RunState``
+(``lib.workflows.runstate``), so a stored layout the code cannot read fails here with the layout named.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 
 from lib.domain.dr import DrRequest, request_from_json
 from lib.domain.runs import HistoryRecord, RunRecord, RunSummary
+from lib.workflows.runstate import RunState
+from lib.workflows.vmstate import VmProgress
 
 __all__ = ["history_view", "request_view", "run_view", "started_view", "summary_view"]
 
@@ -60,37 +62,44 @@ def _steps(run: RunRecord, history: Sequence[HistoryRecord]) -> list[dict[str, A
     return steps
 
 
-def _jobs(state: Mapping[str, Any]) -> list[dict[str, Any]]:
-    jobs = state.get("jobs") or {}
+def _jobs(state: RunState) -> list[dict[str, Any]]:
     return [
-        {"id": name, "phase": job.get("phase"), "target": job.get("target"), "state": job.get("state"),
-         "startTime": job.get("start"), "endTime": job.get("end"), "errors": job.get("errors") or []}
-        for name, job in jobs.items()
+        {"id": name, "phase": job.phase, "target": job.target, "state": job.state,
+         "startTime": _iso(job.start), "endTime": _iso(job.end),
+         "errors": [{"code": e.code, "message": e.message, "level": e.level} for e in job.errors]}
+        for name, job in state.jobs.items()
     ]  # fmt: skip
 
 
-def _vms(state: Mapping[str, Any]) -> list[dict[str, Any]]:
-    rows = state.get("vms") or {}
-    per_vm = (state.get("evidence") or {}).get("vms") or {}
+def _vm_error(row: VmProgress) -> dict[str, Any] | None:
+    error = row.error or row.drill_error
+    return error.to_json() if error else None
+
+
+def _vms(state: RunState) -> list[dict[str, Any]]:
+    per_vm = _mapping((state.evidence or {}).get("vms"))
     out = []
-    for vm, row in sorted(rows.items(), key=lambda kv: (kv[1].get("group", 0), kv[0].lower())):
-        done = list(row.get("done") or [])
-        evidence = per_vm.get(vm) or {}
+    for vm, row in sorted(state.vms.items(), key=lambda kv: (kv[1].group, kv[0].lower())):
+        evidence = _mapping(per_vm.get(vm))
         out.append({
-            "vm": vm, "group": row.get("group", 0), "phase": done[-1] if done else "pending", "phasesDone": done,
-            "state": row.get("status"), "reprotectPercent": row.get("progress"), "health": row.get("health"),
-            "error": row.get("error") or row.get("drill_error"),
+            "vm": vm, "group": row.group, "phase": row.done[-1] if row.done else "pending",
+            "phasesDone": list(row.done), "state": row.status, "reprotectPercent": row.progress,
+            "health": row.health, "error": _vm_error(row),
             "rtoSeconds": evidence.get("rto_s"), "rpoSeconds": evidence.get("rpo_s"),
         })  # fmt: skip
     return out
 
 
-def _evidence(state: Mapping[str, Any]) -> dict[str, Any] | None:
-    evidence = state.get("evidence")
-    if not evidence:
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _evidence(state: RunState) -> dict[str, Any] | None:
+    if not state.evidence:
         return None
-    return {"rtoSeconds": evidence.get("rto_s"), "rpoSeconds": evidence.get("rpo_s"),
-            "validation": evidence.get("validation")}  # fmt: skip
+    validation = state.validation.to_json() if state.validation else state.evidence.get("validation")
+    return {"rtoSeconds": state.evidence.get("rto_s"), "rpoSeconds": state.evidence.get("rpo_s"),
+            "validation": validation}  # fmt: skip
 
 
 def _requested_by(req: DrRequest, history: Sequence[HistoryRecord]) -> dict[str, Any]:
@@ -100,7 +109,7 @@ def _requested_by(req: DrRequest, history: Sequence[HistoryRecord]) -> dict[str,
 
 def run_view(run: RunRecord, history: Sequence[HistoryRecord]) -> dict[str, Any]:
     req = request_from_json(run.input)
-    state = run.state
+    state = RunState.load(run.state)
     return {
         "runId": run.run_id, "kind": run.workflow, "status": run.status.value, "step": run.step,
         "reason": run.reason, "error": run.error or None, "errorCode": run.error_code or None,

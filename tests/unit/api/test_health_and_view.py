@@ -12,6 +12,8 @@ from functions.http_meta import http_health
 from lib.api.run_view import run_view
 from lib.domain.dr import parse_request
 from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus
+from lib.workflows.runstate import RunState
+from lib.workflows.vmstate import VmProgress
 
 T0 = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 
@@ -36,11 +38,16 @@ def _row(seq: int, event: RunEvent, step: str, outcome: str, minutes: int) -> Hi
                          reason=f"{step} {outcome}", actor="ada (oid-1)")  # fmt: skip
 
 
+def _state() -> dict[str, object]:
+    row = VmProgress(item="web-1", fabric="asr-eastus", container="c-eastus", group=0, done=["failover"],
+                     progress=40, health="Normal")  # fmt: skip
+    return RunState(vms={"web-1": row}).to_json()
+
+
 def test_steps_have_start_end_and_outcome_and_a_resumed_step_appears_again() -> None:
     request = parse_request("failover", {"target": {"vms": ["web-1"]}, "reason": "outage"}, actor="ada")
     run = RunRecord(run_id="r1", workflow="failover", status=RunStatus.RUNNING, step="failover", version=7,
-                    input=request.to_json(), state={"vms": {"web-1": {"group": 0, "done": ["failover"],
-                    "status": "active", "progress": 40, "health": "Normal", "error": None}}},
+                    input=request.to_json(), state=_state(),
                     created_at=T0, updated_at=T0, step_started_at=T0)  # fmt: skip
     history = [
         _row(1, RunEvent.CREATE, "preflight", "operation", 0),
