@@ -42,6 +42,7 @@ class RunEvent(StrEnum):
     ABORT = "abort"  # the engine gave up on the run (poison message, unknown workflow or step)
     CANCEL = "cancel"
     RESUME = "resume"
+    CONTINUE = "continue"  # an operator makes a waiting or running run due now (the status stays)
 
 
 S, E = RunStatus, RunEvent
@@ -67,6 +68,9 @@ TRANSITIONS: Mapping[tuple[RunStatus, RunEvent], RunStatus] = {
     (S.AWAITING_APPROVAL, E.RESUME): S.RUNNING,
     (S.AWAITING_APPROVAL, E.CANCEL): S.CANCELLED,
     (S.AWAITING_APPROVAL, E.ABORT): S.FAILED,
+    (S.PENDING, E.CONTINUE): S.PENDING,
+    (S.RUNNING, E.CONTINUE): S.RUNNING,
+    (S.WAITING, E.CONTINUE): S.WAITING,
     (S.FAILED, E.RESUME): S.RUNNING,
     (S.PARTIALLY_SUCCEEDED, E.RESUME): S.RUNNING,
 }

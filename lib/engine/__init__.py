@@ -7,21 +7,25 @@ other modules are the engine's inside: tests of its pure parts may import them d
 """
 
 from lib.engine.api import Details, Done, Fail, Next, Outcome, Pause, Step, StepContext, StepFn, Wait, Workflow
-from lib.engine.config import EngineConfig, RetryPolicy, TimerScale
-from lib.engine.driver import DrainReport, Driver
+from lib.engine.config import EngineConfig, LeaseTiming, RetryPolicy, TimerScale
+from lib.engine.driver import DrainReport, Driver, DriveResult, OtherRunDue, WatchInterrupted
 from lib.engine.errors import (
     ContentionExceeded,
     DeadlineExceeded,
     EngineError,
     IdempotencyConflict,
     InjectedCrash,
+    LeaseHeld,
+    LeaseNotHeld,
+    OperationRefused,
     RunNotFound,
     UnknownStep,
     UnknownWorkflow,
 )
 from lib.engine.executor import Executor, ProcessAction, ProcessReport
+from lib.engine.operations import allowed_operations
 from lib.engine.runtime import CrashHook, CrashPoint, Observer
-from lib.engine.service import Engine, PoisonReport, RunView, StartResult, SweepReport
+from lib.engine.service import Engine, LeaseView, PoisonReport, RunView, StartResult, SweepReport
 
 __all__ = [
     "ContentionExceeded",
@@ -31,6 +35,7 @@ __all__ = [
     "Details",
     "Done",
     "DrainReport",
+    "DriveResult",
     "Driver",
     "Engine",
     "EngineConfig",
@@ -39,8 +44,14 @@ __all__ = [
     "Fail",
     "IdempotencyConflict",
     "InjectedCrash",
+    "LeaseHeld",
+    "LeaseNotHeld",
+    "LeaseTiming",
+    "LeaseView",
     "Next",
     "Observer",
+    "OperationRefused",
+    "OtherRunDue",
     "Outcome",
     "Pause",
     "PoisonReport",
@@ -58,5 +69,7 @@ __all__ = [
     "UnknownStep",
     "UnknownWorkflow",
     "Wait",
+    "WatchInterrupted",
     "Workflow",
+    "allowed_operations",
 ]

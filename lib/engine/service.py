@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from lib.domain.runs import HistoryRecord, RunRecord, RunStatus, listed_status
@@ -28,9 +28,41 @@ PoisonReport = janitor.PoisonReport
 
 
 @dataclass(frozen=True)
+class LeaseView:
+    """Who holds (or held) the run's lease: a worker executing its step, or one that stalled or died.
+
+    ``acquired_at`` is ``expires_at`` minus the lease length (every grant or renewal is "now + lease").
+    ``expired`` means the holder is gone or overran: ``continue`` takes the run over.
+    """
+
+    holder: str
+    acquired_at: datetime
+    expires_at: datetime
+    expired: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "holder": self.holder,
+            "acquired_at": self.acquired_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "expired": self.expired,
+        }
+
+
+def lease_view(run: RunRecord, lease: timedelta, now: datetime) -> LeaseView | None:
+    if not run.lease_owner or run.lease_until is None:
+        return None
+    return LeaseView(run.lease_owner, run.lease_until - lease, run.lease_until, run.lease_until <= now)
+
+
+@dataclass(frozen=True)
 class RunView:
+    """A run, its history, its lease (None when nobody holds one) and the operations it accepts now."""
+
     run: RunRecord
     history: list[HistoryRecord]
+    lease: LeaseView | None = None
+    allowed_operations: tuple[str, ...] = ()
 
 
 class Engine(Generic[D]):
@@ -38,7 +70,11 @@ class Engine(Generic[D]):
 
     ``deps`` is handed to every step. ``clock`` is the only source of "now" (``bootstrap`` wires the system
     clock; unit tests a manual one). ``timer_scale`` multiplies every workflow delay and due time (waits,
-    pause timeouts, retry backoff, the janitor's grace); leases stay in real time.
+    pause timeouts, retry backoff, the janitor's grace) and the lease, which never drops below
+    ``EngineConfig.min_lease``.
+
+    Refused operations raise ``OperationRefused`` (status and allowed operations) or ``LeaseHeld`` (holder
+    and expiry); an unknown run ``RunNotFound``.
     """
 
     def __init__(
@@ -137,6 +173,19 @@ class Engine(Generic[D]):
 
         return ops.update(self._rt, run_id, "resume", change)
 
+    def continue_run(self, run_id: str, *, by: str, reason: str = "") -> RunRecord:
+        """Make a pending, running or waiting run due now and enqueue a work item for it, so any driver (the
+        queue trigger, ``Driver.drive``) executes its step. A live lease is refused with ``LeaseHeld``; an
+        expired one is taken over. Other statuses: ``OperationRefused``."""
+        return ops.update(
+            self._rt, run_id, "continue", lambda run, now: ops.continue_run(run, now, by, reason), enqueue=True
+        )
+
+    def release_lease(self, run_id: str, *, worker: str) -> RunRecord:
+        """Hand the run's current step back: ``worker`` (who must hold the lease, else ``LeaseNotHeld``) stops
+        without a checkpoint, and the step may be executed again at once."""
+        return ops.release_lease(self._rt, run_id, worker)
+
     # -- queries ----------------------------------------------------------------------------------
 
     def get(self, run_id: str) -> RunView:
@@ -144,7 +193,14 @@ class Engine(Generic[D]):
         if found is None:
             raise RunNotFound(run_id)
         loaded, history = found
-        return RunView(loaded.run, history)
+        run = loaded.run
+        lease = lease_view(run, self._rt.leases.lease, self._now())
+        return RunView(run, history, lease, ops.allowed_operations(run.status))
+
+    @property
+    def lease_duration(self) -> timedelta:
+        """How long a lease lasts on this engine (scaled by ``timer_scale``, floored by ``min_lease``)."""
+        return self._rt.leases.lease
 
     def list_runs(
         self, status: RunStatus | str | None = None, limit: int = 50, continuation: str | None = None
