@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from lib.domain.errors import AutopilotError
 from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus, transition
 from lib.engine.api import Done, Fail, Next, Outcome, Pause, Wait, Workflow
 from lib.engine.config import RetryPolicy, TimerScale
@@ -218,10 +219,16 @@ def after_step(
 
 
 def _after_error(rec: Recorder, exc: BaseException, timing: TimerScale, retry: RetryPolicy) -> Checkpoint:
-    """The step raised: its changes to the state are discarded; retry after a backoff or give up."""
+    """The step raised: its changes to the state are discarded; retry after a backoff or give up. A permanent
+    error (``AutopilotError.permanent``: a wrong endpoint, a missing plan) fails the run at once."""
     run, now, step = rec.start, rec.now, rec.start.step
     text, code = error_text(exc), error_code(exc)
-    details = {"error_type": type(exc).__name__, "error_message": str(exc), "attempt": run.attempt}
+    details: dict[str, Any] = {"error_type": type(exc).__name__, "error_message": str(exc), "attempt": run.attempt}
+    if isinstance(exc, AutopilotError) and exc.permanent:
+        details |= {"permanent": True, "error": exc.fields()}
+        reason = f"step {step!r} failed with a permanent error (not retried): {exc}"
+        rec.edge(RunEvent.FAIL, step, outcome="error", reason=reason, details=details, error=text, code=code)
+        return rec.finish(due_at=None, reason=reason, error=text, error_code=code)
     if run.attempt <= retry.max_retries:
         retry_after = getattr(exc, "retry_after", None)
         delay = retry.delay(run.attempt, retry_after if isinstance(retry_after, int | float) else None)
