@@ -380,16 +380,32 @@ class Driver(Generic[D]):
         poison = self.engine.poison_queue
         if poison is not None:
             self._fail_poisoned(shared, poison)
-        if self.janitor_every_s is None or shared.only is not None:  # the janitor works on every run
+        if self.janitor_every_s is None:
             return
         with shared.lock:
             due = time.monotonic() - shared.last_sweep >= self.janitor_every_s
             if due:
                 shared.last_sweep = time.monotonic()
-        if due:
+        if not due:
+            return
+        if shared.only is None:
             self.engine.sweep()
-            with shared.lock:
-                shared.report.sweeps += 1
+        else:  # the janitor works on every run: driving one, only its own lost work item is replaced
+            self._requeue_if_overdue(shared.only)
+        with shared.lock:
+            shared.report.sweeps += 1
+
+    def _requeue_if_overdue(self, run_id: str) -> None:
+        """The janitor's rule for one run: overdue by more than the grace and nobody holds it -> a fresh item."""
+        rt = self.engine.runtime
+        loaded = rt.store.load(run_id)
+        if loaded is None:
+            return
+        run, now = loaded.run, rt.clock.now()
+        grace = rt.timing.scaled(rt.config.janitor_grace)
+        leased = run.lease_held_by_other("", now)
+        if run.active and run.due_at is not None and run.due_at + grace <= now and not leased:
+            rt.queue.send(WorkItem(run.run_id, run.version).encode(), 0)
 
     def _fail_poisoned(self, shared: _Shared, poison: WorkQueue) -> None:
         limit = self.engine.config.max_dequeue

@@ -229,3 +229,17 @@ def test_only_the_holder_can_release_a_lease() -> None:
     released = engine.release_lease(run_id, worker="w-1")
     assert released.lease_owner == "" and released.claims == 1
     assert engine.get(run_id).lease is None
+
+
+def test_driving_one_run_replaces_its_lost_work_item_but_sweeps_no_other_run() -> None:
+    engine = make_engine(SystemClock())
+    other = engine.start("chain", {}).run_id
+    mine = engine.start("chain", {}).run_id
+    for msg in engine.queue.receive(32, 30):  # both work items are lost (deleted by accident)
+        engine.queue.delete(msg)
+    other_before = engine.runtime.store.load(other)
+
+    done = Driver(engine, poll_s=0.005, janitor_every_s=0.01).run_until_finished(mine, deadline_s=20)
+
+    assert done.status is RunStatus.SUCCEEDED
+    assert engine.runtime.store.load(other) == other_before and engine.queue.approximate_count() == 0
