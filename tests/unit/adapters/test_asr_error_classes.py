@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import socket
 import ssl
+from typing import Any
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
+from azure.core.rest import HttpRequest
 
+from lib.adapters.asr_client import ClientOptions, Connection, build_client
 from lib.adapters.asr_errors import Endpoint, connection_problem, translate, translated
-from lib.domain.errors import ConfigurationError, ConfigurationProblem, TransientSiteRecoveryError
+from lib.adapters.asr_sdk import SdkSiteRecovery
+from lib.domain.errors import ConfigurationError, ConfigurationProblem, SiteRecoveryError, TransientSiteRecoveryError
+from tests.unit.adapters.fake_transport import FakeTransport, Sent
 
 ARM = Endpoint("https://management.azure.com", "")
 
@@ -58,3 +63,32 @@ def test_an_unusable_ca_bundle_path_is_a_tls_problem_naming_the_file() -> None:
 def test_other_os_errors_pass_through() -> None:
     with pytest.raises(PermissionError), translated("list_jobs", endpoint=ARM):
         raise PermissionError("not ours")
+
+
+class Refusing(FakeTransport):
+    """Every request fails to connect, for the reason given."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__()
+        self.cause = cause
+
+    def send(self, request: HttpRequest, **kwargs: Any) -> Any:
+        self.sent.append(Sent(request.method, request.url, None, dict(request.headers)))
+        raise wrapped(self.cause)
+
+
+@pytest.mark.parametrize(
+    ("cause", "attempts"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), 1),  # configuration: not retried
+        (ConnectionResetError(104, "Connection reset by peer"), 4),  # weather: azure-core retries it
+    ],
+)
+def test_configuration_failures_are_not_retried_by_the_sdk(cause: BaseException, attempts: int) -> None:
+    transport = Refusing(cause)
+    options = ClientOptions(retry_total=3, retry_status=3, retry_backoff_factor=0.0, retry_backoff_max=0.0)
+    client = build_client(Connection("sub", "rg", "vault", "https://127.0.0.1:9"), options=options, transport=transport)
+    asr = SdkSiteRecovery(lambda: client, resource_group="rg", vault="vault")
+    with pytest.raises(SiteRecoveryError):
+        asr.list_jobs()
+    assert len(transport.sent) == attempts
