@@ -98,6 +98,7 @@ class _Shared:
         self.report = DrainReport()
         self.last_sweep = time.monotonic()
         self.released: list[str] = []
+        self.copies: set[str] = set()  # ids of the other runs' messages this driver put back
 
     def other_due(self, run_id: str) -> None:
         with self.lock:
@@ -320,14 +321,18 @@ class Driver(Generic[D]):
             item = None
         if item is not None and item.run_id == shared.only:
             return False
+        with shared.lock:
+            ours_already = msg.message_id in shared.copies  # a copy we made: its body is right, its run noted
+            shared.copies.discard(msg.message_id)
         body = msg.body
-        if item is not None:
+        if item is not None and not ours_already:
             body = self._other_run(shared, item, msg)
         queue = self.engine.queue
-        queue.send(body, 0)
+        copy_id = queue.send(body, 0)
         with contextlib.suppress(MessageLost):
             queue.delete(msg)
         with shared.lock:
+            shared.copies.add(copy_id)
             shared.report.left += 1
         return True
 
