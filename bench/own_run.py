@@ -23,8 +23,13 @@ SCALE = 60 / 0.1  # a 60 s poll lasts 0.1 s
 
 def _case(connection_string: str, name: str, others: int) -> dict[str, Any]:
     counter = RequestCounter()
-    tables = {"runs_table": f"{name}runs", "index_table": f"{name}idx"}
-    storage = engine_storage(connection_string, queue_name=name, **tables, **counter.client_kwargs())
+    storage = engine_storage(
+        connection_string,
+        queue_name=name,
+        runs_table=f"{name}runs",
+        index_table=f"{name}idx",
+        **counter.client_kwargs(),
+    )
     storage.provision()
     engine: Engine[None] = Engine(
         registry=REGISTRY,
