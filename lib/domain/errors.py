@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class AutopilotError(Exception):
@@ -15,10 +16,20 @@ class AutopilotError(Exception):
 
     permanent: ClassVar[bool] = False
 
-    def fields(self) -> dict[str, str | int | float | bool | None]:
-        """The structured fields (simple values only), for history records and API error bodies."""
-        simple = (str, int, float, bool, type(None))
-        return {k: v for k, v in vars(self).items() if not k.startswith("_") and isinstance(v, simple)}
+    def fields(self) -> dict[str, Any]:
+        """The structured fields as JSON values (times in ISO 8601, sequences of text as lists), for history
+        records and API error bodies (e.g. a 409 naming the holder of a lease and the allowed operations)."""
+        out: dict[str, Any] = {}
+        for name, value in vars(self).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(value, str | int | float | bool | None):
+                out[name] = value
+            elif isinstance(value, datetime):
+                out[name] = value.isoformat()
+            elif isinstance(value, tuple | list) and all(isinstance(v, str) for v in value):
+                out[name] = list(value)
+        return out
 
 
 class SiteRecoveryError(AutopilotError):

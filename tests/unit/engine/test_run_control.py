@@ -243,3 +243,27 @@ def test_driving_one_run_replaces_its_lost_work_item_but_sweeps_no_other_run() -
 
     assert done.status is RunStatus.SUCCEEDED
     assert engine.runtime.store.load(other) == other_before and engine.queue.approximate_count() == 0
+
+
+def test_refusals_carry_json_fields_for_an_http_409() -> None:
+    clock = ManualClock(datetime(2025, 1, 1, tzinfo=UTC))
+    engine = make_engine(clock)
+    run_id = engine.start("chain", {}).run_id
+    loaded = engine.runtime.store.load(run_id)
+    assert loaded is not None
+    engine.runtime.store.save_lease(run_id, loaded.etag, Lease("w-7", clock.now() + timedelta(seconds=5), "m", 1))
+    with pytest.raises(LeaseHeld) as held:
+        engine.continue_run(run_id, by="eve")
+    assert held.value.fields() == {
+        "run_id": run_id,
+        "operation": "continue",
+        "holder": "w-7",
+        "expires_at": "2025-01-01T00:00:05+00:00",
+        "status": "pending",
+    }
+    engine.cancel(run_id, by="eve")
+    with pytest.raises(OperationRefused) as refused:
+        engine.continue_run(run_id, by="eve")
+    fields = refused.value.fields()
+    assert fields["status"] == "cancelled" and fields["allowed"] == [] and fields["operation"] == "continue"
+    assert fields["run_id"] == run_id
