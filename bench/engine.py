@@ -214,7 +214,7 @@ def _profile(bed: _Bed) -> dict[str, float]:
     stats = pstats.Stats(profiler)
     shares = dict.fromkeys([g for g, _ in _PROFILE_GROUPS] + ["io_wait", "stdlib_other"], 0.0)
     total = 0.0
-    for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
+    for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]  # typeshed omits pstats.Stats.stats
         tottime = float(row[2])
         total += tottime
         group = next((g for g, marks in _PROFILE_GROUPS if any(m in filename for m in marks)), "stdlib_other")

@@ -64,7 +64,7 @@ def main() -> dict[str, Any]:
         run = Driver(app.engine).run_until_finished(run_id, deadline_s=600)
         wall = time.perf_counter() - began
         assert run.status.value == "succeeded", run.error
-        events = app.deps.asr.client.replication_events.list(emu.resource_group, emu.vault)  # type: ignore[attr-defined]
+        events = app.deps.asr.client.replication_events.list(emu.resource_group, emu.vault)  # type: ignore[attr-defined]  # the SDK client behind the port
         ir_done = {
             e.properties.affected_object_friendly_name: e.properties.time_of_occurrence
             for e in events

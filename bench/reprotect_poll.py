@@ -16,11 +16,13 @@ from devhost.local import local_settings
 from emulator.launcher import running_emulator
 from lib.adapters.asr_client import ClientOptions
 from lib.adapters.asr_sdk import build_site_recovery
+from lib.adapters.log_notifier import LogNotifier
 from lib.domain.dr import parse_request
 from lib.engine import StepContext
-from lib.workflows import vmstate as vs
-from lib.workflows.deps import DrDeps, LogNotifier
-from lib.workflows.failover import await_healthy
+from lib.workflows.deps import DrDeps
+from lib.workflows.health import await_healthy
+from lib.workflows.runstate import RunState
+from lib.workflows.vmstate import VmProgress
 
 SIZES = (10, 100, 1000)
 PAGE_SIZE = 50
@@ -56,12 +58,16 @@ def _measure(size: int) -> dict[str, Any]:
         deps = DrDeps(asr=asr, locks=_NoLocks(), notifier=LogNotifier(), probe=_NoProbe())
         items = asr.list_protected_items()
         request = parse_request("failover", {"vms": vms}).to_json()
-        state: dict[str, Any] = {"locked_at": datetime.now(UTC).isoformat()}
+        run_state = RunState(locked_at=datetime.now(UTC))
         for item in items:
-            vs.init_vm(state, item.vm_name, item, 0)
-            row = vs.vm_table(state)[item.vm_name]
+            row = run_state.vms[item.vm_name] = VmProgress.new(item, 0)
             # Watch for the reverse direction so that no VM counts as healthy: every poll is a full cycle.
-            row["from"], row["to"], row["done"] = item.recovery_location, item.primary_location + "-x", ["reprotect"]
+            row.from_region, row.to_region, row.done = (
+                item.recovery_location,
+                item.primary_location + "-x",
+                ["reprotect"],
+            )
+        state: dict[str, Any] = run_state.to_json()
         now = datetime.now(UTC)
 
         emu.reset_requests()

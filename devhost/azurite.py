@@ -6,15 +6,15 @@ Used by the tests, the demo and the benchmarks so that every run gets its own in
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+
+from devhost.process import spawned
 
 ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = ROOT / "node_modules" / ".bin" / "azurite"
@@ -63,6 +63,10 @@ def _answers(port: int) -> bool:
     return False
 
 
+def _all_answer(ports: tuple[int, ...]) -> bool:
+    return all(_answers(p) for p in ports)
+
+
 @contextlib.contextmanager
 def running_azurite(start_timeout: float = 30.0) -> Iterator[Azurite]:
     """Run Azurite (blob, queue, table; in-memory) for the duration of the block."""
@@ -82,30 +86,12 @@ def running_azurite(start_timeout: float = 30.0) -> Iterator[Azurite]:
                 "--queueHost", "127.0.0.1", "--queuePort", str(queue),
                 "--tableHost", "127.0.0.1", "--tablePort", str(table),
             ]  # fmt: skip
-            log = open(os.path.join(workdir, "azurite.log"), "w+b")  # noqa: SIM115 - closed below
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-            deadline = time.monotonic() + start_timeout
-            while time.monotonic() < deadline and proc.poll() is None:
-                if all(_answers(p) for p in (blob, queue, table)):
-                    break
-                time.sleep(0.1)
-            if proc.poll() is None and all(_answers(p) for p in (blob, queue, table)):
-                try:
+            with spawned(cmd, Path(workdir) / "azurite.log", cwd=workdir) as child:
+                if child.wait_until(partial(_all_answer, (blob, queue, table)), start_timeout):
                     yield Azurite(blob, queue, table)
-                finally:
-                    proc.terminate()
-                    try:
-                        proc.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        proc.wait()
-                    log.close()
-                return
-            proc.kill()
-            proc.wait()
-            log.seek(0)
-            last_error = log.read().decode(errors="replace")[-2000:]
-            log.close()
+                    return
+                child.kill()
+                last_error = child.log_tail(2000)
         raise AzuriteError(f"Azurite did not start within {start_timeout:.0f}s. Its output:\n{last_error}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -40,10 +40,10 @@ def _finish(app: App, run: RunRecord, console: Console, as_json: bool) -> int:
     return 0 if run.status is RunStatus.SUCCEEDED else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    console = Console(stderr=False, highlight=False)
+def _setup(argv: Sequence[str]) -> tuple[App, Any] | int:
+    """The app and the parsed arguments, or the exit code when either is unusable."""
     try:
-        args = parse(sys.argv[1:] if argv is None else argv)
+        args = parse(argv)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -52,10 +52,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"drctl: missing settings: {', '.join(missing)} (set them in the environment)", file=sys.stderr)
         return 2
     try:
-        app = build(settings)
+        return build(settings), args
     except ValueError as exc:  # a malformed setting: say which, like a bad argument
         print(f"drctl: {exc}", file=sys.stderr)
         return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console = Console(stderr=False, highlight=False)
+    setup = _setup(sys.argv[1:] if argv is None else argv)
+    if isinstance(setup, int):
+        return setup
+    app, args = setup
     as_json = bool(getattr(args, "json", False))
     try:
         return _command(app, args, console, as_json)
@@ -73,33 +81,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _command(app: App, args: Any, console: Console, as_json: bool) -> int:
-    app.ensure_storage()
-    if args.command in ("failover", "failback", "drill"):
-        started = app.start(args.command, request_payload(args), key=args.key, actor="drctl")
-        if not as_json:
-            state = "started" if started.created else "already exists for this key"
-            console.print(f"run [bold]{started.run_id}[/] {state}")
-        if not args.wait:
-            if as_json:
-                print(json.dumps({"run_id": started.run_id, "created": started.created}))
-            return 0
-        return _finish(app, _drive(app, started.run_id, args.timeout, console, as_json), console, as_json)
-    if args.command == "runs":
-        page = app.engine.list_runs(args.status, args.limit)
+def _start(app: App, args: Any, console: Console, as_json: bool) -> int:
+    started = app.start(args.command, request_payload(args), key=args.key, actor="drctl")
+    if not as_json:
+        state = "started" if started.created else "already exists for this key"
+        console.print(f"run [bold]{started.run_id}[/] {state}")
+    if not args.wait:
         if as_json:
-            print(json.dumps(jsonable({"runs": page.items, "continuation": page.continuation})))
-        else:
-            console.print(runs_table(page.items))
+            print(json.dumps({"run_id": started.run_id, "created": started.created}))
         return 0
-    if args.command == "show":
-        view = app.engine.get(args.run_id)
-        if as_json:
-            print(json.dumps(jsonable({"run": view.run, "history": view.history})))
-        else:
-            console.print(vm_table(view.run))
-            console.print(history_table(view.history))
-        return 0
+    return _finish(app, _drive(app, started.run_id, args.timeout, console, as_json), console, as_json)
+
+
+def _runs(app: App, args: Any, console: Console, as_json: bool) -> int:
+    page = app.engine.list_runs(args.status, args.limit)
+    if as_json:
+        print(json.dumps(jsonable({"runs": page.items, "continuation": page.continuation})))
+    else:
+        console.print(runs_table(page.items))
+    return 0
+
+
+def _show(app: App, args: Any, console: Console, as_json: bool) -> int:
+    view = app.engine.get(args.run_id)
+    if as_json:
+        print(json.dumps(jsonable({"run": view.run, "history": view.history})))
+    else:
+        console.print(vm_table(view.run))
+        console.print(history_table(view.history))
+    return 0
+
+
+def _control(app: App, args: Any, console: Console, as_json: bool) -> int:
+    """approve, cancel or resume, then (with --wait) drive the run to its end."""
     if args.command == "approve":
         run = app.engine.approve(args.run_id, by="drctl")
     elif args.command == "cancel":
@@ -109,6 +123,20 @@ def _command(app: App, args: Any, console: Console, as_json: bool) -> int:
     if getattr(args, "wait", False):
         run = _drive(app, run.run_id, args.timeout, console, as_json)
     return _finish(app, run, console, as_json)
+
+
+_COMMANDS: dict[str, Callable[[App, Any, Console, bool], int]] = {
+    "failover": _start,
+    "failback": _start,
+    "drill": _start,
+    "runs": _runs,
+    "show": _show,
+}
+
+
+def _command(app: App, args: Any, console: Console, as_json: bool) -> int:
+    app.ensure_storage()
+    return _COMMANDS.get(args.command, _control)(app, args, console, as_json)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -98,43 +99,82 @@ def _inject_health(b: Backend, body: dict[str, Any], now: datetime) -> dict[str,
     return {"vm": item.vm, "healthErrorCodes": [h.code for h in item.health]}
 
 
+AdminHandler = Callable[[Backend, RequestCounter, dict[str, str], Any], Any]
+
+
+def _requests(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    return counter.snapshot()
+
+
+def _reset_requests(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    counter.reset()
+    return counter.snapshot()
+
+
+def _add_fault(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    rule = b.faults.add(body)
+    return {"id": rule.id if rule else "throttle", "rule": rule.as_json() if rule else None}
+
+
+def _faults(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    return {"rules": b.faults.rules(), "throttleEnforced": b.faults.enforce_throttle}
+
+
+def _clear_faults(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    count = len(b.faults.rules())
+    b.faults.clear()
+    return {"cleared": count}
+
+
+def _state(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    with b.lock:
+        return full_state(b, b.sync())
+
+
+def _set_time_scale(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    b.clock.set_scale(float((body or {})["timeScale"]))
+    return {"timeScale": b.clock.scale, "now": iso(b.sync())}
+
+
+def _advance(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    b.clock.advance(float((body or {})["seconds"]))
+    return {"now": iso(b.sync())}
+
+
+def _add_health_issue(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    with b.lock:
+        return _inject_health(b, body or {}, b.sync())
+
+
+def _clear_health_issues(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    with b.lock:
+        item = b.item_by_vm(query.get("vm", ""))
+        code = query.get("code")
+        item.health = [h for h in item.health if code and h.code != code]
+        return {"vm": item.vm, "healthErrorCodes": [h.code for h in item.health]}
+
+
+ROUTES: dict[tuple[str, str], AdminHandler] = {
+    ("/_emulator/requests", "GET"): _requests,
+    ("/_emulator/requests/reset", "POST"): _reset_requests,
+    ("/_emulator/faults", "POST"): _add_fault,
+    ("/_emulator/faults", "GET"): _faults,
+    ("/_emulator/faults", "DELETE"): _clear_faults,
+    ("/_emulator/state", "GET"): _state,
+    ("/_emulator/time-scale", "POST"): _set_time_scale,
+    ("/_emulator/advance", "POST"): _advance,
+    ("/_emulator/health-issues", "POST"): _add_health_issue,
+    ("/_emulator/health-issues", "DELETE"): _clear_health_issues,
+}
+
+
 def handle(
     b: Backend, counter: RequestCounter, method: str, path: str, *, query: dict[str, str], body: Any
 ) -> tuple[int, Any]:
-    route = path.rstrip("/").lower()
+    handler = ROUTES.get((path.rstrip("/").lower(), method))
+    if handler is None:
+        return 404, {"error": {"code": "NotFound", "message": f"No admin route {method} {path}"}}
     try:
-        if route == "/_emulator/requests" and method == "GET":
-            return 200, counter.snapshot()
-        if route == "/_emulator/requests/reset" and method == "POST":
-            counter.reset()
-            return 200, counter.snapshot()
-        if route == "/_emulator/faults" and method == "POST":
-            rule = b.faults.add(body)
-            return 200, {"id": rule.id if rule else "throttle", "rule": rule.as_json() if rule else None}
-        if route == "/_emulator/faults" and method == "GET":
-            return 200, {"rules": b.faults.rules(), "throttleEnforced": b.faults.enforce_throttle}
-        if route == "/_emulator/faults" and method == "DELETE":
-            count = len(b.faults.rules())
-            b.faults.clear()
-            return 200, {"cleared": count}
-        if route == "/_emulator/state" and method == "GET":
-            with b.lock:
-                return 200, full_state(b, b.sync())
-        if route == "/_emulator/time-scale" and method == "POST":
-            b.clock.set_scale(float((body or {})["timeScale"]))
-            return 200, {"timeScale": b.clock.scale, "now": iso(b.sync())}
-        if route == "/_emulator/advance" and method == "POST":
-            b.clock.advance(float((body or {})["seconds"]))
-            return 200, {"now": iso(b.sync())}
-        if route == "/_emulator/health-issues" and method == "POST":
-            with b.lock:
-                return 200, _inject_health(b, body or {}, b.sync())
-        if route == "/_emulator/health-issues" and method == "DELETE":
-            with b.lock:
-                item = b.item_by_vm(query.get("vm", ""))
-                code = query.get("code")
-                item.health = [h for h in item.health if code and h.code != code]
-                return 200, {"vm": item.vm, "healthErrorCodes": [h.code for h in item.health]}
+        return 200, handler(b, counter, query, body)
     except (FaultRuleError, KeyError, ValueError, TypeError) as exc:
         return 400, {"error": {"code": "InvalidAdminRequest", "message": str(exc)}}
-    return 404, {"error": {"code": "NotFound", "message": f"No admin route {method} {path}"}}

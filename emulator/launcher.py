@@ -11,19 +11,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import selectors
 import shutil
 import ssl
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from devhost.process import spawned
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,26 +94,6 @@ class EmulatorInfo:
         self.admin("POST", "health-issues", {"vm": vm, **fields})
 
 
-def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> bytes:
-    assert proc.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    buffer = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while b"\n" not in buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not selector.select(remaining):
-                break
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            buffer += chunk
-    finally:
-        selector.close()
-    return buffer.split(b"\n", 1)[0]
-
-
 @contextlib.contextmanager
 def running_emulator(
     topology: dict[str, Any],
@@ -141,41 +120,27 @@ def running_emulator(
     if verbose:
         cmd.append("--verbose")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    stderr = open(workdir / "stderr.log", "w+b")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, cwd=ROOT, env=env)
     try:
-        line = _read_line(proc, start_timeout)
-        try:
-            ready = json.loads(line)
-        except ValueError:
-            proc.kill()
-            proc.wait()
-            stderr.seek(0)
-            log = stderr.read().decode(errors="replace")[-4000:]
-            raise EmulatorError(
-                f"ASR emulator did not report ready within {start_timeout:.0f}s (exit code {proc.poll()}). "
-                f"stdout: {line[:500]!r}\nstderr:\n{log}"
-            ) from None
-        yield EmulatorInfo(
-            endpoint=ready["endpoint"],
-            ca_bundle=ready["caBundle"],
-            subscription_id=ready["subscriptionId"],
-            resource_group=ready["resourceGroup"],
-            vault=ready["vault"],
-            primary_region=ready["primaryRegion"],
-            recovery_region=ready["recoveryRegion"],
-            items=ready.get("items", {}),
-            pid=proc.pid,
-        )
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
+        with spawned(cmd, workdir / "stderr.log", cwd=ROOT, env=env, pipe_stdout=True) as child:
+            line = child.read_line(start_timeout)
             try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
-        stderr.close()
+                ready = json.loads(line)
+            except ValueError:
+                child.kill()
+                raise EmulatorError(
+                    f"ASR emulator did not report ready within {start_timeout:.0f}s "
+                    f"(exit code {child.proc.poll()}). stdout: {line[:500]!r}\nstderr:\n{child.log_tail(4000)}"
+                ) from None
+            yield EmulatorInfo(
+                endpoint=ready["endpoint"],
+                ca_bundle=ready["caBundle"],
+                subscription_id=ready["subscriptionId"],
+                resource_group=ready["resourceGroup"],
+                vault=ready["vault"],
+                primary_region=ready["primaryRegion"],
+                recovery_region=ready["recoveryRegion"],
+                items=ready.get("items", {}),
+                pid=child.proc.pid,
+            )
+    finally:
         shutil.rmtree(workdir, ignore_errors=True)

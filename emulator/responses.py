@@ -9,8 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from emulator import actions, plan_actions, shapes
-from emulator import vault_shapes as vs
+from emulator import actions, plan_actions, shapes, vault_shapes
 from emulator.arm import Handler, Request, Response, accepted, ok, page, parse_filter, retry_after
 from emulator.backend import Backend
 from emulator.clock import parse_iso
@@ -145,11 +144,11 @@ def containers_switch_protection(b: Backend, req: Request, now: datetime) -> Res
 # --- recovery plans ----------------------------------------------------------------------------------------
 def plans_list(b: Backend, req: Request, now: datetime) -> Response:
     plans = sorted(b.plans.values(), key=lambda p: p.name.lower())
-    return page(b, req, [vs.plan_json(b, p, now) for p in plans])
+    return page(b, req, [vault_shapes.plan_json(b, p, now) for p in plans])
 
 
 def plans_get(b: Backend, req: Request, now: datetime) -> Response:
-    return ok(vs.plan_json(b, b.plan(req.param("recoveryPlanName")), now))
+    return ok(vault_shapes.plan_json(b, b.plan(req.param("recoveryPlanName")), now))
 
 
 def _plan_action(fn: Callable[[Backend, Any, Any, datetime], Job]) -> Handler:
@@ -193,30 +192,30 @@ def jobs_list(b: Backend, req: Request, now: datetime) -> Response:
             jobs = [j for j in jobs if j.start <= parse_iso(value)]
         elif field_name in JOB_FILTERS:
             jobs = [j for j in jobs if JOB_FILTERS[field_name](j, now).lower() == value.lower()]
-    return page(b, req, [vs.job_json(b, j, now) for j in jobs])
+    return page(b, req, [vault_shapes.job_json(b, j, now) for j in jobs])
 
 
 def jobs_get(b: Backend, req: Request, now: datetime) -> Response:
-    return ok(vs.job_json(b, b.job(req.param("jobName")), now))
+    return ok(vault_shapes.job_json(b, b.job(req.param("jobName")), now))
 
 
 def jobs_cancel(b: Backend, req: Request, now: datetime) -> Response:
     job = actions.cancel_job(b, b.job(req.param("jobName")), now)
-    return ok(vs.job_json(b, job, now))
+    return ok(vault_shapes.job_json(b, job, now))
 
 
 def jobs_not_supported(operation: str) -> Handler:
     def handler(b: Backend, req: Request, now: datetime) -> Response:
         job = b.job(req.param("jobName"))
         raise OperationNotAllowed(
-            operation, f"job {job.name}", vs.job_json(b, job, now)["properties"]["allowedActions"]
+            operation, f"job {job.name}", vault_shapes.job_json(b, job, now)["properties"]["allowedActions"]
         )
 
     return handler
 
 
 def health_get(b: Backend, req: Request, now: datetime) -> Response:
-    return ok(vs.health_json(b))
+    return ok(vault_shapes.health_json(b))
 
 
 def health_refresh(b: Backend, req: Request, now: datetime) -> Response:
@@ -241,14 +240,14 @@ def events_list(b: Backend, req: Request, now: datetime) -> Response:
             events = [e for e in events if e.time <= parse_iso(value)]
         elif field_name in EVENT_FILTERS:
             events = [e for e in events if EVENT_FILTERS[field_name](e).lower() == value.lower()]
-    return page(b, req, [vs.event_json(b, e) for e in events])
+    return page(b, req, [vault_shapes.event_json(b, e) for e in events])
 
 
 def events_get(b: Backend, req: Request, now: datetime) -> Response:
     name = req.param("eventName")
     for event in b.events:
         if event.name.lower() == name.lower():
-            return ok(vs.event_json(b, event))
+            return ok(vault_shapes.event_json(b, event))
     raise NotFound(f"The event '{name}' was not found.")
 
 
@@ -256,7 +255,7 @@ def opstatus_get(b: Backend, req: Request, now: datetime) -> Response:
     job = b.job(req.param("jobName"))
     retry = b.topology.retry_after
     headers = {} if job.finished(now) else {"Retry-After": retry_after(retry)}
-    return Response(200, vs.op_status_json(job, now), headers)
+    return Response(200, vault_shapes.op_status_json(job, now), headers)
 
 
 def operation_result(b: Backend, req: Request, now: datetime) -> Response:
@@ -271,10 +270,10 @@ def operation_result(b: Backend, req: Request, now: datetime) -> Response:
     if kind == "containers.get":
         return ok(shapes.container_json(b, ref[0]))
     if kind == "plans.get":
-        return ok(vs.plan_json(b, b.plans[ref[0]], now))
+        return ok(vault_shapes.plan_json(b, b.plans[ref[0]], now))
     if kind == "health.default":
-        return ok(vs.health_json(b))
-    return ok(vs.job_json(b, job, now))
+        return ok(vault_shapes.health_json(b))
+    return ok(vault_shapes.job_json(b, job, now))
 
 
 HANDLERS: dict[str, Handler] = {

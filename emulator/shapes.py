@@ -160,7 +160,9 @@ def _a2a_details(b: Backend, item: Item, now: datetime) -> dict[str, Any]:
         "osType": "Windows",
         "recoveryAzureVMSize": "Standard_DS1_v2",
         "recoveryAzureVMName": item.vm,
-        "recoveryAzureResourceGroupId": f"/subscriptions/{sub}/resourceGroups/{item.vm_resource_group_in(item.recovery)}",  # noqa: E501
+        "recoveryAzureResourceGroupId": (
+            f"/subscriptions/{sub}/resourceGroups/{item.vm_resource_group_in(item.recovery)}"
+        ),
         "recoveryCloudService": None,
         "recoveryAvailabilitySet": None,
         "selectedRecoveryAzureNetworkId": (

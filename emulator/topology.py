@@ -113,20 +113,10 @@ def _require(raw: dict[str, Any], key: str) -> str:
     return value
 
 
-def parse_topology(raw: dict[str, Any]) -> Topology:
-    if not isinstance(raw, dict):
-        raise TopologyError("topology must be a JSON object")
-    sub = _require(raw, "subscriptionId")
-    rg = _require(raw, "resourceGroup")
-    vault = _require(raw, "vault")
-    primary = _require(raw, "primaryRegion").lower()
-    recovery = _require(raw, "recoveryRegion").lower()
-    if primary == recovery:
-        raise TopologyError("topology: primaryRegion and recoveryRegion must differ")
-    vm_rg_default = str(raw.get("vmResourceGroup") or f"{rg}-vms")
+def _parse_vms(raw_vms: list[Any], vm_rg_default: str) -> tuple[VmSpec, ...]:
     vms: list[VmSpec] = []
     seen: set[str] = set()
-    for raw_vm in raw.get("vms") or []:
+    for raw_vm in raw_vms:
         entry = {"name": raw_vm} if isinstance(raw_vm, str) else raw_vm
         name = _require(entry, "name")
         if name.lower() in seen:
@@ -137,15 +127,34 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
             raise TopologyError(f"topology: diskGiB of '{name}' must be > 0")
         vm_rg = str(entry.get("resourceGroup") or vm_rg_default)
         vms.append(VmSpec(name, disk, vm_rg, str(entry.get("recoveryResourceGroup") or f"{vm_rg}-asr")))
+    return tuple(vms)
+
+
+def _parse_plans(raw_plans: list[Any], known_vms: set[str]) -> tuple[PlanSpec, ...]:
     plans: list[PlanSpec] = []
-    for entry in raw.get("recoveryPlans") or []:
+    for entry in raw_plans:
         pname = _require(entry, "name")
         groups = tuple(tuple(str(vm) for vm in group) for group in entry.get("groups") or [])
         for group in groups:
             for vm in group:
-                if vm.lower() not in seen:
+                if vm.lower() not in known_vms:
                     raise TopologyError(f"topology: plan '{pname}' names unknown VM '{vm}'")
         plans.append(PlanSpec(pname, groups))
+    return tuple(plans)
+
+
+def parse_topology(raw: dict[str, Any]) -> Topology:
+    if not isinstance(raw, dict):
+        raise TopologyError("topology must be a JSON object")
+    sub = _require(raw, "subscriptionId")
+    rg = _require(raw, "resourceGroup")
+    vault = _require(raw, "vault")
+    primary = _require(raw, "primaryRegion").lower()
+    recovery = _require(raw, "recoveryRegion").lower()
+    if primary == recovery:
+        raise TopologyError("topology: primaryRegion and recoveryRegion must differ")
+    vms = _parse_vms(raw.get("vms") or [], str(raw.get("vmResourceGroup") or f"{rg}-vms"))
+    plans = _parse_plans(raw.get("recoveryPlans") or [], {vm.name.lower() for vm in vms})
     page_size = int(raw.get("pageSize") or 50)
     if page_size <= 0:
         raise TopologyError("topology: pageSize must be > 0")
@@ -156,8 +165,8 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
         vault=vault,
         primary_region=primary,
         recovery_region=recovery,
-        vms=tuple(vms),
-        plans=tuple(plans),
+        vms=vms,
+        plans=plans,
         page_size=page_size,
         retry_after=float(raw.get("retryAfterSeconds", 1.0)),
         extra={k: v for k, v in raw.items() if k not in known},

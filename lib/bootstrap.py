@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lib.adapters.clocks import SystemClock
+from lib.adapters.log_notifier import LogNotifier
 from lib.domain.dr import parse_request
 from lib.engine import Engine, EngineConfig, StartResult, Workflow
 from lib.ports.clock import Clock
 from lib.ports.notifier import Notifier
 from lib.ports.site_recovery import SiteRecovery
 from lib.settings import Settings
-from lib.workflows.deps import DrDeps, LogNotifier
+from lib.workflows.deps import DrDeps
 
 if TYPE_CHECKING:
     from lib.adapters.engine_storage import EngineStorage

@@ -24,22 +24,20 @@ KINDS = (
 )
 
 
-def classify(method: str, url: str) -> str:
-    path = urlparse(url).path
-    method = method.upper()
-    if path.endswith("/$batch"):
-        return "table_tx"
-    if "/messages" in path:
-        has_id = not path.rstrip("/").endswith("/messages")
-        if method == "GET":
-            return "queue_receive"
-        if method == "POST":
-            return "queue_send"
-        if method == "PUT" and has_id:
-            return "queue_update"
-        if method == "DELETE" and has_id:
-            return "queue_delete"
-        return "other"
+def _classify_queue(method: str, path: str) -> str:
+    has_id = not path.rstrip("/").endswith("/messages")
+    if method == "GET":
+        return "queue_receive"
+    if method == "POST":
+        return "queue_send"
+    if method == "PUT" and has_id:
+        return "queue_update"
+    if method == "DELETE" and has_id:
+        return "queue_delete"
+    return "other"
+
+
+def _classify_table(method: str, path: str) -> str:
     if "(" in path:  # entity addressing: table(PartitionKey='..',RowKey='..') or table() queries
         if method == "GET":
             return "table_read" if "PartitionKey=" in path else "table_query"
@@ -47,6 +45,16 @@ def classify(method: str, url: str) -> str:
     if method == "POST" and not path.endswith("/Tables"):  # insert entity: POST /<account>/<table>
         return "table_write"
     return "other"  # creating tables and queues, queue properties
+
+
+def classify(method: str, url: str) -> str:
+    path = urlparse(url).path
+    method = method.upper()
+    if path.endswith("/$batch"):
+        return "table_tx"
+    if "/messages" in path:
+        return _classify_queue(method, path)
+    return _classify_table(method, path)
 
 
 class RequestCounter:

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from lib.ports.locks import ItemLocks
 from lib.ports.notifier import Notifier
 from lib.ports.probe import HttpProbe
 from lib.ports.site_recovery import SiteRecovery
 
-log = logging.getLogger("autopilot.events")
-
-
-class LogNotifier:
-    """Writes events to the log only (used when no Event Grid topic is configured)."""
-
-    def publish(self, event_type: str, subject: str, data: Mapping[str, Any]) -> None:
-        log.info("event %s %s %s", event_type, subject, dict(data))
-
 
 @dataclass(frozen=True)
 class DrDeps:
-    asr: SiteRecovery
-    locks: ItemLocks
-    notifier: Notifier
-    probe: HttpProbe
+    asr: SiteRecovery  # Azure Site Recovery, through the SDK adapter (or the emulator, or a fake)
+    locks: ItemLocks  # per-VM locks: one run at a time works on a VM
+    notifier: Notifier  # operator events (Event Grid, or the log)
+    probe: HttpProbe  # a drill's application probe

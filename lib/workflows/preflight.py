@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from lib.domain.asr import Operation, ProtectedItem
 from lib.domain.dr import DrRequest
-from lib.engine.api import Fail, Next, Outcome, StepContext
+from lib.engine import Fail, Next, Outcome, StepContext
 from lib.ports.site_recovery import by_vm_name
-from lib.workflows import vmstate as vs
 from lib.workflows.deps import DrDeps
-from lib.workflows.phases import request
+from lib.workflows.json_fields import parse_time
+from lib.workflows.runstate import RunState
+from lib.workflows.steps import request
+from lib.workflows.vmstate import VmProgress
 
 LOCK_TTL = timedelta(hours=1)
 LOCK_RENEW_EVERY = timedelta(minutes=15)
@@ -40,24 +41,19 @@ def _readiness(req: DrRequest, item: ProtectedItem) -> str | None:
     return None
 
 
-def preflight(ctx: StepContext, deps: DrDeps) -> Outcome:
-    req = request(ctx)
-    items = deps.asr.list_protected_items()
-    named = by_vm_name(items)
-    groups: list[list[str]]
-    if req.plan:
-        plan = deps.asr.get_recovery_plan(req.plan)
-        by_item = {i.name.lower(): i for i in items}
-        groups = []
-        for plan_group in plan.groups:
-            members = [by_item[n.lower()].vm_name for n in plan_group if n.lower() in by_item]
-            if members:
-                groups.append(members)
-        if not groups:
-            return Fail(f"recovery plan {req.plan} has no protected items", code="PreflightFailed")
-    else:
-        groups = [list(g) for g in req.groups]
+def _plan_groups(req: DrRequest, deps: DrDeps, items: list[ProtectedItem]) -> list[list[str]]:
+    """The run's VM groups in boot order: the plan's groups (its protected items only), or the request's."""
+    if not req.plan:
+        return [list(g) for g in req.groups]
+    plan = deps.asr.get_recovery_plan(req.plan)
+    by_item = {i.name.lower(): i for i in items}
+    groups = [[by_item[n.lower()].vm_name for n in group if n.lower() in by_item] for group in plan.groups]
+    return [members for members in groups if members]
 
+
+def _register(req: DrRequest, state: RunState, groups: list[list[str]], items: list[ProtectedItem]) -> dict[str, str]:
+    """Record every VM found; return why each VM that cannot take part cannot."""
+    named = by_vm_name(items)
     problems: dict[str, str] = {}
     for index, group in enumerate(groups):
         for vm in group:
@@ -65,25 +61,33 @@ def preflight(ctx: StepContext, deps: DrDeps) -> Outcome:
             if item is None:
                 problems[vm] = "not found among the vault's protected items"
                 continue
-            vs.init_vm(ctx.state, item.vm_name, item, index)
-            row = vs.vm_table(ctx.state)[item.vm_name]
-            row["from"], row["to"] = item.primary_location, item.recovery_location
-            row["reverse"] = not item.in_original_direction
+            state.vms[item.vm_name] = VmProgress.new(item, index)
             reason = _readiness(req, item)
             if reason:
                 problems[vm] = reason
-    health = {vm: row["health"] for vm, row in vs.vm_table(ctx.state).items()}
+    return problems
+
+
+def preflight(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
+    req = request(ctx)
+    items = deps.asr.list_protected_items()
+    groups = _plan_groups(req, deps, items)
+    if req.plan and not groups:
+        return Fail(f"recovery plan {req.plan} has no protected items", code="PreflightFailed")
+    problems = _register(req, state, groups, items)
+    health = {vm: row.health for vm, row in state.vms.items()}
     if problems:
         text = "; ".join(f"{vm}: {why}" for vm, why in problems.items())
         return Fail(f"refused {req.kind} of {req.target_label}: {text}", "PreflightFailed", {"refused": problems})
 
-    names = sorted(vs.vm_table(ctx.state))
+    names = sorted(state.vms)
     conflicts = deps.locks.acquire(names, ctx.run_id, LOCK_TTL)
     if conflicts:
         held = "; ".join(f"{vm} by run {holder}" for vm, holder in sorted(conflicts.items()))
         return Fail(f"another run is working on these VMs: {held}", "ItemsLocked", {"locked": conflicts})
-    ctx.state["locked_at"] = ctx.now.isoformat()
-    ctx.state.setdefault("trigger_at", str(ctx.input.get("triggered_at") or ctx.run_started_at.isoformat()))
+    state.locked_at = ctx.now
+    if state.trigger_at is None:
+        state.trigger_at = parse_time(ctx.input.get("triggered_at")) or ctx.run_started_at
     critical = sorted(vm for vm, h in health.items() if h == "Critical")
     reason = f"{len(names)} VMs ready for {req.kind}"
     if critical:
@@ -91,20 +95,15 @@ def preflight(ctx: StepContext, deps: DrDeps) -> Outcome:
     return Next(reason, {"replication_health": health, "groups": groups})
 
 
-def renew_locks(ctx: StepContext, deps: DrDeps) -> None:
+def renew_locks(ctx: StepContext, deps: DrDeps, state: RunState) -> None:
     """Keep the run's item locks alive during long waits (they expire if a run dies)."""
-    last = ctx.state.get("locked_at")
-    if last is not None and ctx.now < datetime.fromisoformat(last) + LOCK_RENEW_EVERY:
+    if state.locked_at is not None and ctx.now < state.locked_at + LOCK_RENEW_EVERY:
         return
-    mine = sorted(vm for vm, row in vs.vm_table(ctx.state).items() if row["status"] == vs.ACTIVE)
+    mine = sorted(vm for vm, row in state.vms.items() if row.active)
     if mine:
         deps.locks.acquire(mine, ctx.run_id, LOCK_TTL)
-    ctx.state["locked_at"] = ctx.now.isoformat()
+    state.locked_at = ctx.now
 
 
-def release_locks(ctx: StepContext, deps: DrDeps) -> None:
-    deps.locks.release(sorted(vs.vm_table(ctx.state)), ctx.run_id)
-
-
-def target_regions(state: dict[str, Any]) -> dict[str, str]:
-    return {vm: row["to"] for vm, row in vs.vm_table(state).items()}
+def release_locks(ctx: StepContext, deps: DrDeps, state: RunState) -> None:
+    deps.locks.release(sorted(state.vms), ctx.run_id)

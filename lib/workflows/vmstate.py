@@ -1,89 +1,182 @@
-"""Per-VM progress inside a run's JSON state, and the evidence kept for every ASR job.
-
-Layout of ``ctx.state`` (JSON only, persisted by the engine with each transition)::
-
-    {"vms": {vm: {"item", "fabric", "container", "group", "status": "active"|"failed",
-                  "done": [phase, ...], "jobs": {phase: job}, "error": {...} | None,
-                  "progress": int | None, "rp": {...} | None, "rpo_s": float | None}},
-     "plan": {"name", "jobs": {phase: job}, "processed": [phase, ...]},
-     "jobs": {job: {"phase", "target", "state", "start", "end", "errors"}}}
+"""Per-VM progress inside a run, typed; stored as one JSON object per VM under the run state's ``vms``.
 
 A phase listed in ``done`` is never run again for that VM, even on resume: that is what makes
-"resume retries only what failed" safe.
+"resume retries only what failed" safe. The JSON keys are those of layout 1 (runs stored before the
+state was typed), so old runs load unchanged and readers of the stored JSON (drctl, reports) keep working.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, cast
 
-from lib.domain.asr import Job, ProtectedItem
+from lib.domain.asr import ProtectedItem
+from lib.workflows.json_fields import Json, as_mapping, iso, opt_float, opt_str, parse_time, times_by_phase
 
-ACTIVE = "active"
-FAILED = "failed"
+__all__ = ["ACTIVE", "FAILED", "RecoveryPointUsed", "Status", "VmError", "VmProgress"]
 
-
-def vm_table(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    vms: dict[str, dict[str, Any]] = state.setdefault("vms", {})
-    return vms
-
-
-def init_vm(state: dict[str, Any], vm: str, item: ProtectedItem, group: int) -> None:
-    vm_table(state)[vm] = {
-        "item": item.name,
-        "fabric": item.fabric,
-        "container": item.container,
-        "group": group,
-        "status": ACTIVE,
-        "done": [],
-        "jobs": {},
-        "error": None,
-        "progress": item.monitoring_percentage,
-        "rp": None,
-        "rpo_s": float(item.rpo_seconds) if item.rpo_seconds is not None else None,
-        "health": item.replication_health,
-    }
+Status = Literal["active", "failed"]
+ACTIVE: Status = "active"
+FAILED: Status = "failed"
 
 
-def pending(state: dict[str, Any], phase: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """VMs still active that have not finished ``phase``, in group order then name order."""
-    rows = sorted(vm_table(state).items(), key=lambda kv: (kv[1]["group"], kv[0].lower()))
-    for vm, row in rows:
-        if row["status"] == ACTIVE and phase not in row["done"]:
-            yield vm, row
+@dataclass
+class VmError:
+    """Why a VM left the run: the phase it failed in, ASR's (or our) error code, and a readable message."""
+
+    phase: str  # the phase that failed (failover, commit, reprotect, healthy, test_failover, cleanup)
+    code: str  # ASR's error code (e.g. 70094), or ours (ItemNotFound, OperationNotAllowed, ReprotectTimeout)
+    message: str  # what happened, for operators
+
+    def to_json(self) -> Json:
+        return {"phase": self.phase, "code": self.code, "message": self.message}
+
+    @classmethod
+    def from_json(cls, data: object) -> VmError | None:
+        if not isinstance(data, Mapping):
+            return None
+        return cls(str(data.get("phase", "")), str(data.get("code", "")), str(data.get("message", "")))
 
 
-def mark_done(row: dict[str, Any], phase: str) -> None:
-    if phase not in row["done"]:
-        row["done"].append(phase)
+@dataclass
+class RecoveryPointUsed:
+    """The recovery point an item-level failover used: its ARM ``id``, ``kind`` (ApplicationConsistent,
+    CrashConsistent or Custom) and ``time`` (None when only the id was given); its age is the VM's RPO."""
+
+    id: str  # the point's ARM id
+    kind: str  # ApplicationConsistent, CrashConsistent, or Custom (an id the operator gave)
+    time: datetime | None  # when the point was taken (None for a Custom id)
+
+    def to_json(self) -> Json:
+        return {"id": self.id, "kind": self.kind, "time": iso(self.time)}
+
+    @classmethod
+    def from_json(cls, data: object) -> RecoveryPointUsed | None:
+        if not isinstance(data, Mapping):
+            return None
+        return cls(str(data.get("id", "")), str(data.get("kind", "")), parse_time(data.get("time")))
 
 
-def mark_failed(row: dict[str, Any], phase: str, code: str, message: str) -> None:
-    row["status"] = FAILED
-    row["error"] = {"phase": phase, "code": code, "message": message}
+@dataclass
+class VmProgress:
+    """One VM of a run: where its protected item is, which phases it finished, and the evidence kept."""
 
+    item: str  # the protected item's name (ASR keeps it when reprotect moves the item to another container)
+    fabric: str  # the item's current replication fabric
+    container: str  # the item's current protection container
+    group: int  # boot-order group (0 first); a VM starts an ordered phase only after earlier groups finished it
+    status: Status = ACTIVE  # "failed" takes the VM out of every later phase until a resume
+    done: list[str] = field(default_factory=list)  # phases finished, in order; never run again for this VM
+    jobs: dict[str, str] = field(default_factory=dict)  # phase -> ASR job name started (or adopted) for it
+    error: VmError | None = None  # why the VM failed (None while active)
+    progress: int | None = None  # reprotect (initial replication) percentage last seen
+    rp: RecoveryPointUsed | None = None  # recovery point chosen for an item-level failover (None: Latest)
+    rpo_s: float | None = None  # ASR's replication lag at preflight: the RPO estimate when no point was chosen
+    health: str | None = None  # replication health last seen (Normal, Warning, Critical, None)
+    from_region: str = ""  # JSON "from": the item's primary region at preflight
+    to_region: str = ""  # JSON "to": the region the run moves the VM to (its recovery region at preflight)
+    reverse: bool = False  # the item replicated against its original direction at preflight (failed over)
+    started_at: dict[str, datetime] = field(default_factory=dict)  # phase -> when we started or adopted its job
+    phase_end: dict[str, datetime] = field(default_factory=dict)  # phase -> end of its ASR job (ASR's clock)
+    item_id: str | None = None  # the item's new ARM id after switch-protection moved it
+    healthy_at: datetime | None = None  # when the VM was first seen protected and healthy in the new direction
+    drill_error: VmError | None = None  # a drill's test-failover failure, kept while the VM is still cleaned up
 
-def record_job(state: dict[str, Any], job: Job, phase: str) -> dict[str, Any]:
-    evidence = {
-        "phase": phase,
-        "scenario": job.scenario,
-        "target": job.target_name,
-        "state": job.state,
-        "start": job.start_time.isoformat() if job.start_time else None,
-        "end": job.end_time.isoformat() if job.end_time else None,
-        "errors": [{"code": e.code, "message": e.message} for e in job.errors],
-    }
-    jobs: dict[str, Any] = state.setdefault("jobs", {})
-    jobs[job.name] = evidence
-    return evidence
+    @classmethod
+    def new(cls, item: ProtectedItem, group: int) -> VmProgress:
+        return cls(
+            item=item.name,
+            fabric=item.fabric,
+            container=item.container,
+            group=group,
+            progress=item.monitoring_percentage,
+            rpo_s=float(item.rpo_seconds) if item.rpo_seconds is not None else None,
+            health=item.replication_health,
+            from_region=item.primary_location,
+            to_region=item.recovery_location,
+            reverse=not item.in_original_direction,
+        )
 
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
 
-def note_started_job(state: dict[str, Any], job_name: str, phase: str, target: str) -> None:
-    jobs: dict[str, Any] = state.setdefault("jobs", {})
-    jobs.setdefault(job_name, {"phase": phase, "target": target, "state": "InProgress", "errors": []})
+    def pending(self, phase: str) -> bool:
+        return self.active and phase not in self.done
 
+    def mark_done(self, phase: str) -> None:
+        if phase not in self.done:
+            self.done.append(phase)
 
-def summary(state: dict[str, Any]) -> dict[str, Any]:
-    rows = vm_table(state)
-    failed = {vm: row["error"] for vm, row in rows.items() if row["status"] == FAILED}
-    return {"vms": len(rows), "failed": failed, "active": len(rows) - len(failed)}
+    def mark_failed(self, phase: str, code: str, message: str) -> None:
+        self.status = FAILED
+        self.error = VmError(phase, code, message)
+
+    def reactivate(self) -> None:
+        self.status, self.error = ACTIVE, None
+
+    def seen_at(self, item: ProtectedItem) -> None:
+        """Remember where the item lives now (reprotect moves it to the other fabric and container)."""
+        self.item, self.fabric, self.container = item.name, item.fabric, item.container
+
+    def to_json(self) -> Json:
+        data: Json = {
+            "item": self.item,
+            "fabric": self.fabric,
+            "container": self.container,
+            "group": self.group,
+            "status": self.status,
+            "done": list(self.done),
+            "jobs": dict(self.jobs),
+            "error": self.error.to_json() if self.error else None,
+            "progress": self.progress,
+            "rp": self.rp.to_json() if self.rp else None,
+            "rpo_s": self.rpo_s,
+            "health": self.health,
+            "from": self.from_region,
+            "to": self.to_region,
+            "reverse": self.reverse,
+        }
+        # Like layout 1, the time maps appear once a phase started (and ended).
+        for key, times in (("started_at", self.started_at), ("phase_end", self.phase_end)):
+            if times:
+                data[key] = {k: v.isoformat() for k, v in times.items()}
+        optional = {
+            "item_id": self.item_id,
+            "healthy_at": iso(self.healthy_at),
+            "drill_error": self.drill_error.to_json() if self.drill_error else None,
+        }
+        data.update({k: v for k, v in optional.items() if v is not None})
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> VmProgress:
+        status = data.get("status", ACTIVE)
+        if status not in (ACTIVE, FAILED):
+            raise ValueError(f"status must be 'active' or 'failed', got {status!r}")
+        group = data.get("group", 0)
+        progress = data.get("progress")
+        return cls(
+            item=str(data["item"]),
+            fabric=str(data.get("fabric", "")),
+            container=str(data.get("container", "")),
+            group=group if isinstance(group, int) else 0,
+            status=status,
+            done=[str(p) for p in cast(list[object], data.get("done") or [])],
+            jobs={str(k): str(v) for k, v in as_mapping(data.get("jobs")).items()},
+            error=VmError.from_json(data.get("error")),
+            progress=progress if isinstance(progress, int) and not isinstance(progress, bool) else None,
+            rp=RecoveryPointUsed.from_json(data.get("rp")),
+            rpo_s=opt_float(data.get("rpo_s")),
+            health=opt_str(data.get("health")),
+            from_region=str(data.get("from", "")),
+            to_region=str(data.get("to", "")),
+            reverse=bool(data.get("reverse", False)),
+            started_at=times_by_phase(data.get("started_at")),
+            phase_end=times_by_phase(data.get("phase_end")),
+            item_id=opt_str(data.get("item_id")),
+            healthy_at=parse_time(data.get("healthy_at")),
+            drill_error=VmError.from_json(data.get("drill_error")),
+        )

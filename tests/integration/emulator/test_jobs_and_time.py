@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import ssl
 import urllib.request
+from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError
+from azure.core.pipeline import PipelineResponse
 
 from emulator.launcher import EmulatorInfo
 from tests.integration.emulator.conftest import EmulatorFactory, make_client
@@ -26,8 +28,8 @@ def test_location_answers_202_until_the_job_ends(emu: EmulatorInfo, client: Clie
     item = find_item(client, emu, "vm1")
     locations: list[str] = []
 
-    def hook(response: object) -> None:
-        location = response.http_response.headers.get("Location")  # type: ignore[attr-defined]
+    def hook(response: PipelineResponse[Any, Any]) -> None:
+        location = response.http_response.headers.get("Location")
         if location and not locations:
             locations.append(location)
 

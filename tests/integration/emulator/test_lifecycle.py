@@ -54,6 +54,14 @@ def _get(client: Client, emu: EmulatorInfo, item: m.ReplicationProtectedItem) ->
 
 
 def test_one_vm_through_every_lifecycle_row(emu: EmulatorInfo, client: Client) -> None:
+    # One story on one VM, told in three stages so that each reads at once; every stage hands its item on.
+    item, forward_correlation = _forward_failover(emu, client)
+    item = _switch_protection(emu, client, item, forward_correlation)
+    _failback_and_reprotect(emu, client, item)
+
+
+def _forward_failover(emu: EmulatorInfo, client: Client) -> tuple[Any, str]:
+    """Rows 1-4: protected A -> B, failed over, committed."""
     rg, vault = emu.resource_group, emu.vault
     items = client.replication_protected_items
 
@@ -98,6 +106,13 @@ def test_one_vm_through_every_lifecycle_row(emu: EmulatorInfo, client: Client) -
     assert item.properties.health_errors == [] and item.properties.failover_health == "Normal"
     assert not missing_keys(recorded("a2a_rpi_2_unplanned_failover_committed.ps-2024-10-01.json"), item.as_dict())
 
+    return item, forward_correlation
+
+
+def _switch_protection(emu: EmulatorInfo, client: Client, item: Any, forward_correlation: str) -> Any:
+    """Rows 5-7: switch protection, reverse initial replication, protected B -> A."""
+    rg, vault = emu.resource_group, emu.vault
+
     # Row 5: switch-protection running on A's container; the item stays at A until the job is done.
     fabric, container, _ = where(item)
     poller, switch_job = begin(
@@ -140,6 +155,14 @@ def test_one_vm_through_every_lifecycle_row(emu: EmulatorInfo, client: Client) -
     _row(item, state="Protected", active="Primary", allowed=FORWARD_ALLOWED, primary="westus", recovery="eastus")
     assert [e.error_code for e in item.properties.health_errors] == ["161011"]
     assert not missing_keys(recorded("a2a_rpi_4_reverse_protected.cli-2022-08-01.json"), item.as_dict())
+
+    return item
+
+
+def _failback_and_reprotect(emu: EmulatorInfo, client: Client, item: Any) -> None:
+    """Rows 8-12: failback, commit, reprotect, protected in the original direction."""
+    rg, vault = emu.resource_group, emu.vault
+    items = client.replication_protected_items
 
     # Row 8: failback = unplanned failover on the reverse item, PrimaryToRecovery (RecoveryToPrimary is rejected).
     with pytest.raises(HttpResponseError) as rejected:

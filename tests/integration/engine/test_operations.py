@@ -188,7 +188,10 @@ def test_timers_longer_than_the_queue_allows_are_chained(make_harness: MakeHarne
     report = h.driver().drain(deadline_s=30)
     view = h.engine.get(run_id)
     assert view.run.status is RunStatus.SUCCEEDED
-    assert report.postponed >= 2  # the message came back early and was sent on with the remainder
+    # The message came back early and was sent on with the remainder. Once or twice: visibility is whole seconds and
+    # the driver's idle poll backs off to 0.5 s, so a late first pick-up leaves a remainder that one more hop covers
+    # (seen under coverage on a busy machine). The timing check below is what proves the wait was not cut short.
+    assert report.postponed in (1, 2)
     waited = next(r for r in view.history if r.event is RunEvent.STEP_WAIT)
     fired = next(r for r in view.history if r.event is RunEvent.TIMER_FIRED)
     assert fired.at - waited.at >= timedelta(seconds=3) - timedelta(milliseconds=250)

@@ -36,7 +36,7 @@ def app_url() -> Iterator[str]:
 def test_drill_creates_and_cleans_up_test_vms_and_moves_last_test_time(dr_stack: Any, app_url: str) -> None:
     plan = {"name": "app", "groups": [["db"], ["web-1"]]}
     with dr_stack(topology(["db", "web-1"], [plan])) as stack:
-        assert stack.vm("db")["lastSuccessfulTestFailoverTime"] is None
+        assert [stack.vm(vm)["lastSuccessfulTestFailoverTime"] for vm in ("db", "web-1")] == [None, None]
         seen_running: set[str] = set()
 
         def watch(run: Any, rows: Any) -> None:
@@ -52,7 +52,7 @@ def test_drill_creates_and_cleans_up_test_vms_and_moves_last_test_time(dr_stack:
         for vm in ("db", "web-1"):
             s = stack.vm(vm)
             assert s["testVmRunning"] is False and s["testFailoverState"] == "None"
-            assert s["lastSuccessfulTestFailoverTime"] is not None
+            assert s["lastSuccessfulTestFailoverTime"] is not None  # it was None before the drill (asserted above)
             assert s["originalDirection"] and s["protectionState"] == "Protected" and s["activeLocation"] == "Primary"
         assert stack.posts("unplannedFailover") == 0 and stack.posts("switchprotection") == 0
         validation = run.state["evidence"]["validation"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from lib.domain.asr import Job
 from lib.domain.runs import RunStatus
 from lib.engine import CrashPoint, InjectedCrash
 from tests.integration.workflows.conftest import topology
@@ -20,8 +22,25 @@ def _protected_original(stack: Any, vm: str) -> bool:
     return bool(s["originalDirection"] and s["protectionState"] == "Protected" and s["replicationHealth"] == "Normal")
 
 
+def _expected_rto_s(stack: Any, state: dict[str, Any], vm: str) -> float:
+    """RTO from its parts: our clock from the trigger to the failover's start, plus the failover job's
+    duration as the emulator reports it (fetched again through the adapter, not taken from the run)."""
+    row = state["vms"][vm]
+    job_name = row["jobs"].get("failover") or state["plan"]["jobs"]["failover"]
+    job: Job = stack.app.deps.asr.get_job(job_name)
+    assert job.start_time and job.end_time
+    ours = (_t(row["started_at"]["failover"]) - _t(state["trigger_at"])).total_seconds()
+    return max(0.0, ours) + (job.end_time - job.start_time).total_seconds()
+
+
+def _t(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
 def test_plan_failover_to_healthy_then_failback_to_healthy(dr_stack: Any) -> None:
     with dr_stack(topology(["db", "web-1", "web-2"], [PLAN])) as stack:
+        lag = {i.vm_name: i.rpo_seconds for i in stack.app.deps.asr.list_protected_items()}
+        assert set(lag) == {"db", "web-1", "web-2"} and None not in lag.values()
         run_id = stack.start("failover", {"plan": "app"})
         run = stack.finish(run_id)
         assert run.status is RunStatus.SUCCEEDED, run.error
@@ -49,7 +68,13 @@ def test_plan_failover_to_healthy_then_failback_to_healthy(dr_stack: Any) -> Non
         pcts = [p["db"]["pct"] for p in progress if isinstance(p.get("db"), dict) and p["db"]["pct"] is not None]
         assert pcts and pcts == sorted(pcts)  # reprotect progress recorded at each poll, rising
         evidence = view.run.state["evidence"]
-        assert evidence["rto_s"] > 0 and evidence["rpo_s"] is not None
+        # A plan fails over at LatestProcessed: the RPO is each VM's replication lag at preflight (estimated).
+        for vm in ("db", "web-1", "web-2"):
+            assert evidence["vms"][vm]["rpo_s"] == float(lag[vm]) and evidence["vms"][vm]["rpo_estimated"] is True
+            assert evidence["vms"][vm]["rto_s"] == pytest.approx(_expected_rto_s(stack, view.run.state, vm))
+            assert evidence["vms"][vm]["rto_s"] > 0
+        assert evidence["rpo_s"] == max(float(v) for v in lag.values() if v is not None)
+        assert evidence["rto_s"] == max(v["rto_s"] for v in evidence["vms"].values())
         assert {j["phase"] for j in evidence["jobs"].values()} == {"failover", "commit", "reprotect"}
         assert all(j["state"] == "Succeeded" for j in evidence["jobs"].values())
         assert stack.posts("unplannedFailover") == 1 and stack.posts("failoverCommit") == 1
@@ -100,7 +125,9 @@ def test_crash_after_starting_failover_does_not_start_it_twice(dr_stack: Any, jo
         assert stack.posts("unplannedFailover") == 2  # one per VM, although the step ran twice
         jobs = run.state["evidence"]["jobs"]
         assert sum(1 for j in jobs.values() if j["phase"] == "failover" and j["state"] == "Succeeded") == 2
-        assert all(v["rto_s"] is not None for v in run.state["evidence"]["vms"].values())
+        for vm in ("web-1", "web-2"):
+            rto = run.state["evidence"]["vms"][vm]["rto_s"]
+            assert rto == pytest.approx(_expected_rto_s(stack, dict(run.state), vm)) and rto > 0
         first_failover = next(h for h in stack.app.engine.get(run_id).history if h.step == "failover")
         if job_still_running:
             assert first_failover.details["started"] == [] and first_failover.details["running"] == 2
@@ -115,18 +142,32 @@ def test_429_storms_and_5xx_are_ridden_out(dr_stack: Any) -> None:
         stack.emu.add_fault({"kind": "http", "status": 500, "method": "POST", "count": 3})
         run = stack.finish(stack.start("failover", {"vms": ["web-1", "web-2"]}), deadline_s=240)
         assert run.status is RunStatus.SUCCEEDED, run.error
-        assert stack.posts("unplannedFailover") >= 2
+        # The POST fault answers the first three POSTs, all failover POSTs (nothing else is posted before the
+        # failovers are accepted), with 500 and nothing done; beyond them, one accepted failover POST per VM.
+        assert stack.posts("unplannedFailover") == 3 + 2
+        jobs = run.state["evidence"]["jobs"].values()
+        assert sorted(j["target"] for j in jobs if j["phase"] == "failover") == ["web-1", "web-2"]
         assert all(stack.vm(vm)["primaryRegion"] == "westus" for vm in ("web-1", "web-2"))
 
 
 def test_a_second_run_on_the_same_vms_is_refused_while_the_first_holds_them(dr_stack: Any) -> None:
     with dr_stack(topology(["web-1"])) as stack:
-        first = stack.start("failover", {"vms": ["web-1"], "auto_commit": False})
-        paused = stack.finish(first)
-        assert paused.status is RunStatus.AWAITING_APPROVAL and paused.approval == "commit"
-        second = stack.finish(stack.start("failover", {"vms": ["web-1"]}))
-        assert second.status is RunStatus.FAILED and second.error_code in ("PreflightFailed", "ItemsLocked")
-        stack.app.engine.approve(first, by="operator")
+        engine, queue = stack.app.engine, stack.app.engine.queue
+        first = stack.start("failover", {"vms": ["web-1"]})
+        # Run only the first run's preflight (it takes the lock), then hold its next work item: the first run
+        # is active, holds web-1 and has not touched ASR, so only the lock can refuse the second run.
+        [msg] = queue.receive(1, 30)
+        engine.handle_message(msg.body, msg.message_id, msg.dequeue_count)
+        assert engine.get(first).run.step == "failover"
+        [held] = queue.receive(1, 120)
+        assert stack.vm("web-1")["originalDirection"] and stack.posts("unplannedFailover") == 0
+
+        second_id = stack.start("failover", {"vms": ["web-1"]})
+        second = stack.finish(second_id)
+        assert second.status is RunStatus.FAILED and second.error_code == "ItemsLocked", second.error
+        assert f"web-1 by run {first}" in second.error and stack.posts("unplannedFailover") == 0
+
+        queue.update(held, held.body, 0)  # let the first run go on
         done = stack.finish(first)
         assert done.status is RunStatus.SUCCEEDED, done.error
         assert stack.posts("unplannedFailover") == 1

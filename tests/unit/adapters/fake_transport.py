@@ -71,7 +71,7 @@ class FakeTransport(HttpTransport[Any, Any]):
         internal._content = content
         internal._content_consumed = True
         internal.url = request.url
-        return RestRequestsTransportResponse(request=request, internal_response=internal)  # type: ignore[no-untyped-call]
+        return RestRequestsTransportResponse(request=request, internal_response=internal)  # type: ignore[no-untyped-call]  # azure-core leaves it unannotated
 
     def open(self) -> None:
         pass

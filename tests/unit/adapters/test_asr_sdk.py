@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
 from lib.adapters.asr_client import ClientOptions, Connection, build_client
@@ -390,7 +391,7 @@ def test_client_is_built_once_and_only_when_first_needed() -> None:
     built: list[int] = []
     transport = FakeTransport().queue(Reply(200, load("plan_a2a")), Reply(200, load("plan_a2a")))
 
-    def connect():  # type: ignore[no-untyped-def]
+    def connect() -> SiteRecoveryManagementClient:
         built.append(1)
         return build_client(Connection("sub", "rg", "vault", ENDPOINT), transport=transport)
 

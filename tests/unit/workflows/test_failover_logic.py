@@ -8,7 +8,7 @@ import pytest
 
 from lib.domain.dr import parse_request
 from lib.domain.errors import ValidationError
-from lib.engine.api import Done, Fail, Next, Pause, StepContext, Wait
+from lib.engine import Done, Fail, Next, Pause, StepContext, Wait
 from lib.workflows.drill import DRILL_WORKFLOW
 from lib.workflows.failover import FAILBACK_WORKFLOW, FAILOVER_WORKFLOW
 from tests.unit.workflows.fake_asr import T0, FakeSiteRecovery
@@ -37,7 +37,10 @@ def test_failover_runs_every_phase_once_per_vm_and_ends_healthy_in_reverse() -> 
         )
         assert result.state["vms"][vm]["done"] == ["failover", "commit", "reprotect", "healthy"]
     evidence = result.state["evidence"]
-    assert evidence["vms"]["web-1"]["rto_s"] is not None and evidence["vms"]["web-1"]["rpo_s"] == 300.0
+    # Trigger and failover start at T0 (our clock), the fake's failover job takes 3 min; the newest point
+    # (LatestProcessed) is the crash-consistent one from 5 min before the job started.
+    assert evidence["vms"]["web-1"]["rto_s"] == 180.0 and evidence["vms"]["web-1"]["rpo_s"] == 300.0
+    assert (evidence["rto_s"], evidence["rpo_s"]) == (180.0, 300.0)
 
 
 def test_groups_run_in_order_and_parallelism_is_bounded() -> None:
@@ -134,7 +137,8 @@ def test_health_polls_back_off_and_use_one_listing_per_poll() -> None:
     result = run(FAILOVER_WORKFLOW, deps, body)
     polls = [o for s, o in result.history if s == "await_healthy"]
     delays = [o.delay for o in polls if isinstance(o, Wait)]
-    assert len(delays) >= 3 and delays == sorted(delays) and delays[-1] > delays[0]
+    # Initial replication takes 4 listings in the fake: 4 waits, backing off by 1.5 from 1 s.
+    assert delays == [timedelta(seconds=s) for s in (1, 1.5, 2.25, 3.375)]
     # Exactly one vault-wide listing per call of a step that observes ASR, whatever the number of VMs.
     observing = {"preflight", "failover", "commit", "reprotect", "await_healthy"}
     assert asr.list_calls == sum(1 for step, _o in result.history if step in observing)
@@ -166,7 +170,7 @@ def test_drill_passes_and_moves_last_test_failover_time() -> None:
     body = parse_request("drill", {"vms": ["web-1", "web-2"], "test_network_id": net, "timing": FAST}).to_json()
     result = run(DRILL_WORKFLOW, make_deps(asr), body)
     assert isinstance(result.outcome, Done)
-    assert all(i.last_successful_test_failover_time is not None for i in asr.items.values())
+    assert all(i.last_successful_test_failover_time == T0 for i in asr.items.values())  # was None
     assert all(i.primary_location == "eastus" for i in asr.items.values())  # production untouched
 
 

@@ -1,0 +1,193 @@
+"""A phase applied per VM: observe every item with one listing, decide per VM (a pure function), act.
+
+Observation before action is what keeps a redelivered or retried step from issuing an ASR action twice:
+an item already in the phase's end state is marked done, and an item whose ``currentScenario`` shows the
+phase's job running gets that job adopted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from lib.domain.asr import Job, ProtectedItem
+from lib.domain.errors import OperationNotAllowed, ResourceNotFound, SiteRecoveryError, Throttled
+from lib.domain.errors import TransientSiteRecoveryError as Transient
+from lib.engine import Next, Outcome
+from lib.ports.site_recovery import by_vm_name
+from lib.workflows.action import ActionPhase, PhaseRun, job_failed_message
+from lib.workflows.steps import poll_wait
+from lib.workflows.vmstate import VmProgress
+
+
+class Move(Enum):
+    """What to do with one VM in this call of a phase."""
+
+    MISSING = "missing"  # the item left the vault: the VM fails
+    ALREADY_DONE = "already-done"  # ASR shows the phase's end state, with no job of ours: done
+    POLL = "poll"  # we recorded a job: read it
+    ADOPT = "adopt"  # ASR runs the phase's job we did not record (a worker died after starting it)
+    HOLD = "hold"  # not its turn: earlier group unfinished, no free slot, or ASR throttles
+    REFUSE = "refuse"  # ASR does not allow the action now: the VM fails with the reason
+    START = "start"  # start the action
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Whether a VM may start now: boot-order group, parallelism and throttling."""
+
+    group: int | None  # the one group allowed to start (None: any, for unordered phases)
+    running: int  # jobs of this phase running now
+    parallelism: int  # the request's bound on running jobs
+    throttled: bool  # ASR throttled a start in this call: start nothing more
+
+    def admits(self, group: int) -> bool:
+        return self.group in (None, group) and self.running < self.parallelism and not self.throttled
+
+
+def decide(phase: ActionPhase, item: ProtectedItem | None, row: VmProgress, gate: Gate) -> Move:
+    """Pure: the move for one VM from what ASR shows and what the run recorded."""
+    if item is None:
+        return Move.MISSING
+    recorded = row.jobs.get(phase.name)
+    if recorded is not None:
+        return Move.POLL
+    if phase.completed(item, row):
+        return Move.ALREADY_DONE
+    if item.current_scenario == phase.scenario and item.current_job_name:
+        return Move.ADOPT
+    if not gate.admits(row.group):
+        return Move.HOLD
+    if not item.allows(phase.operation):
+        return Move.REFUSE
+    return Move.START
+
+
+@dataclass
+class Tally:
+    """What this call did so far: it feeds the gate and the step's outcome."""
+
+    group: int | None  # the boot-order group allowed to start (None: any)
+    running: int = 0  # jobs of this phase running after the VMs handled so far
+    started: list[str] = field(default_factory=list)  # VMs whose action this call started
+    finished: dict[str, str] = field(default_factory=dict)  # VM -> how its phase ended in this call
+    throttled: SiteRecoveryError | None = None  # ASR throttled a start: the rest wait for the next call
+    recent: dict[str, Job] | None = None  # newest job per VM of the phase's scenario, listed at most once
+
+    def gate(self, parallelism: int) -> Gate:
+        return Gate(self.group, self.running, parallelism, self.throttled is not None)
+
+
+def latest_jobs(run: PhaseRun) -> dict[str, Job]:
+    """The newest job of the phase's scenario per target VM (preflight saw each VM before it, so it is ours)."""
+    latest: dict[str, Job] = {}
+    for job in run.deps.asr.list_jobs():
+        if job.scenario != run.phase.scenario or job.start_time is None:
+            continue
+        key = job.target_name.lower()
+        current = latest.get(key)
+        if current is None or (current.start_time is not None and job.start_time > current.start_time):
+            latest[key] = job
+    return latest
+
+
+def _already_done(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None:
+    # A drill VM whose test failover failed had nothing to clean up: its newest cleanup job is older.
+    if not row.drill_error:
+        tally.recent = tally.recent if tally.recent is not None else latest_jobs(run)
+        job = tally.recent.get(vm.lower())
+        if job is not None:  # the phase was done before we recorded its job (a worker died after acting)
+            row.jobs[run.phase.name] = job.name
+            end = run.state.record_job(job, run.phase.name).end
+            if end is not None:
+                row.phase_end[run.phase.name] = end
+            row.started_at[run.phase.name] = run.ctx.now
+    row.mark_done(run.phase.name)
+    tally.finished[vm] = "already done"
+
+
+def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None:
+    name = run.phase.name
+    job = run.deps.asr.get_job(row.jobs[name])
+    record = run.state.record_job(job, name)
+    if not job.finished:
+        tally.running += 1
+        return
+    if job.succeeded:
+        row.mark_done(name)
+        if record.end is not None:
+            row.phase_end[name] = record.end
+        row.item_id = job.new_item_id or row.item_id
+    else:
+        row.mark_failed(name, *job_failed_message(job))
+    tally.finished[vm] = job.state
+
+
+def _adopt(run: PhaseRun, vm: str, row: VmProgress, item: ProtectedItem, tally: Tally) -> None:
+    assert item.current_job_name  # decide() adopts only a named running job
+    row.jobs[run.phase.name] = item.current_job_name  # adopt: never start it twice
+    row.started_at[run.phase.name] = run.ctx.now
+    _poll(run, vm, row, tally)
+
+
+def _refuse(run: PhaseRun, vm: str, row: VmProgress, item: ProtectedItem, tally: Tally) -> None:
+    op = run.phase.operation.value
+    row.mark_failed(
+        run.phase.name,
+        "OperationNotAllowed",
+        f"ASR does not allow {op} on {vm} now: state {item.protection_state}"
+        f" ({item.protection_state_description}), allowed {sorted(item.allowed_operations)}",
+    )
+    tally.finished[vm] = "refused"
+
+
+def _start(run: PhaseRun, vm: str, row: VmProgress, item: ProtectedItem, tally: Tally) -> None:
+    name = run.phase.name
+    try:
+        job_name = run.phase.start_item(run.deps, item, row, run.req)
+    except (Throttled, Transient) as exc:
+        tally.throttled = exc  # keep what already started; try the rest on the next call
+        return
+    except (OperationNotAllowed, ResourceNotFound) as exc:
+        row.mark_failed(name, exc.code, exc.message)
+        tally.finished[vm] = "refused"
+        return
+    row.jobs[name] = job_name
+    row.started_at[name] = run.ctx.now
+    run.state.note_started_job(job_name, name, vm)
+    tally.started.append(vm)
+    tally.running += 1
+
+
+def _act(run: PhaseRun, tally: Tally, *, move: Move, vm: str, row: VmProgress, item: ProtectedItem | None) -> None:
+    if item is None or move is Move.MISSING:
+        row.mark_failed(run.phase.name, "ItemNotFound", f"VM {vm} is no longer a protected item in the vault")
+    elif move is Move.ALREADY_DONE:
+        _already_done(run, vm, row, tally)
+    elif move is Move.POLL:
+        _poll(run, vm, row, tally)
+    elif move is Move.ADOPT:
+        _adopt(run, vm, row, item, tally)
+    elif move is Move.REFUSE:
+        _refuse(run, vm, row, item, tally)
+    elif move is Move.START:
+        _start(run, vm, row, item, tally)
+
+
+def item_phase(run: PhaseRun, todo: list[tuple[str, VmProgress]]) -> Outcome:
+    items = by_vm_name(run.deps.asr.list_protected_items())
+    # Groups run in order: a VM may start only when every VM of earlier groups finished this phase.
+    tally = Tally(group=min(row.group for _vm, row in todo) if run.phase.ordered else None)
+    for vm, row in todo:
+        item = items.get(vm.lower())
+        if item is not None:
+            row.seen_at(item)
+        move = decide(run.phase, item, row, tally.gate(run.req.parallelism))
+        _act(run, tally, move=move, vm=vm, row=row, item=item)
+    details = {"started": tally.started, "finished": tally.finished, "running": tally.running}
+    if run.state.has_pending(run.phase.name):
+        reason = f"{run.phase.name}: {tally.running} running, {len(tally.started)} started"
+        if tally.throttled is not None:
+            reason += f"; ASR throttled ({tally.throttled.code}), the rest start later"
+        return poll_wait(run.req, reason, details)
+    return Next(f"{run.phase.name}: finished for every VM", details)
