@@ -6,7 +6,20 @@ queue trigger's entry point) and ``Driver`` plays the Functions host in tests, t
 other modules are the engine's inside: tests of its pure parts may import them directly.
 """
 
-from lib.engine.api import Details, Done, Fail, Next, Outcome, Pause, Step, StepContext, StepFn, Wait, Workflow
+from lib.engine.api import (
+    CancelRefused,
+    Details,
+    Done,
+    Fail,
+    Next,
+    Outcome,
+    Pause,
+    Step,
+    StepContext,
+    StepFn,
+    Wait,
+    Workflow,
+)
 from lib.engine.config import EngineConfig, LeaseTiming, RetryPolicy, TimerScale
 from lib.engine.driver import DrainReport, Driver, DriveResult, OtherRunDue, WatchInterrupted
 from lib.engine.errors import (
@@ -28,6 +41,7 @@ from lib.engine.runtime import CrashHook, CrashPoint, Observer
 from lib.engine.service import Engine, LeaseView, PoisonReport, RunView, StartResult, SweepReport
 
 __all__ = [
+    "CancelRefused",
     "ContentionExceeded",
     "CrashHook",
     "CrashPoint",

@@ -91,6 +91,15 @@ StepFn = Callable[[StepContext, D], Outcome]
 
 
 @dataclass(frozen=True)
+class CancelRefused:
+    """A workflow's answer to ``cancel`` in a phase where stopping would strand something: why, and what
+    the operator can do instead (operation names, e.g. ``("commit", "rollback")``)."""
+
+    reason: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Step(Generic[D]):
     name: str
     run: StepFn[D]
@@ -103,6 +112,10 @@ class Workflow(Generic[D]):
     # Called by ``resume`` on a failed or partially-succeeded run: may reset parts of ``state`` (e.g. mark
     # failed VMs for retry) and returns the step to restart from. Default: the step that failed.
     on_resume: Callable[[dict[str, Any], str], str] | None = None
+    # Called by ``cancel`` on an active run with its state and step: None lets the cancel through (the run
+    # ends ``cancelled``); a ``CancelRefused`` refuses it with the reason and the choices left (after an
+    # irreversible ASR action, for instance). Default: every active run may be cancelled.
+    on_cancel: Callable[[Mapping[str, Any], str], CancelRefused | None] | None = None
 
     def step(self, name: str) -> Step[D]:
         for candidate in self.steps:

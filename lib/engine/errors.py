@@ -54,20 +54,31 @@ class ContentionExceeded(EngineError):
 
 
 class OperationRefused(IllegalTransition, EngineError):
-    """An operation is not allowed while the run has its current status (HTTP: 409 with these fields).
+    """An operation is not allowed while the run has its current status, or its workflow refuses it in the
+    phase it has reached (HTTP: 409 with these fields).
 
-    ``allowed`` lists the operations the run does accept now, so a caller can name the choices.
+    ``allowed`` lists what the caller may do instead, so a refusal can name the choices; ``reason`` says why
+    when the workflow refused (e.g. "the VMs are failed over: cancel cannot bring them back").
     """
 
     def __init__(
-        self, run_id: str, operation: str, status: RunStatus, allowed: tuple[str, ...], event: RunEvent
+        self,
+        run_id: str,
+        operation: str,
+        status: RunStatus,
+        allowed: tuple[str, ...],
+        event: RunEvent,
+        *,
+        reason: str = "",
     ) -> None:
         IllegalTransition.__init__(self, status, event, run_id)
         choices = ", ".join(allowed) if allowed else "none, the run is over"
-        self.args = (f"run {run_id} is {status.value}: {operation} is not allowed (allowed now: {choices})",)
+        why = f": {reason}" if reason else ""
+        self.args = (f"run {run_id} is {status.value}: {operation} is not allowed{why} (allowed now: {choices})",)
         self.operation = operation
         self.status = status
         self.allowed = allowed
+        self.reason = reason
 
 
 class LeaseHeld(EngineError):

@@ -192,7 +192,13 @@ def _changed(
 _RELEASED: dict[str, Any] = {"lease_owner": "", "lease_until": None, "msg_id": ""}
 
 
-def cancel(run: RunRecord, now: datetime, by: str, reason: str) -> Checkpoint:
+def cancel(wf: Workflow[Any] | None, run: RunRecord, now: datetime, by: str, reason: str) -> Checkpoint:
+    """End an active run ``cancelled``, unless its workflow refuses in the phase reached (``on_cancel``)."""
+    refused = wf.on_cancel(run.state, run.step) if wf is not None and wf.on_cancel and run.active else None
+    if refused is not None:
+        raise OperationRefused(
+            run.run_id, "cancel", run.status, refused.choices, RunEvent.CANCEL, reason=refused.reason
+        )
     rec = Recorder(run, now, by)
     text = reason or f"cancelled by {by}"
     rec.edge(RunEvent.CANCEL, run.step, outcome="operation", reason=text, details={"by": by})

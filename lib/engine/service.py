@@ -152,7 +152,13 @@ class Engine(Generic[D]):
         return ops.start(self._rt, workflow, input, idempotency_key, actor)
 
     def cancel(self, run_id: str, *, by: str, reason: str = "") -> RunRecord:
-        return ops.update(self._rt, run_id, "cancel", lambda run, now: ops.cancel(run, now, by, reason))
+        """End an active run ``cancelled``. ``OperationRefused`` when the run is over, or when its workflow's
+        ``on_cancel`` refuses in the phase reached (``reason`` and ``allowed`` then say why and what else)."""
+
+        def change(run: RunRecord, now: datetime) -> Checkpoint:
+            return ops.cancel(self._rt.registry.get(run.workflow), run, now, by, reason)
+
+        return ops.update(self._rt, run_id, "cancel", change)
 
     def approve(self, run_id: str, *, by: str, approval: str | None = None, comment: str = "") -> RunRecord:
         """Continue a paused run with the step after the pause; ``by`` is recorded and shown to that step."""

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,7 @@ from lib.adapters.memory_run_store import MemoryRunStore
 from lib.adapters.memory_work_queue import MemoryWorkQueue
 from lib.domain.runs import IllegalTransition, RunEvent, RunStatus
 from lib.engine import (
+    CancelRefused,
     Driver,
     Engine,
     EngineConfig,
@@ -29,7 +32,7 @@ from lib.engine import (
 from lib.ports.clock import Clock
 from lib.ports.run_store import Lease
 from lib.ports.work_queue import WorkItem
-from tests.integration.engine.flows import Effects, acting, registry
+from tests.integration.engine.flows import Effects, acting, polling, registry
 
 
 def make_engine(clock: Clock, *, scale: float = 0.001, extra: tuple[Workflow[Effects], ...] = ()) -> Engine[Effects]:
@@ -46,7 +49,7 @@ def make_engine(clock: Clock, *, scale: float = 0.001, extra: tuple[Workflow[Eff
 
 def leave_waiting(engine: Engine[Effects], run_id: str) -> None:
     """Execute the run's first message by hand: act1, then the poll step's first wait (then nobody drives it)."""
-    (msg,) = engine.queue.receive(1, 30)
+    (msg,) = [m for m in engine.queue.receive(32, 30) if WorkItem.decode(m.body).run_id == run_id]
     engine.executor().process(msg, held=True)
     assert engine.get(run_id).run.status is RunStatus.WAITING
 
@@ -267,3 +270,32 @@ def test_refusals_carry_json_fields_for_an_http_409() -> None:
     fields = refused.value.fields()
     assert fields["status"] == "cancelled" and fields["allowed"] == [] and fields["operation"] == "continue"
     assert fields["run_id"] == run_id
+
+
+# -- cancel in a phase where stopping would strand VMs: the workflow refuses, naming the choices --------------
+
+
+def _refuse_after_act1(state: Mapping[str, Any], step: str) -> CancelRefused | None:
+    if step == "act1":
+        return None  # nothing irreversible happened yet
+    return CancelRefused("act1 cannot be undone by stopping here", ("commit", "rollback"))
+
+
+def test_a_workflow_may_refuse_cancel_once_its_action_happened() -> None:
+    flow = Workflow(
+        "guarded",
+        (acting("act1"), polling(2, timedelta(seconds=10)), acting("act2", last=True)),
+        on_cancel=_refuse_after_act1,
+    )
+    engine = make_engine(SystemClock(), scale=1.0, extra=(flow,))
+    early = engine.start("guarded", {}).run_id
+    assert engine.cancel(early, by="frank").status is RunStatus.CANCELLED  # before the action: cancelled
+
+    late = engine.start("guarded", {}).run_id
+    leave_waiting(engine, late)  # act1 done, polling
+    with pytest.raises(OperationRefused) as refused:
+        engine.cancel(late, by="frank")
+    assert refused.value.allowed == ("commit", "rollback") and refused.value.operation == "cancel"
+    assert refused.value.reason == "act1 cannot be undone by stopping here"
+    assert refused.value.status is RunStatus.WAITING and "rollback" in str(refused.value)
+    assert engine.get(late).run.status is RunStatus.WAITING  # nothing was written
