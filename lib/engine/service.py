@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from lib.domain.runs import HistoryRecord, RunRecord, RunStatus, listed_status
+from lib.domain.errors import ValidationError
+from lib.domain.runs import ACTIVE, HistoryRecord, RunRecord, RunStatus, RunSummary, listed_status
 from lib.engine import janitor
 from lib.engine import operations as ops
 from lib.engine.api import Workflow
@@ -211,19 +212,26 @@ class Engine(Generic[D]):
     def list_runs(
         self, status: RunStatus | str | None = None, limit: int = 50, continuation: str | None = None
     ) -> RunPage:
-        """Newest first; pass the returned ``continuation`` to get the next page."""
-        wanted = RunStatus(status) if status is not None else None
+        """Newest first; pass the returned ``continuation`` to get the next page. An unknown ``status`` is a
+        ``ValidationError`` naming the allowed values.
+
+        The index is written when a run's listed status changes, not at every step; active runs (few) are
+        read back so that their status, current step and reason are the run's own, not the index's."""
+        wanted = _status_filter(status)
         limit = max(1, min(limit, 1000))
         page = self._rt.store.index_list(listed_status(wanted) if wanted else None, limit, continuation)
-        # The index lists waiting runs as running; read the exact status of those (active runs are few).
         items = []
         for row in page.items:
-            summary = row
-            if row.status is RunStatus.RUNNING:
-                summary = replace(row, status=self._rt.store.load_status(row.run_id) or row.status)
+            summary = self._current(row) if row.status in ACTIVE else row
             if wanted is None or summary.status is wanted:
                 items.append(summary)
         return RunPage(items, page.continuation)
+
+    def _current(self, row: RunSummary) -> RunSummary:
+        loaded = self._rt.store.load(row.run_id)
+        if loaded is None:
+            return row
+        return replace(RunSummary.of(loaded.run), status=loaded.run.status)
 
     # -- hosting ----------------------------------------------------------------------------------
 
@@ -241,3 +249,13 @@ class Engine(Generic[D]):
 
     def _now(self) -> datetime:
         return self._rt.clock.now()
+
+
+def _status_filter(status: RunStatus | str | None) -> RunStatus | None:
+    if status is None or isinstance(status, RunStatus):
+        return status
+    try:
+        return RunStatus(status)
+    except ValueError:
+        allowed = ", ".join(s.value for s in RunStatus)
+        raise ValidationError("status", f"{status!r} is not a run status; use one of: {allowed}") from None

@@ -12,6 +12,7 @@ import pytest
 from lib.adapters.clocks import ManualClock, SystemClock
 from lib.adapters.memory_run_store import MemoryRunStore
 from lib.adapters.memory_work_queue import MemoryWorkQueue
+from lib.domain.errors import ValidationError
 from lib.domain.runs import IllegalTransition, RunEvent, RunStatus
 from lib.engine import (
     CancelRefused,
@@ -299,3 +300,25 @@ def test_a_workflow_may_refuse_cancel_once_its_action_happened() -> None:
     assert refused.value.reason == "act1 cannot be undone by stopping here"
     assert refused.value.status is RunStatus.WAITING and "rollback" in str(refused.value)
     assert engine.get(late).run.status is RunStatus.WAITING  # nothing was written
+
+
+# -- finding 7 (engine side): listings tell the truth ----------------------------------------------------------
+
+
+def test_listing_shows_an_active_runs_current_step_and_reason() -> None:
+    engine = make_engine(SystemClock(), scale=1.0)
+    run_id = engine.start("chain", {}).run_id
+    leave_waiting(engine, run_id)  # act1 ran; the run polls in step "poll" (the index still says "act1")
+
+    (row,) = engine.list_runs().items
+    assert row.run_id == run_id and row.status is RunStatus.WAITING
+    assert row.step == "poll" and row.reason == "poll 1/2"
+    assert [r.run_id for r in engine.list_runs("waiting").items] == [run_id]
+
+
+def test_an_unknown_status_filter_names_the_allowed_values() -> None:
+    engine = make_engine(SystemClock())
+    with pytest.raises(ValidationError) as caught:
+        engine.list_runs("bogus")
+    assert caught.value.field == "status" and "'bogus'" in caught.value.reason
+    assert "awaiting-approval" in caught.value.reason and "\n" not in str(caught.value)
