@@ -266,10 +266,10 @@ class Driver(Generic[D]):
         """Returns the executor to go on with and whether any message was this driver's to handle."""
         ours = False
         for index, msg in enumerate(messages):
-            if self._leave_if_not_ours(shared, msg):
-                continue
-            ours = True
             try:
+                if self._leave_if_not_ours(shared, msg):
+                    continue
+                ours = True
                 crashed = self._process_one(shared, executor, msg)
             except KeyboardInterrupt:
                 self._interrupted(shared, executor, messages[index:])
