@@ -8,6 +8,7 @@ other modules are the engine's inside: tests of its pure parts may import them d
 
 from lib.engine.api import (
     CancelRefused,
+    Decide,
     Details,
     Done,
     Fail,
@@ -46,6 +47,7 @@ __all__ = [
     "CrashHook",
     "CrashPoint",
     "DeadlineExceeded",
+    "Decide",
     "Details",
     "Done",
     "DrainReport",

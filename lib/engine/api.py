@@ -51,6 +51,21 @@ class Pause:
 
 
 @dataclass(frozen=True)
+class Decide:
+    """Stop until an operator picks one of ``choices`` (``Engine.decide``); the run is ``awaiting-decision``.
+
+    The engine then calls this same step again with ``ctx.decision`` set to the choice (and
+    ``ctx.approved_by`` to who chose), so the step acts on it. ``decision`` names what is decided.
+    Choice names are non-empty and contain no comma.
+    """
+
+    decision: str
+    reason: str
+    choices: tuple[str, ...]
+    details: Details = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Done:
     """The run is over. ``partial`` ends it ``partially-succeeded`` instead of ``succeeded``."""
 
@@ -68,7 +83,7 @@ class Fail:
     details: Details = field(default_factory=dict)
 
 
-Outcome = Next | Wait | Pause | Done | Fail
+Outcome = Next | Wait | Pause | Decide | Done | Fail
 
 
 @dataclass
@@ -84,7 +99,8 @@ class StepContext:
     step_started_at: datetime  # first time the engine entered this step (waits keep it)
     attempt: int = 1  # 1 + how many times this step raised and was retried
     approval_timed_out: bool = False
-    approved_by: str | None = None  # set on the step after an approved pause
+    approved_by: str | None = None  # set on the step after an approved pause, and on a decided step
+    decision: str | None = None  # the operator's choice, on the step that returned ``Decide``
 
 
 StepFn = Callable[[StepContext, D], Outcome]

@@ -14,7 +14,7 @@ from typing import Any
 
 from lib.domain.errors import AutopilotError
 from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus, transition
-from lib.engine.api import Done, Fail, Next, Outcome, Pause, Wait, Workflow
+from lib.engine.api import Decide, Done, Fail, Next, Outcome, Pause, Wait, Workflow
 from lib.engine.config import RetryPolicy, TimerScale
 
 
@@ -105,6 +105,8 @@ def entering(step: str, now: datetime) -> dict[str, Any]:
         "approved_by": "",
         "approval": "",
         "approval_timed_out": False,
+        "choices": (),
+        "decision": "",
         "error": "",
         "error_code": "",
     }
@@ -170,6 +172,26 @@ def _after_pause(turn: _Turn, result: Pause) -> Checkpoint:
     )
 
 
+def _after_decide(turn: _Turn, result: Decide) -> Checkpoint:
+    choices = tuple(result.choices)
+    if not choices or any(not c or "," in c for c in choices) or not result.decision:
+        # A bug in the workflow, not weather: nobody could ever answer this decision.
+        reason = f"step {turn.step!r} asked for decision {result.decision!r} with unusable choices {list(choices)!r}"
+        turn.rec.edge(RunEvent.FAIL, turn.step, outcome="fail", reason=reason, error=reason, code="BadDecision")
+        return turn.finish(due_at=None, reason=reason, error=reason, error_code="BadDecision")
+    details = {**result.details, "decision": result.decision, "choices": list(choices)}
+    turn.rec.edge(RunEvent.STEP_DECIDE, turn.step, outcome="decide", reason=result.reason, details=details)
+    return turn.finish(
+        attempt=1,
+        due_at=None,
+        approval=result.decision,
+        choices=choices,
+        decision="",
+        approved_by="",
+        reason=result.reason,
+    )
+
+
 def _after_done(turn: _Turn, result: Done) -> Checkpoint:
     event = RunEvent.DONE_PARTIAL if result.partial else RunEvent.DONE
     turn.rec.edge(event, turn.step, outcome="done", reason=result.reason, details=result.details)
@@ -194,6 +216,7 @@ _HANDLERS: Mapping[type, Callable[[_Turn, Any], Checkpoint]] = {
     Next: _after_next,
     Wait: _after_wait,
     Pause: _after_pause,
+    Decide: _after_decide,
     Done: _after_done,
     Fail: _after_fail,
 }

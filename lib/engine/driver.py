@@ -432,8 +432,9 @@ class Driver(Generic[D]):
 
 
 def _settled(run: RunRecord) -> bool:
-    """Nothing more for a driver to do: the run is over, or paused until someone approves."""
-    return not run.active or (run.status is RunStatus.AWAITING_APPROVAL and run.due_at is None)
+    """Nothing more for a driver to do: the run is over, or paused until someone approves or decides."""
+    waiting_for_someone = run.status in (RunStatus.AWAITING_APPROVAL, RunStatus.AWAITING_DECISION)
+    return not run.active or (waiting_for_someone and run.due_at is None)
 
 
 def _run_of(body: str) -> str:

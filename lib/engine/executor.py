@@ -240,6 +240,7 @@ class Executor(Generic[D]):
             attempt=run.attempt,
             approval_timed_out=wake is RunEvent.APPROVAL_TIMEOUT,
             approved_by=run.approved_by or None,
+            decision=run.decision or None,
         )
         result: Outcome | BaseException
         try:

@@ -54,6 +54,7 @@ OPERATION_EVENTS: Mapping[str, RunEvent] = {
     "approve": RunEvent.APPROVE,
     "cancel": RunEvent.CANCEL,
     "continue": RunEvent.CONTINUE,
+    "decide": RunEvent.DECIDE,
     "resume": RunEvent.RESUME,
 }
 
@@ -231,6 +232,18 @@ def resume(wf: Workflow[Any], run: RunRecord, now: datetime, by: str, reason: st
     details = {"from_step": run.step, "to_step": target, "previous_status": run.status.value, "error": run.error}
     rec.edge(RunEvent.RESUME, run.step, outcome="operation", reason=text, details=details)
     return rec.finish(**{**entering(target, now), **_RELEASED, "state": state, "reason": text})
+
+
+def decide(run: RunRecord, now: datetime, by: str, choice: str, comment: str) -> Checkpoint:
+    """Record ``by``'s ``choice`` on a run awaiting a decision; the deciding step runs again and sees it."""
+    if run.status is RunStatus.AWAITING_DECISION and choice not in run.choices:
+        raise ValidationError("choice", f"run {run.run_id} offers {', '.join(run.choices)}; not {choice!r}")
+    rec = Recorder(run, now, by)
+    text = comment or f"{by} chose {choice}"
+    details = {"decision": run.approval, "choice": choice, "choices": list(run.choices), "by": by}
+    rec.edge(RunEvent.DECIDE, run.step, outcome="operation", reason=text, details=details)
+    changes = {"due_at": now, "decision": choice, "approved_by": by, "approval": "", "choices": (), "reason": text}
+    return rec.finish(**{**_RELEASED, **changes})
 
 
 def continue_run(run: RunRecord, now: datetime, by: str, reason: str) -> Checkpoint:

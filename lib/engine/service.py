@@ -180,6 +180,12 @@ class Engine(Generic[D]):
 
         return ops.update(self._rt, run_id, "resume", change)
 
+    def decide(self, run_id: str, choice: str, *, by: str, comment: str = "") -> RunRecord:
+        """Answer a run awaiting a decision (``Decide``) with one of ``run.choices``; who chose and the
+        choice are recorded, and the deciding step runs again with ``ctx.decision``. A choice not offered is
+        a ``ValidationError``; a run not awaiting a decision ``OperationRefused``."""
+        return ops.update(self._rt, run_id, "decide", lambda run, now: ops.decide(run, now, by, choice, comment))
+
     def continue_run(self, run_id: str, *, by: str, reason: str = "") -> RunRecord:
         """Make a pending, running or waiting run due now and enqueue a work item for it, so any driver (the
         queue trigger, ``Driver.drive``) executes its step. A live lease is refused with ``LeaseHeld``; an

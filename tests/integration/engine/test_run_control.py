@@ -8,10 +8,23 @@ import time
 import pytest
 
 from lib.domain.runs import RunEvent, RunRecord, RunStatus
-from lib.engine import CrashHook, CrashPoint, InjectedCrash, LeaseHeld, WatchInterrupted
+from lib.engine import (
+    CrashHook,
+    CrashPoint,
+    Decide,
+    Done,
+    InjectedCrash,
+    LeaseHeld,
+    Outcome,
+    Step,
+    StepContext,
+    WatchInterrupted,
+    Workflow,
+)
 from lib.ports.run_store import StaleRun
 from lib.ports.work_queue import WorkItem
 from tests.integration.engine.conftest import MakeHarness
+from tests.integration.engine.flows import Effects, registry
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +123,22 @@ def test_ctrl_c_mid_step_releases_the_lease_and_the_run_continues_at_once(make_h
     h.engine.continue_run(run_id, by="ops")  # no LeaseHeld: nobody holds the step
     done = h.driver(poll_s=0.02).run_until_finished(run_id, deadline_s=30)
     assert done.status is RunStatus.SUCCEEDED and h.effects.applied[f"{run_id}/act2"] == 1
+
+
+def test_a_decision_pause_is_stored_and_answered_on_azurite(make_harness: MakeHarness) -> None:
+    def gate(ctx: StepContext, fx: Effects) -> Outcome:
+        if ctx.decision is None:
+            return Decide("partial-failover", "one group failed", ("commit", "retry", "rollback"))
+        return Done(f"{ctx.decision} by {ctx.approved_by}")
+
+    h = make_harness(workflows=registry(Workflow("decides", (Step("gate", gate),))))
+    run_id = h.engine.start("decides", {}).run_id
+    paused = h.driver(poll_s=0.02).run_until_finished(run_id, deadline_s=30)
+    stored = h.storage.store.load(run_id)
+    assert stored is not None and stored.run == paused
+    assert paused.status is RunStatus.AWAITING_DECISION and paused.choices == ("commit", "retry", "rollback")
+    assert [s.status for s in h.engine.list_runs("awaiting-decision").items] == [RunStatus.AWAITING_DECISION]
+
+    h.engine.decide(run_id, "commit", by="ops")
+    done = h.driver(poll_s=0.02).run_until_finished(run_id, deadline_s=30)
+    assert done.status is RunStatus.SUCCEEDED and done.reason == "commit by ops"

@@ -16,6 +16,8 @@ from lib.domain.errors import ValidationError
 from lib.domain.runs import IllegalTransition, RunEvent, RunStatus
 from lib.engine import (
     CancelRefused,
+    Decide,
+    Done,
     Driver,
     Engine,
     EngineConfig,
@@ -322,3 +324,61 @@ def test_an_unknown_status_filter_names_the_allowed_values() -> None:
         engine.list_runs("bogus")
     assert caught.value.field == "status" and "'bogus'" in caught.value.reason
     assert "awaiting-approval" in caught.value.reason and "\n" not in str(caught.value)
+
+
+# -- a partial failover pauses for the operator's choice (awaiting-decision) ----------------------------------
+
+
+class Deciding:
+    """Asks commit / retry / rollback once, then finishes with what was chosen and by whom."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str | None, str | None]] = []
+
+    def __call__(self, ctx: StepContext, fx: Effects) -> Outcome:
+        self.seen.append((ctx.decision, ctx.approved_by))
+        if ctx.decision is None:
+            return Decide("partial-failover", "web-2 failed over, db-1 did not", ("commit", "retry", "rollback"))
+        return Done(f"{ctx.decision} chosen by {ctx.approved_by}")
+
+
+def test_a_run_awaits_a_decision_and_the_deciding_step_sees_the_choice() -> None:
+    step = Deciding()
+    flow = Workflow("decides", (Step("gate", step),))
+    engine = make_engine(SystemClock(), extra=(flow,))
+    run_id = engine.start("decides", {}).run_id
+
+    paused = Driver(engine, poll_s=0.005).run_until_finished(run_id, deadline_s=20)  # settles, does not spin
+
+    assert paused.status is RunStatus.AWAITING_DECISION and paused.choices == ("commit", "retry", "rollback")
+    assert paused.approval == "partial-failover" and paused.due_at is None
+    view = engine.get(run_id)
+    assert view.allowed_operations == ("cancel", "decide") and view.history[-1].event is RunEvent.STEP_DECIDE
+    with pytest.raises(OperationRefused) as refused:
+        engine.approve(run_id, by="gina")
+    assert refused.value.allowed == ("cancel", "decide")
+    with pytest.raises(ValidationError) as bad:
+        engine.decide(run_id, "failback", by="gina")
+    assert bad.value.field == "choice" and "commit, retry, rollback" in bad.value.reason
+
+    engine.decide(run_id, "rollback", by="gina", comment="the app tier must stay together")
+
+    done = Driver(engine, poll_s=0.005).run_until_finished(run_id, deadline_s=20)
+    assert done.status is RunStatus.SUCCEEDED and done.reason == "rollback chosen by gina"
+    assert step.seen == [(None, None), ("rollback", "gina")]
+    decided = next(h for h in engine.get(run_id).history if h.event is RunEvent.DECIDE)
+    assert decided.actor == "gina" and decided.details["choice"] == "rollback"
+    assert decided.reason == "the app tier must stay together"
+    with pytest.raises(OperationRefused):
+        engine.decide(run_id, "commit", by="gina")  # over: nothing to decide
+
+
+def test_a_decision_without_usable_choices_fails_the_run() -> None:
+    def gate(ctx: StepContext, fx: Effects) -> Outcome:
+        return Decide("x", "?", ("a,b",))
+
+    flow = Workflow("bad-decide", (Step("gate", gate),))
+    engine = make_engine(SystemClock(), extra=(flow,))
+    run_id = engine.start("bad-decide", {}).run_id
+    run = Driver(engine, poll_s=0.005).run_until_finished(run_id, deadline_s=20)
+    assert run.status is RunStatus.FAILED and run.error_code == "BadDecision"
