@@ -7,7 +7,6 @@ it can and answers None for the rest; the classifiers decide what a missing valu
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -72,5 +71,7 @@ def parse_time(value: object) -> datetime | None:
 def digest(payload: object) -> str:
     """A stable key for a payload that carries no id of its own: the same JSON (in any key order) gives the
     same digest, so a redelivery deduplicates like one that has an id."""
+    import hashlib  # lazily: OpenSSL's binding is the costliest import here, and most payloads carry ids
+
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
