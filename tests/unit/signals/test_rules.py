@@ -563,3 +563,31 @@ def test_a_stored_signal_missing_a_field_is_named(drop: str, field: str) -> None
     with pytest.raises(SignalParseError) as caught:
         RegionHealthSignal.from_json(stored)
     assert caught.value.field == field
+
+
+def test_legacy_resource_health_names_its_resource() -> None:
+    context = rh_context(rh())
+    context["resourceId"] = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/db-1"
+    body = {"schemaId": "Microsoft.Insights/activityLogs", "data": {"context": {"activityLog": context}}}
+    found = signal(one(body))
+    assert (found.source.value, found.resource_id, found.active) == ("resource-health", context["resourceId"], True)
+
+
+def test_metric_alert_without_target_or_region_is_ignored_and_without_time_unreadable() -> None:
+    body = copy.deepcopy(load("metric-common-alert-schema-resolved.json"))
+    body["data"]["essentials"]["alertTargetIDs"] = []
+    ignored(one(body), IgnoreCode.NO_REGION)
+    body = copy.deepcopy(load("metric-common-alert-schema-resolved.json"))
+    body["data"]["essentials"].update({"firedDateTime": None, "resolvedDateTime": "soon"})
+    with pytest.raises(SignalParseError) as caught:
+        one(body)
+    assert caught.value.field == "data.essentials.firedDateTime"
+
+
+def test_service_health_without_any_time_is_unreadable() -> None:
+    body = sh_active()
+    context = body["data"]["alertContext"]
+    del context["eventTimestamp"], context["submissionTimestamp"], body["data"]["essentials"]["firedDateTime"]
+    with pytest.raises(SignalParseError) as caught:
+        one(body)
+    assert caught.value.field == "eventTimestamp"
