@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from lib.signals.fields import digest, flag, mapping, parse_time, text
+from lib.signals.fields import digest, flag, mapping, parse_time, text, word
 from lib.signals.model import Classified, IgnoreCode, Ignored, RegionHealthSignal, SignalParseError, SignalState, Source
 from lib.signals.services import impacts_from
 
@@ -58,11 +58,6 @@ def synthetic_rule(envelope: Envelope) -> bool:
     return envelope.alert_rule is not None and _TEST_RULE.fullmatch(envelope.alert_rule) is not None
 
 
-def _word(value: object) -> str:
-    """An enum-like value compared without case or spacing ("In Progress" == "InProgress")."""
-    return "".join((text(value) or "").split()).casefold()
-
-
 def _notification(source: Source, record: Mapping[str, object], envelope: Envelope) -> str:
     # eventDataId is the activity-log event's own id: the same in every rule and action group that forwards it.
     key = text(record.get("eventDataId")) or envelope.origin_alert_id or digest(record)
@@ -84,12 +79,12 @@ def service_health(record: Mapping[str, object], envelope: Envelope) -> Classifi
     if _synthetic_service_health(props, envelope):
         why = "an action group's test notification (IsSynthetic / TEST-TTT)"
         return Ignored(why, IgnoreCode.SYNTHETIC, source, key)
-    kind = _word(props.get("incidentType")) or _kind_from_operation(record)
+    kind = word(props.get("incidentType")) or _kind_from_operation(record)
     if kind not in ("incident", "maintenance"):
         reason = f"incidentType {text(props.get('incidentType'))!r}: only incidents (and maintenance) signal outages"
         return Ignored(reason, IgnoreCode.NOT_INCIDENT, source, key)
     stages = _MAINTENANCE_STAGES if kind == "maintenance" else _INCIDENT_STAGES
-    state = stages.get(_word(props.get("stage"))) or _STATUS.get(_word(record.get("status")))
+    state = stages.get(word(props.get("stage"))) or _STATUS.get(word(record.get("status")))
     if state is None:
         stage, status = text(props.get("stage")), text(record.get("status"))
         reason = f"stage {stage!r} / status {status!r} say neither active nor resolved"
@@ -118,12 +113,12 @@ def service_health(record: Mapping[str, object], envelope: Envelope) -> Classifi
 
 def _synthetic_service_health(props: Mapping[str, object], envelope: Envelope) -> bool:
     marked = flag(props.get("IsSynthetic")) or flag(props.get("isSynthetic"))
-    return marked or _word(props.get("trackingId")) == _TEST_TRACKING_ID or synthetic_rule(envelope)
+    return marked or word(props.get("trackingId")) == _TEST_TRACKING_ID or synthetic_rule(envelope)
 
 
 def _kind_from_operation(record: Mapping[str, object]) -> str:
     # incidentType is the documented field; the operation (Microsoft.ServiceHealth/<kind>/action) is a fallback.
-    parts = _word(record.get("operationName")).split("/")
+    parts = word(record.get("operationName")).split("/")
     return parts[1] if len(parts) == 3 else ""
 
 
@@ -133,13 +128,13 @@ def resource_health(record: Mapping[str, object], envelope: Envelope) -> Classif
     key = _notification(source, record, envelope)
     if synthetic_rule(envelope):
         return Ignored("an action group's test notification (test alert rule)", IgnoreCode.SYNTHETIC, source, key)
-    if _word(props.get("cause")) == "userinitiated":
+    if word(props.get("cause")) == "userinitiated":
         return Ignored("cause UserInitiated: stopped or restarted on purpose", IgnoreCode.USER_INITIATED, source, key)
     health = text(props.get("currentHealthStatus"))
-    if _word(health) == "unknown":
+    if word(health) == "unknown":
         why = "currentHealthStatus Unknown: the health most likely did not change"
         return Ignored(why, IgnoreCode.UNKNOWN_HEALTH, source, key)
-    state = _resource_state(record, _word(health))
+    state = _resource_state(record, word(health))
     if state is None:
         status, operation = text(record.get("status")), text(record.get("operationName"))
         reason = f"status {status!r} / {operation!r} say neither active nor resolved"
@@ -162,8 +157,8 @@ def resource_health(record: Mapping[str, object], envelope: Envelope) -> Classif
 
 
 def _resource_state(record: Mapping[str, object], health: str) -> SignalState | None:
-    status = _word(record.get("status"))
-    found = _RH_VERB.search(_word(record.get("operationName")))
+    status = word(record.get("status"))
+    found = _RH_VERB.search(word(record.get("operationName")))
     verb = found.group(1) if found else ""
     if "resolved" in (status, verb) or health == "available":
         return RESOLVED

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from lib.signals.activity import Envelope, resource_health, service_health, synthetic_rule
-from lib.signals.fields import at, digest, items, mapping, parse_time, text
+from lib.signals.fields import at, digest, items, mapping, parse_time, text, word
 from lib.signals.model import Classified, IgnoreCode, Ignored, RegionHealthSignal, SignalParseError, SignalState, Source
 from lib.signals.regions import arm_region
 
@@ -20,7 +20,7 @@ __all__ = ["COMMON_SCHEMA", "LEGACY_ACTIVITY_LOG_SCHEMA", "from_alert_webhook"]
 COMMON_SCHEMA = "azureMonitorCommonAlertSchema"
 LEGACY_ACTIVITY_LOG_SCHEMA = "Microsoft.Insights/activityLogs"
 
-_LOG_SERVICES = frozenset({"log alerts v2", "log analytics", "application insights"})
+_LOG_SERVICES = frozenset({"logalertsv2", "loganalytics", "applicationinsights"})
 _CONDITIONS = {"fired": SignalState.ACTIVE, "resolved": SignalState.RESOLVED}
 
 _Reader = Callable[[Mapping[str, object], Envelope], Classified]
@@ -68,12 +68,11 @@ def _common(body: Mapping[str, object]) -> Classified:
 
 
 def _common_reader(essentials: Mapping[str, object], context: Mapping[str, object]) -> _Reader | None:
-    service = (text(essentials.get("monitoringService")) or "").casefold()
-    signal_type = "".join((text(essentials.get("signalType")) or "").split()).casefold()
+    service, signal_type = word(essentials.get("monitoringService")), word(essentials.get("signalType"))
     operation = (text(context.get("operationName")) or "").casefold()
     if service == "servicehealth" or operation.startswith("microsoft.servicehealth/"):
         return service_health
-    if service == "resource health" or (text(context.get("eventSource")) or "").casefold() == "resourcehealth":
+    if service == "resourcehealth" or word(context.get("eventSource")) == "resourcehealth":
         return resource_health
     if service == "platform" or signal_type == "metric":
         return _stateful(Source.METRIC, essentials)
@@ -131,7 +130,7 @@ def _legacy(body: Mapping[str, object]) -> Classified:
     record = _object(at(data, "context", "activityLog"), "data.context.activityLog")
     envelope = Envelope(raw=body, targets=tuple(t for t in (text(record.get("resourceId")),) if t))
     operation = (text(record.get("operationName")) or "").casefold()
-    event_source = (text(record.get("eventSource")) or "").casefold()
+    event_source = word(record.get("eventSource"))
     if operation.startswith("microsoft.servicehealth/") or event_source == "servicehealth":
         return service_health(record, envelope)
     if operation.startswith("microsoft.resourcehealth/") or event_source == "resourcehealth":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lib.signals.custom import CUSTOM_EVENT_TYPE, from_custom_event
-from lib.signals.fields import at, digest, mapping, parse_time, text
+from lib.signals.fields import at, digest, mapping, parse_time, text, word
 from lib.signals.model import Classified, IgnoreCode, Ignored, RegionHealthSignal, SignalParseError, SignalState, Source
 
 __all__ = ["ANNOTATED", "AVAILABILITY_STATUS_CHANGED", "from_event_grid_event"]
@@ -104,7 +104,7 @@ def _availability(event: _Event) -> Classified:
     if state is None:
         return Ignored(f"availabilityState {health!r} is not a known state", IgnoreCode.UNKNOWN_STATE, source, key)
     previous = text(props.get("previousAvailabilityState"))
-    return _signal(event, resource, state, health=health, stage=f"{previous} -> {health}", at=_time(event, props))
+    return _signal(event, resource, state, health=health, stage=f"{previous} -> {health}", moment=_time(event, props))
 
 
 def _annotation(event: _Event) -> Classified:
@@ -113,11 +113,11 @@ def _annotation(event: _Event) -> Classified:
     source = Source.HEALTH_RESOURCES
     props, resource = _resource(event)
     key = f"{source.value}:{event.id}"
-    context = "".join((text(props.get("context")) or "").split()).casefold()
+    context = word(props.get("context"))
     if context in ("customerinitiated", "userinitiated"):
         why = f"annotation {text(props.get('annotationName'))!r} is customer initiated"
         return Ignored(why, IgnoreCode.USER_INITIATED, source, key)
-    category = "".join((text(props.get("category")) or "").split()).casefold()
+    category = word(props.get("category"))
     if category not in ("unplanned", "planned"):
         why = f"annotation category {text(props.get('category'))!r} reports no outage"
         return Ignored(why, IgnoreCode.NOT_HEALTH, source, key)
@@ -128,7 +128,7 @@ def _annotation(event: _Event) -> Classified:
         SignalState.ACTIVE,
         maintenance=category == "planned",
         stage=name,
-        at=_time(event, props),
+        moment=_time(event, props),
         title=text(props.get("summary")) or name or "",
     )
 
@@ -138,7 +138,7 @@ def _signal(
     resource: str,
     state: SignalState,
     *,
-    at: datetime,
+    moment: datetime,
     health: str | None = None,
     stage: str | None = None,
     maintenance: bool = False,
@@ -150,7 +150,7 @@ def _signal(
         incident=f"{source.value}:{resource.casefold()}",
         notification=f"{source.value}:{event.id}",
         state=state,
-        at=at,
+        at=moment,
         resource_id=resource,
         maintenance=maintenance,
         health=health,

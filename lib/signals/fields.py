@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import cast
 
-__all__ = ["at", "digest", "flag", "items", "mapping", "parse_time", "text"]
+__all__ = ["at", "digest", "flag", "items", "mapping", "parse_time", "text", "word"]
 
 _TRUE = frozenset({"true", "1", "yes"})
 
@@ -41,6 +41,12 @@ def text(value: object) -> str | None:
     if isinstance(value, str) and value.strip():
         return value.strip()
     return None
+
+
+def word(value: object) -> str:
+    """An enum-like value for comparison, without case or spacing: "In Progress" == "InProgress",
+    "Resource Health" == "resourcehealth"; anything unreadable is the empty word."""
+    return "".join((text(value) or "").split()).casefold()
 
 
 def flag(value: object) -> bool:

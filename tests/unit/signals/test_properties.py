@@ -154,7 +154,7 @@ def _check_result(result: Classified) -> None:
     )
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(body=json_values, wrapped=st.booleans())
 def test_arbitrary_json_raises_nothing_but_signal_parse_error(body: Any, wrapped: bool) -> None:
     if wrapped:  # one level of the real envelope, so the inner readers see arbitrary JSON too
@@ -194,7 +194,7 @@ def _replace(body: Any, path: tuple[Any, ...], value: Any, delete: bool) -> Any:
     return body
 
 
-@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), name=st.sampled_from(all_names()))
 def test_mutated_fixtures_raise_nothing_but_signal_parse_error(data: st.DataObject, name: str) -> None:
     body = load(name)
@@ -229,7 +229,7 @@ def _keys(result: list[Classified] | SignalParseError) -> Any:
     return out
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(name=st.sampled_from(all_names()), seed=st.integers(min_value=0, max_value=1000), data=st.data())
 def test_duplicate_deliveries_give_identical_keys(name: str, seed: int, data: st.DataObject) -> None:
     body = load(name)
