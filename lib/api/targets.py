@@ -49,9 +49,19 @@ def _pending_overlap(app: App, request: DrRequest, vms: set[str], key: str | Non
         if key and view.run.idempotency_key == key:
             continue
         other = request_from_json(view.run.input)
-        if (request.plan and other.plan == request.plan) or vms & {v.lower() for v in other.vms}:
+        if (request.plan and other.plan == request.plan) or vms & _vms_of(app, other):
             return view
     return None
+
+
+def _vms_of(app: App, other: DrRequest) -> set[str]:
+    """The VMs another run will lock: a plan run names no VMs in its input, so read the plan's members."""
+    if not other.plan:
+        return {vm.lower() for vm in other.vms}
+    try:
+        return {vm.lower() for vm in target_vms(app, other)}
+    except ApiError:  # its plan is gone: that run will fail its preflight and lock nothing
+        return set()
 
 
 def check_target(app: App, request: DrRequest, key: str | None) -> str | None:

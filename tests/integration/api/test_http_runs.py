@@ -78,3 +78,16 @@ def test_a_second_request_for_vms_a_run_holds_is_409_and_creates_nothing(api_sta
         assert third.status == 409  # the pending run has not locked web-2 yet, but it will
         assert (api.runs_stored(), api.index_rows()) == (runs + 1, rows + 1)
         assert api.stack.posts("unplannedFailover") == 1  # the first run's only; the refusals sent nothing
+
+
+def test_a_vm_request_overlapping_a_pending_plan_run_is_409(api_stack: Any) -> None:
+    plans = [{"name": "shop", "groups": [["web-1"], ["sql-1"]]}]
+    with api_stack(topology(["web-1", "sql-1", "spare-1"], plans)) as api:
+        plan_run = api.start("failover", {"target": {"recoveryPlan": "shop"}})
+        assert plan_run.status == 202  # not driven: pending, no locks taken yet
+        runs = api.runs_stored()
+        overlap = api.start("failover", {"target": {"vms": ["sql-1"]}})
+        assert overlap.status == 409 and overlap.field == "target"
+        assert plan_run.json["runId"] in overlap.json["error"]["message"]
+        assert api.start("failover", {"target": {"vms": ["spare-1"]}}).status == 202  # not in the plan
+        assert api.runs_stored() == runs + 1
