@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -54,7 +55,7 @@ def _banner(url: str, key: str, master: str, storage: str, endpoint: str) -> str
         f"  ASR emulator:        {endpoint}  (vault-dr: web-1, web-2, sql-1; recovery plan 'shop')",
         f"  Storage (Azurite):   {storage}",
         "  Try:",
-        f"    curl -s -H 'x-functions-key: {key}' {url}/api/status",
+        f"    curl -s -H 'x-functions-key: {key}' {url}/api/health",
         f"    curl -s -X POST -H 'x-functions-key: {key}' -H 'Content-Type: application/json' \\",
         f"         -d '{{\"target\": {{\"recoveryPlan\": \"shop\"}}}}' {url}/api/failover",
         "",
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             emu, azurite.connection_string, timer_scale=args.timer_scale,
             asr_cache_storage_accounts=_cache_accounts(emu.subscription_id),
         )  # fmt: skip
-        host = stack.enter_context(running_devhost(env=app_env(settings), port=args.port, stderr=sys.stderr.buffer))
+        env = app_env(settings) | {"AUTH_MODE": os.environ.get("AUTH_MODE", "keys")}  # `AUTH_MODE=easyauth make dev`
+        host = stack.enter_context(running_devhost(env=env, port=args.port, stderr=sys.stderr.buffer))
         print(
             _banner(host.url, host.function_key, host.master_key, azurite.connection_string, emu.endpoint), flush=True
         )

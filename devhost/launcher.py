@@ -1,7 +1,7 @@
 """Run ``python -m devhost`` as a subprocess for the duration of a ``with`` block (tests, ``make dev``, benches).
 
 with running_devhost(env={"AzureWebJobsStorage": conn, ...}, script_root=tmp, app="function_app:app") as host:
-    status, headers, body = host.request("GET", "/api/status", key=host.function_key)
+    status, headers, body = host.request("GET", "/api/health", key=host.function_key)
     host.log()  # the host's stderr so far
 
 The child gets the current environment plus ``env``, the repository on ``PYTHONPATH``, and its stderr goes to a

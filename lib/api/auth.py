@@ -21,7 +21,7 @@ from typing import Any
 from lib.api.errors import ApiError
 from lib.api.http import ApiRequest
 
-__all__ = ["OPERATOR", "READER", "Access", "Principal", "authorize"]
+__all__ = ["OPERATOR", "READER", "Access", "Principal", "authenticate", "authorize", "require_role"]
 
 OPERATOR = "DR.Operator"
 READER = "DR.Reader"
@@ -85,8 +85,8 @@ def principal_from_header(header: str) -> Principal:
     return Principal(name or oid or "unknown", oid, roles)
 
 
-def authorize(mode: str, req: ApiRequest, access: Access) -> Principal:
-    """The caller, or ``ApiError`` 401 (no principal) / 403 (no suitable role)."""
+def authenticate(mode: str, req: ApiRequest, access: Access) -> Principal:
+    """Who is calling, or ``ApiError`` 401 (no principal); roles are not checked yet."""
     if access is Access.ANONYMOUS:
         return ANONYMOUS
     if mode == "keys":
@@ -96,9 +96,21 @@ def authorize(mode: str, req: ApiRequest, access: Access) -> Principal:
     header = req.header(PRINCIPAL_HEADER)
     if not header:
         raise ApiError(401, "Unauthenticated", "no X-MS-CLIENT-PRINCIPAL: sign in through App Service Authentication")
-    who = principal_from_header(header)
+    return principal_from_header(header)
+
+
+def require_role(who: Principal, mode: str, access: Access) -> None:
+    """``ApiError`` 403 when an easyauth caller lacks the app role ``access`` needs."""
+    if access is Access.ANONYMOUS or mode != "easyauth":
+        return
     allowed = {OPERATOR} if access is Access.OPERATE else {OPERATOR, READER}
     if not who.roles & allowed:
         need = " or ".join(sorted(allowed))
         raise ApiError(403, "Forbidden", f"{who.name} needs the app role {need} for this operation")
+
+
+def authorize(mode: str, req: ApiRequest, access: Access) -> Principal:
+    """The caller, or ``ApiError`` 401 (no principal) / 403 (no suitable role)."""
+    who = authenticate(mode, req, access)
+    require_role(who, mode, access)
     return who

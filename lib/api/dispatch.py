@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from lib.api import handlers
-from lib.api.auth import Access, Principal, authorize
+from lib.api.auth import Access, Principal, authenticate, require_role
 from lib.api.errors import error_response, to_api_error
 from lib.api.http import ApiRequest, ApiResponse
 from lib.bootstrap import App
@@ -62,7 +62,8 @@ def handle(name: str, req: ApiRequest, mode: str, app: Callable[[], App]) -> Api
     op = OPERATIONS[name]
     who: Principal | None = None
     try:
-        who = authorize(mode, req, op.access)
+        who = authenticate(mode, req, op.access)  # before the role check, so a 403 is audited with its caller
+        require_role(who, mode, op.access)
         response = op.run(app(), who, req)
     except Exception as exc:
         err = to_api_error(exc)

@@ -15,7 +15,7 @@ from lib.domain.errors import (
     ValidationError,
 )
 from lib.domain.runs import IllegalTransition
-from lib.engine.errors import ContentionExceeded, IdempotencyConflict, RunNotFound
+from lib.engine import ContentionExceeded, IdempotencyConflict, RunNotFound
 
 __all__ = ["ApiError", "error_response", "to_api_error"]
 

@@ -15,7 +15,7 @@ from lib.api.targets import start_checked
 from lib.bootstrap import App
 from lib.domain.dr import KINDS
 from lib.domain.runs import RunRecord, RunStatus
-from lib.engine.errors import RunNotFound
+from lib.engine import RunNotFound
 
 __all__ = ["approve", "cancel", "get_history", "get_run", "list_runs", "resume", "start"]
 

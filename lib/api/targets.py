@@ -11,8 +11,7 @@ from lib.bootstrap import App
 from lib.domain.dr import DrRequest, parse_request, request_from_json
 from lib.domain.errors import ResourceNotFound
 from lib.domain.runs import RunStatus
-from lib.engine.errors import RunNotFound
-from lib.engine.service import RunView, StartResult
+from lib.engine import RunNotFound, RunView, StartResult
 from lib.ports.site_recovery import by_vm_name
 
 __all__ = ["check_target", "start_checked"]

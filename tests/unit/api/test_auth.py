@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 
 import pytest
 
 from lib.api.auth import Access, authorize, principal_from_header
+from lib.api.dispatch import handle
 from lib.api.errors import ApiError
 from lib.api.http import ApiRequest
+from lib.bootstrap import App
 
 
 def _header(data: object) -> str:
@@ -55,3 +58,20 @@ def test_keys_mode_trusts_the_host_and_anonymous_needs_nothing() -> None:
     with pytest.raises(ApiError) as err:
         authorize("nonsense", _req(None), Access.READ)
     assert err.value.status == 503
+
+
+def test_a_refused_mutating_call_is_audited_with_its_caller(caplog: pytest.LogCaptureFixture) -> None:
+    data = {
+        "claims": [{"typ": "name", "val": "bob"}, {"typ": "oid", "val": "o-9"}, {"typ": "roles", "val": "DR.Reader"}]
+    }
+    req = ApiRequest("POST", headers={"x-ms-client-principal": _header(data)}, body=b"{}")
+    caplog.set_level(logging.INFO, logger="autopilot.audit")
+
+    def no_app() -> App:
+        raise AssertionError("a refused call must not build the app")
+
+    response = handle("startFailover", req, "easyauth", no_app)
+    lines = [json.loads(r.getMessage().split(" ", 1)[1]) for r in caplog.records if r.name == "autopilot.audit"]
+    assert response.status == 403
+    assert lines == [{"operation": "startFailover", "status": 403, "actor": "bob", "actorId": "o-9", "runId": None,
+                      "error": "Forbidden"}]  # fmt: skip
