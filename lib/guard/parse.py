@@ -184,15 +184,13 @@ def _region(value: object, path: str, errors: _Errors) -> RegionPolicy | None:
     body = _object(value, path, REGION_KEYS, errors)
     region = RegionPolicy(
         targets=_targets(body.get("targets"), f"{path}.targets", errors),
-        mode=_choice(body, "mode", path, Mode, Mode.DRY_RUN, errors),
+        mode=_choice(body, "mode", path, Mode.DRY_RUN, errors),
         min_sources=_int(body, "minSources", path, (1, 7, 1), errors),
         dwell_minutes=_int(body, "dwellMinutes", path, (0, _WEEK_MINUTES, 0), errors),
         cooldown_minutes=_int(body, "cooldownMinutes", path, (0, 30 * 24 * 60, 1440), errors),
         max_vms=_int(body, "maxVms", path, (1, 10_000, 500), errors),
         approval_timeout_minutes=_int(body, "approvalTimeoutMinutes", path, (1, _WEEK_MINUTES, 60), errors),
-        on_approval_timeout=_choice(
-            body, "onApprovalTimeout", path, OnApprovalTimeout, OnApprovalTimeout.EXPIRE, errors
-        ),
+        on_approval_timeout=_choice(body, "onApprovalTimeout", path, OnApprovalTimeout.EXPIRE, errors),
         require_drill_within_days=_optional_int(body, "requireDrillWithinDays", path, (1, 3650), errors),
         include_maintenance=_bool(body, "includeMaintenance", f"{path}.includeMaintenance", False, errors),
         unavailable_vm_share=_share(body, "unavailableVmShare", path, errors),
@@ -357,7 +355,8 @@ def _share(body: Mapping[str, object], key: str, path: str, errors: _Errors) -> 
 _E = TypeVar("_E", Mode, OnApprovalTimeout)
 
 
-def _choice(body: Mapping[str, object], key: str, path: str, kind: type[_E], default: _E, errors: _Errors) -> _E:
+def _choice(body: Mapping[str, object], key: str, path: str, default: _E, errors: _Errors) -> _E:
+    kind = type(default)
     value = body.get(key, default.value)
     for member in kind:
         if value == member.value:
