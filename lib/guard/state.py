@@ -57,7 +57,9 @@ def region_state(
 ) -> RegionState:
     """The state of ``region`` for a workload depending on ``services``. An incident is weighed when one of
     its signals concerns the region (and is not maintenance the policy leaves out); its state then comes from
-    all of its signals, so a resolve that names no services still resolves it."""
+    those signals and from its signals that name no region at all (a resolve without its regions still
+    resolves it), never from its signals about other regions only (Service Health resolves a tracking id region
+    by region)."""
     by_incident: dict[str, dict[str, RegionHealthSignal]] = {}
     for signal in signals:
         by_incident.setdefault(signal.incident, {})[signal.notification] = signal
@@ -69,7 +71,7 @@ def region_state(
         if why_not:
             left_out.append(why_not)
         else:
-            weighed.append(_incident_state(group))
+            weighed.append(_incident_state([s for s in group if _about(s, region, services)]))
     return RegionState(tuple(weighed), tuple(left_out))
 
 
@@ -87,6 +89,11 @@ def _left_out(group: Sequence[RegionHealthSignal], region: str, services: Sequen
     if not maintenance and all(s.maintenance for s in concerning):
         return f"{incident} is planned maintenance, and includeMaintenance is false"
     return ""
+
+
+def _about(signal: RegionHealthSignal, region: str, services: Sequence[str]) -> bool:
+    names_a_region = bool(signal.regions) or any(i.regions for i in signal.impacts)
+    return signal.concerns(region, services) or not names_a_region
 
 
 def _incident_state(group: Sequence[RegionHealthSignal]) -> IncidentState:
