@@ -147,7 +147,7 @@ def parse_policy(text: str, *, origin: str = POLICY_ENV) -> Policy | PolicyError
 def policy_from_data(data: object) -> Policy | PolicyErrors:
     """The policy from decoded JSON, or every error in it."""
     errors = _Errors()
-    body = _object(data, "policy", POLICY_KEYS, errors)
+    body = _object(data, "", POLICY_KEYS, errors)
     kill_switch = _bool(body, "killSwitch", "killSwitch", False, errors)
     regions = _regions(body.get("regions"), errors)
     _no_target_twice(regions, errors)
@@ -285,11 +285,12 @@ def _no_target_twice(regions: Mapping[str, RegionPolicy], errors: _Errors) -> No
     for name in sorted(regions):
         for i, target in enumerate(regions[name].targets):
             path = f"regions.{name}.targets[{i}]"
-            parts = [("recoveryPlan", f"plan:{target.recovery_plan}")] if target.recovery_plan else []
-            parts += [(f"vms[{j}]", f"vm:{vm.lower()}") for j, vm in enumerate(target.vms)]
-            for where, key in parts:
+            plan = target.recovery_plan
+            parts = [("recoveryPlan", f"plan:{plan}", plan)] if plan else []
+            parts += [(f"vms[{j}]", f"vm:{vm.lower()}", vm) for j, vm in enumerate(target.vms)]
+            for where, key, name in parts:
                 if key in owner and owner[key] != path:
-                    errors.add(f"{path}.{where}", f"{key.partition(':')[2]!r} is already a target of {owner[key]}")
+                    errors.add(f"{path}.{where}", f"{name!r} is already a target of {owner[key]}")
                 owner.setdefault(key, path)
 
 
@@ -298,12 +299,12 @@ def _no_target_twice(regions: Mapping[str, RegionPolicy], errors: _Errors) -> No
 
 def _object(value: object, path: str, known: Sequence[str], errors: _Errors) -> Mapping[str, object]:
     if not isinstance(value, Mapping):
-        errors.add(path, "must be an object")
+        errors.add(path or "policy", "must be an object")
         return {}
     body = cast(Mapping[str, object], value)
     for key in body:
         if key not in known:
-            errors.add(f"{path}.{key}", f"unknown key; known: {', '.join(known)}")
+            errors.add(f"{path}.{key}" if path else str(key), f"unknown key; known: {', '.join(known)}")
     return body
 
 
