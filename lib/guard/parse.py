@@ -288,9 +288,9 @@ def _no_target_twice(regions: Mapping[str, RegionPolicy], errors: _Errors) -> No
             plan = target.recovery_plan
             parts = [("recoveryPlan", f"plan:{plan}", plan)] if plan else []
             parts += [(f"vms[{j}]", f"vm:{vm.lower()}", vm) for j, vm in enumerate(target.vms)]
-            for where, key, name in parts:
+            for where, key, label in parts:
                 if key in owner and owner[key] != path:
-                    errors.add(f"{path}.{where}", f"{name!r} is already a target of {owner[key]}")
+                    errors.add(f"{path}.{where}", f"{label!r} is already a target of {owner[key]}")
                 owner.setdefault(key, path)
 
 
