@@ -60,13 +60,14 @@ def region_state(
     those signals and from its signals that name no region at all (a resolve without its regions still
     resolves it), never from its signals about other regions only (Service Health resolves a tracking id region
     by region)."""
-    by_incident: dict[str, dict[str, RegionHealthSignal]] = {}
+    # No dedupe needed here: a repeated signal changes neither an incident's latest state nor its streak start.
+    by_incident: dict[str, list[RegionHealthSignal]] = {}
     for signal in signals:
-        by_incident.setdefault(signal.incident, {})[signal.notification] = signal
+        by_incident.setdefault(signal.incident, []).append(signal)
     weighed: list[IncidentState] = []
     left_out: list[str] = []
     for key in sorted(by_incident):
-        group = sorted(by_incident[key].values(), key=_order)
+        group = sorted(by_incident[key], key=_order)
         why_not = _left_out(group, region, services, include_maintenance)
         if why_not:
             left_out.append(why_not)

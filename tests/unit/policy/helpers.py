@@ -29,7 +29,7 @@ def signal(
 ) -> RegionHealthSignal:
     """A signal at ``T0 + at`` minutes; Service Health ones name ``services`` (default Virtual Machines)."""
     key = f"{source.value}:{incident}"
-    impacts = ()
+    impacts: tuple[Impact, ...] = ()
     if source is Source.SERVICE_HEALTH:
         impacts = tuple(Impact(s, (region,)) for s in services or ("Virtual Machines",))
     return RegionHealthSignal(

@@ -4,6 +4,7 @@ second run for a target, a start under the kill switch)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ def run(
     region: str = "eastus",
     pending: Pending | None = None,
     target_facts: dict[str, TargetFacts] | None = None,
-    **rules: object,
+    **rules: Any,
 ) -> Decision:
     kill = bool(rules.pop("kill_switch", False))
     return decide(
@@ -116,7 +117,7 @@ def test_cooldown_skips_a_target_failed_over_recently() -> None:
 
 @pytest.mark.parametrize(("vm_count", "outcome"), [(500, Outcome.STARTED), (501, Outcome.SUPPRESSED)])
 def test_cap_counts_the_vms_across_the_regions_targets(vm_count: int, outcome: Outcome) -> None:
-    rules = {"targets": [{"recoveryPlan": "rp-east"}, {"vms": ["vm1", "vm2"]}], "maxVms": 502}
+    rules: dict[str, Any] = {"targets": [{"recoveryPlan": "rp-east"}, {"vms": ["vm1", "vm2"]}], "maxVms": 502}
     decision = run([signal()], target_facts=facts(vm_count=vm_count), **rules)
     assert decision.outcome is outcome
     if outcome is Outcome.SUPPRESSED:
@@ -133,7 +134,7 @@ def test_an_unknown_plan_size_suppresses_rather_than_guesses() -> None:
 
 
 def test_a_target_with_an_active_run_is_not_started_twice() -> None:
-    rules = {"targets": [{"recoveryPlan": "rp-east"}, {"vms": ["vm1"]}]}
+    rules: dict[str, Any] = {"targets": [{"recoveryPlan": "rp-east"}, {"vms": ["vm1"]}]}
     busy = facts(active_run="run-1")
     decision = run([signal()], target_facts=busy, **rules)
     assert decision.outcome is Outcome.STARTED
@@ -185,7 +186,7 @@ def test_approval_waits_with_a_timeout_timer_then_an_approval_starts() -> None:
 
 @pytest.mark.parametrize(("on_timeout", "outcome"), [("expire", Outcome.SUPPRESSED), ("proceed", Outcome.STARTED)])
 def test_approval_timeout_expires_or_proceeds(on_timeout: str, outcome: Outcome) -> None:
-    rules = {"mode": "approval", "approvalTimeoutMinutes": 30, "onApprovalTimeout": on_timeout}
+    rules: dict[str, Any] = {"mode": "approval", "approvalTimeoutMinutes": 30, "onApprovalTimeout": on_timeout}
     asked = run([signal()], **rules)
     before = run([signal()], at=30, pending=asked.pending, **rules)
     assert before.outcome is Outcome.AWAITING_APPROVAL
@@ -204,7 +205,8 @@ def test_approval_timeout_expires_or_proceeds(on_timeout: str, outcome: Outcome)
 
 
 def test_kill_switch_suppresses_every_automatic_action() -> None:
-    for rules in ({}, {"mode": "approval"}, {"mode": "approval", "onApprovalTimeout": "proceed"}):
+    variants: list[dict[str, Any]] = [{}, {"mode": "approval"}, {"mode": "approval", "onApprovalTimeout": "proceed"}]
+    for rules in variants:
         decision = run([signal()], at=100, kill_switch=True, **rules)
         assert decision.outcome is Outcome.SUPPRESSED
         assert "kill switch" in decision.reasons[0]
