@@ -3,11 +3,13 @@ second run for a target, a start under the kill switch)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from lib.domain.errors import ValidationError
 from lib.guard import (
     Action,
     Decision,
@@ -305,3 +307,45 @@ def test_the_decision_round_trips_through_json() -> None:
     decision = run([signal()], mode="approval")
     assert Decision.from_json(decision.to_json()) == decision
     assert decision.to_json()["pending"]["until"] == (T0 + timedelta(minutes=61)).isoformat()
+
+
+# -- incidents spanning regions, stored forms -------------------------------------------------------------
+
+
+def test_a_resolve_for_another_region_of_the_same_incident_does_not_resolve_ours() -> None:
+    ours, theirs = signal(0), signal(5, state="resolved", region="westus")
+    assert run([ours, theirs], at=6).outcome is Outcome.STARTED
+
+
+def test_a_resolve_that_names_no_region_resolves_the_incident() -> None:
+    bare = replace(signal(5, state="resolved"), regions=(), impacts=())
+    assert run([signal(0), bare], at=6).outcome is Outcome.RECOVERED
+
+
+def test_an_approval_window_of_another_incident_is_not_reused() -> None:
+    old = Pending(PendingKind.APPROVAL, "service-health:OLD", minutes(-100), minutes(-40), approved=True)
+    decision = run([signal()], mode="approval", pending=old)
+    assert decision.outcome is Outcome.AWAITING_APPROVAL
+    assert decision.pending is not None and decision.pending.incident == "service-health:7K2Q"
+
+
+def test_the_kill_switch_keeps_a_pending_window_and_sets_no_timer() -> None:
+    window = Pending(PendingKind.APPROVAL, "service-health:7K2Q", minutes(0), minutes(60))
+    decision = run([signal()], kill_switch=True, mode="approval", pending=window)
+    assert decision.pending == window
+    assert decision.timer is None
+
+
+def test_a_vm_list_target_counts_its_own_vms_when_no_facts_are_given() -> None:
+    rules: dict[str, Any] = {"targets": [{"vms": ["a", "b", "c"]}], "maxVms": 2}
+    decision = run([signal()], target_facts={}, **rules)
+    assert decision.outcome is Outcome.SUPPRESSED
+    assert decision.reasons[0].startswith("3 VMs")
+
+
+def test_a_stored_pending_window_that_lost_a_field_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Pending.from_json(
+            {"kind": "dwell", "incident": "x", "since": "yesterday", "until": "2025-06-02T08:00:00+00:00"}
+        )
+    assert caught.value.field == "pending"

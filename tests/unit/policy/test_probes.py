@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lib.domain.errors import ValidationError
 from lib.guard import ProbeState, VmAvailability, observe_probe, unavailable_share, vm_share_signal
 from lib.signals import RegionHealthSignal, SignalState, Source
 from tests.unit.policy.helpers import minutes
@@ -83,3 +84,9 @@ def test_share_signal_flips_at_the_threshold_only() -> None:
     assert resolved is not None and resolved.state is SignalState.RESOLVED
     assert resolved.incident == active.incident
     assert resolved.notification != active.notification
+
+
+def test_a_stored_probe_state_that_lost_a_field_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError) as caught:
+        ProbeState.from_json({"region": "eastus"})
+    assert caught.value.field == "probeState"
