@@ -349,3 +349,9 @@ def test_a_stored_pending_window_that_lost_a_field_is_a_validation_error() -> No
             {"kind": "dwell", "incident": "x", "since": "yesterday", "until": "2025-06-02T08:00:00+00:00"}
         )
     assert caught.value.field == "pending"
+
+
+@pytest.mark.parametrize("first", ["active", "resolved"])
+def test_an_active_and_a_resolve_at_the_same_instant_read_as_resolved(first: str) -> None:
+    second = "resolved" if first == "active" else "active"
+    assert run([signal(3, state=first), signal(3, state=second)], at=6).outcome is Outcome.RECOVERED
