@@ -137,7 +137,12 @@ def _error_json(error: VmError | None) -> Json | None:
 
 def _run_verdict(req: DrRequest, per_vm: dict[str, VmOutcome], failed: list[str], summary: Json) -> Outcome:
     if not failed:
-        return Done(f"{req.kind} of {req.target_label} finished: every VM protected and healthy", details=summary)
+        where = (
+            "every VM protected and healthy"
+            if req.auto_reprotect
+            else "every VM failed over and committed, NOT protected (autoReprotect was off: reprotect them yourself)"
+        )
+        return Done(f"{req.kind} of {req.target_label} finished: {where}", details=summary)
     if len(failed) == len(per_vm):
         first = per_vm[failed[0]].error
         return Fail(

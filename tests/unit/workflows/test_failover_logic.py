@@ -43,6 +43,16 @@ def test_failover_runs_every_phase_once_per_vm_and_ends_healthy_in_reverse() -> 
     assert (evidence["rto_s"], evidence["rpo_s"]) == (180.0, 300.0)
 
 
+def test_without_auto_reprotect_the_verdict_says_the_vms_are_unprotected() -> None:
+    asr = FakeSiteRecovery(["web-1", "web-2"], job_polls=1)
+    result = run(FAILOVER_WORKFLOW, make_deps(asr), req(autoReprotect=False))
+    assert isinstance(result.outcome, Done)
+    assert [a for a, _ in asr.actions] == ["failover", "failover", "commit", "commit"]
+    assert "NOT protected" in result.outcome.reason and "protected and healthy" not in result.outcome.reason
+    done = run(FAILOVER_WORKFLOW, make_deps(FakeSiteRecovery(["web-1", "web-2"], job_polls=1)), req())
+    assert isinstance(done.outcome, Done) and done.outcome.reason.endswith("every VM protected and healthy")
+
+
 def test_groups_run_in_order_and_parallelism_is_bounded() -> None:
     asr = FakeSiteRecovery(["db", "app-1", "app-2", "app-3"], job_polls=3)
     body = parse_request(
