@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -16,17 +17,34 @@ from emulator.jobs import monitoring_percentage
 from emulator.models import HealthIssue
 from emulator.plan_actions import plan_allowed
 
+LOG_SIZE = 10_000  # newest request log entries kept; a long soak must not grow the emulator without bound
+
 
 class RequestCounter:
-    """ARM requests by ``"<METHOD> <route template>"``; unknown paths count as ``"<METHOD> <unmatched>"``."""
+    """ARM requests by ``"<METHOD> <route template>"``; unknown paths count as ``"<METHOD> <unmatched>"``.
+
+    It also keeps a log of the newest ``LOG_SIZE`` requests with their arrival time, so that a benchmark can
+    tell when a request reached ASR (real wall-clock time, not the emulated clock).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
+        self._seq = 0
 
-    def count(self, method: str, template: str | None) -> None:
+    def count(self, method: str, template: str | None, path: str = "") -> None:
+        arrived = time.time()
+        route = f"{method} {template or '<unmatched>'}"
         with self._lock:
-            self._counts[f"{method} {template or '<unmatched>'}"] += 1
+            self._counts[route] += 1
+            self._seq += 1
+            self._log.append({"seq": self._seq, "time": arrived, "route": route, "path": path})
+
+    def log(self, since: int = 0) -> dict[str, Any]:
+        """Entries with ``seq > since``, oldest first, and ``last`` (the newest seq, to pass as ``since`` next)."""
+        with self._lock:
+            return {"entries": [e for e in self._log if e["seq"] > since], "last": self._seq}
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -35,6 +53,7 @@ class RequestCounter:
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._log.clear()
 
 
 def vm_state(b: Backend, now: datetime) -> dict[str, Any]:
@@ -106,6 +125,10 @@ def _requests(b: Backend, counter: RequestCounter, query: dict[str, str], body: 
     return counter.snapshot()
 
 
+def _request_log(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    return counter.log(int(query.get("since") or 0))
+
+
 def _reset_requests(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
     counter.reset()
     return counter.snapshot()
@@ -156,6 +179,7 @@ def _clear_health_issues(b: Backend, counter: RequestCounter, query: dict[str, s
 
 ROUTES: dict[tuple[str, str], AdminHandler] = {
     ("/_emulator/requests", "GET"): _requests,
+    ("/_emulator/requests/log", "GET"): _request_log,
     ("/_emulator/requests/reset", "POST"): _reset_requests,
     ("/_emulator/faults", "POST"): _add_fault,
     ("/_emulator/faults", "GET"): _faults,

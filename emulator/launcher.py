@@ -66,6 +66,11 @@ class EmulatorInfo:
         result: dict[str, Any] = self.admin("GET", "requests")
         return result
 
+    def request_log(self, since: int = 0) -> dict[str, Any]:
+        """``{"entries": [{"seq", "time", "route", "path"}, ...], "last": N}``: ARM requests with ``seq > since``."""
+        result: dict[str, Any] = self.admin("GET", f"requests/log?since={since}")
+        return result
+
     def reset_requests(self) -> None:
         self.admin("POST", "requests/reset")
 

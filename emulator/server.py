@@ -140,7 +140,7 @@ class ArmHandler(BaseHTTPRequestHandler):
         b = self.server.backend
         route = urls.match(method, path)
         template = route.template if route else None
-        self.server.counter.count(method, template)
+        self.server.counter.count(method, template, path)
         try:
             body = json.loads(raw) if raw.strip() else None
         except ValueError as exc:
