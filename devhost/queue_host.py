@@ -104,8 +104,15 @@ class QueueListener:
         self._thread = threading.Thread(target=self._loop, name=f"listener-{function.name}", daemon=True)
 
     def start(self) -> None:
-        with contextlib.suppress(ResourceExistsError):
-            self._clients.queue.create_queue()  # the host creates a missing trigger queue, too
+        # The host creates a missing trigger queue, too. One try, no SDK retries (the storage default backs off
+        # for about a minute): unreachable storage must not hold back the ready line; the loop keeps trying.
+        try:
+            self._clients.queue.create_queue(retry_total=0, timeout=5)
+        except ResourceExistsError:
+            pass
+        except AzureError as exc:
+            log.warning("queue %s: storage unreachable at start (%s); polling keeps trying", self.function.queue_name,
+                        type(exc).__name__)  # fmt: skip
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
