@@ -6,6 +6,10 @@ checks everything again when it runs; this is what lets a caller hear "no" in th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
 from lib.api.errors import ApiError
 from lib.bootstrap import App
 from lib.domain.dr import DrRequest, parse_request, request_from_json
@@ -92,5 +96,19 @@ def start_checked(
     app.ensure_storage()
     existing = check_target(app, request, key)
     if existing is not None:
-        return StartResult(existing, False, app.engine.get(existing).run)
-    return app.engine.start(kind, request.to_json(), key, actor=label or actor)
+        result = StartResult(existing, False, app.engine.get(existing).run)
+    else:
+        result = app.engine.start(kind, request.to_json(), key, actor=label or actor)
+    if not result.created:
+        _same_request_or_409(request, result.run.input, key, result.run_id)
+    return result
+
+
+def _same_request_or_409(request: DrRequest, stored: Mapping[str, Any], key: str | None, run_id: str) -> None:
+    """A retried start must ask for what the key first asked for; another body under that key is refused."""
+    asked = replace(
+        request_from_json(stored), requested_by=request.requested_by, requested_by_id=request.requested_by_id
+    )
+    if asked != request:
+        raise ApiError(409, "IdempotencyKeyReused", f"idempotency key {key!r} already started run {run_id} with a "
+                       "different request; use a new key for a new request", "Idempotency-Key")  # fmt: skip

@@ -91,3 +91,16 @@ def test_a_vm_request_overlapping_a_pending_plan_run_is_409(api_stack: Any) -> N
         assert plan_run.json["runId"] in overlap.json["error"]["message"]
         assert api.start("failover", {"target": {"vms": ["spare-1"]}}).status == 202  # not in the plan
         assert api.runs_stored() == runs + 1
+
+
+def test_an_idempotency_key_reused_for_another_request_is_409_and_creates_nothing(api_stack: Any) -> None:
+    with api_stack(topology(["web-1", "web-2"])) as api:
+        key = {"Idempotency-Key": "change-7"}
+        first = api.start("failover", {"target": {"vms": ["web-1"]}}, headers=key)
+        again = api.start("failover", {"target": {"vms": ["web-1"]}}, headers=key)
+        assert first.status == again.status == 202 and again.json["runId"] == first.json["runId"]
+        runs = api.runs_stored()
+        other = api.start("failover", {"target": {"vms": ["web-2"]}}, headers=key)
+        assert other.status == 409 and other.field == "Idempotency-Key"
+        assert first.json["runId"] in other.json["error"]["message"]
+        assert api.runs_stored() == runs and api.stack.posts("unplannedFailover") == 0
