@@ -39,7 +39,13 @@ from emulator.faults import FaultRule
 from emulator.responses import dispatch
 
 API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
-_INJECTED_CODES = {429: "SubscriptionRequestsThrottled", 500: "InternalServerError", 503: "ServiceUnavailable"}
+_INJECTED_CODES = {
+    401: "InvalidAuthenticationToken",
+    403: "AuthorizationFailed",
+    429: "SubscriptionRequestsThrottled",
+    500: "InternalServerError",
+    503: "ServiceUnavailable",
+}
 
 
 class ConnectionReset(Exception):

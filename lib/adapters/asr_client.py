@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 from azure.core.pipeline import PipelineRequest, PipelineResponse
-from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
 
+from lib.adapters.asr_errors import connection_problem
 from lib.settings import PUBLIC_ARM_ENDPOINT
 
 if TYPE_CHECKING:
@@ -37,6 +38,14 @@ class ClientOptions:
     connection_timeout: float = 10.0
     read_timeout: float = 60.0
     polling_interval: float = 30.0  # only used if someone polls an LRO; the adapter never does
+
+    def retry_policy(self) -> RetryPolicy[Any, Any]:
+        return ConfigurationAwareRetryPolicy(
+            retry_total=self.retry_total,
+            retry_status=self.retry_status,
+            retry_backoff_factor=self.retry_backoff_factor,
+            retry_backoff_max=self.retry_backoff_max,
+        )
 
     def as_kwargs(self) -> dict[str, Any]:
         return {
@@ -90,6 +99,17 @@ class StaticTokenCredential:
         return AccessTokenInfo(self._token, int(time.time()) + self._lifetime)
 
 
+class ConfigurationAwareRetryPolicy(RetryPolicy[Any, Any]):
+    """azure-core's RetryPolicy, except that a host that does not resolve, a refused connection or an
+    untrusted certificate is not retried: it cannot heal within a call, and retrying only hides the cause
+    for a minute of backoff."""
+
+    def increment(self, settings: dict[str, Any], response: Any = None, error: Exception | None = None) -> bool:
+        if error is not None and connection_problem(error) is not None:
+            return False
+        return bool(super().increment(settings, response=response, error=error))
+
+
 class ObserverPolicy(SansIOHTTPPolicy[Any, Any]):
     """Reports every HTTP attempt (it sits after the retry policy), e.g. so benchmarks can count ARM calls."""
 
@@ -119,7 +139,9 @@ def build_client(
 ) -> SiteRecoveryManagementClient:
     from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 
-    kwargs: dict[str, Any] = (options or ClientOptions()).as_kwargs()
+    chosen = options or ClientOptions()
+    kwargs: dict[str, Any] = chosen.as_kwargs()
+    kwargs["retry_policy"] = chosen.retry_policy()
     if connection.ca_bundle:
         kwargs["connection_verify"] = connection.ca_bundle
     if observer is not None:

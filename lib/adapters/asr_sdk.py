@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from azure.core.pipeline import PipelineResponse
@@ -19,7 +20,7 @@ from azure.core.pipeline import PipelineResponse
 from lib.adapters import asr_bodies as bodies
 from lib.adapters import asr_mapping as mapping
 from lib.adapters.asr_client import ClientOptions, Connection, ResponseObserver, build_client
-from lib.adapters.asr_errors import translated
+from lib.adapters.asr_errors import Endpoint, translated
 from lib.domain.asr import ItemRef, Job, ProtectedItem, RecoveryPlan, RecoveryPoint, VaultHealth
 from lib.domain.errors import SiteRecoveryError
 from lib.ports.site_recovery import SiteRecovery
@@ -80,9 +81,12 @@ class SdkSiteRecovery:
         resource_group: str,
         vault: str,
         cache_storage_accounts: Mapping[str, str] | None = None,
+        endpoint: Endpoint | None = None,
     ) -> None:
         """``cache_storage_accounts``: region → staging storage account id used when reprotecting a VM that
-        now runs in that region (see ``asr_bodies.switch_protection_input``)."""
+        now runs in that region (see ``asr_bodies.switch_protection_input``). ``endpoint`` (URL, CA bundle)
+        is named in configuration errors."""
+        self._endpoint = endpoint or Endpoint()
         self._connect = connect
         self._client: SiteRecoveryManagementClient | None = None
         self._lock = threading.Lock()
@@ -98,48 +102,56 @@ class SdkSiteRecovery:
                     self._client = self._connect()
         return self._client
 
-    def _start(self, operation: str, begin: Callable[..., Any], *args: Any) -> str:
+    def _start(self, operation: str, target: str, begin: Callable[..., Any], *args: Any) -> str:
         keeper = _ResponseKeeper()
-        with translated(operation):
+        with self._translated(operation, target):
             begin(self._rg, self._vault, *args, polling=False, raw_response_hook=keeper)
         return job_name_from_response(keeper.last, operation)
 
+    def _translated(self, operation: str, target: str = "") -> AbstractContextManager[None]:
+        """``target``: what a 404 means is missing (then it is permanent); none for jobs, which may lag."""
+        return translated(operation, endpoint=self._endpoint, target=target)
+
+    @property
+    def _vault_target(self) -> str:
+        return f"vault {self._vault!r} (resource group {self._rg!r})"
+
     # --- reads -------------------------------------------------------------------------------------------
     def list_protected_items(self) -> list[ProtectedItem]:
-        with translated("list_protected_items"):
+        with self._translated("list_protected_items", self._vault_target):
             return [
                 mapping.protected_item(i) for i in self.client.replication_protected_items.list(self._rg, self._vault)
             ]
 
     def get_protected_item(self, ref: ItemRef) -> ProtectedItem:
-        with translated(f"get_protected_item {ref.name}"):
+        with self._translated(f"get_protected_item {ref.name}", _item_target(ref)):
             rpi = self.client.replication_protected_items.get(
                 self._rg, self._vault, ref.fabric, ref.container, ref.name
             )
         return mapping.protected_item(rpi)
 
     def list_recovery_plans(self) -> list[RecoveryPlan]:
-        with translated("list_recovery_plans"):
+        with self._translated("list_recovery_plans", self._vault_target):
             return [
                 mapping.recovery_plan(p) for p in self.client.replication_recovery_plans.list(self._rg, self._vault)
             ]
 
     def get_recovery_plan(self, name: str) -> RecoveryPlan:
-        with translated(f"get_recovery_plan {name}"):
+        with self._translated(f"get_recovery_plan {name}", _plan_target(name)):
             plan = self.client.replication_recovery_plans.get(self._rg, self._vault, name)
         return mapping.recovery_plan(plan)
 
     def get_job(self, job_name: str) -> Job:
-        with translated(f"get_job {job_name}"):
+        with self._translated(f"get_job {job_name}"):
             sdk_job = self.client.replication_jobs.get(self._rg, self._vault, job_name)
         return mapping.job(sdk_job)
 
     def list_jobs(self) -> list[Job]:
-        with translated("list_jobs"):
+        with self._translated("list_jobs", self._vault_target):
             return [mapping.job(j) for j in self.client.replication_jobs.list(self._rg, self._vault)]
 
     def list_recovery_points(self, ref: ItemRef) -> list[RecoveryPoint]:
-        with translated(f"list_recovery_points {ref.name}"):
+        with self._translated(f"list_recovery_points {ref.name}", _item_target(ref)):
             points = list(
                 self.client.recovery_points.list_by_replication_protected_items(
                     self._rg, self._vault, ref.fabric, ref.container, ref.name
@@ -148,7 +160,7 @@ class SdkSiteRecovery:
         return mapping.recovery_points(points)
 
     def get_vault_health(self) -> VaultHealth:
-        with translated("get_vault_health"):
+        with self._translated("get_vault_health", self._vault_target):
             health = self.client.replication_vault_health.get(self._rg, self._vault)
         return mapping.vault_health(health)
 
@@ -157,14 +169,26 @@ class SdkSiteRecovery:
         body = bodies.unplanned_failover_input(shutdown_source=shutdown_source, recovery_point_id=recovery_point_id)
         items = self.client.replication_protected_items
         return self._start(
-            f"unplanned_failover {ref.name}", items.begin_unplanned_failover, ref.fabric, ref.container, ref.name, body
+            f"unplanned_failover {ref.name}",
+            _item_target(ref),
+            items.begin_unplanned_failover,
+            ref.fabric,
+            ref.container,
+            ref.name,
+            body,
         )
 
     def test_failover(self, ref: ItemRef, *, network_id: str, recovery_point_id: str | None = None) -> str:
         body = bodies.test_failover_input(network_id=network_id, recovery_point_id=recovery_point_id)
         items = self.client.replication_protected_items
         return self._start(
-            f"test_failover {ref.name}", items.begin_test_failover, ref.fabric, ref.container, ref.name, body
+            f"test_failover {ref.name}",
+            _item_target(ref),
+            items.begin_test_failover,
+            ref.fabric,
+            ref.container,
+            ref.name,
+            body,
         )
 
     def test_failover_cleanup(self, ref: ItemRef, *, comments: str) -> str:
@@ -172,6 +196,7 @@ class SdkSiteRecovery:
         items = self.client.replication_protected_items
         return self._start(
             f"test_failover_cleanup {ref.name}",
+            _item_target(ref),
             items.begin_test_failover_cleanup,
             ref.fabric,
             ref.container,
@@ -181,20 +206,29 @@ class SdkSiteRecovery:
 
     def commit(self, ref: ItemRef) -> str:
         items = self.client.replication_protected_items
-        return self._start(f"commit {ref.name}", items.begin_failover_commit, ref.fabric, ref.container, ref.name)
+        return self._start(
+            f"commit {ref.name}", _item_target(ref), items.begin_failover_commit, ref.fabric, ref.container, ref.name
+        )
 
     def switch_protection(self, item: ProtectedItem) -> str:
         """POST on the item's current container. The body needs the policy and disks, which the domain view
         does not carry, so the item is read fresh (one GET) — also guarding against a stale ``item``."""
         operation = f"switch_protection {item.name}"
-        with translated(operation):
+        with self._translated(operation, _item_target(item.ref)):
             rpi = self.client.replication_protected_items.get(
                 self._rg, self._vault, item.fabric, item.container, item.name
             )
         current = mapping.protected_item(rpi)
         body = bodies.switch_protection_input(rpi, self._cache_accounts)
         containers = self.client.replication_protection_containers
-        return self._start(operation, containers.begin_switch_protection, current.fabric, current.container, body)
+        return self._start(
+            operation,
+            _item_target(item.ref),
+            containers.begin_switch_protection,
+            current.fabric,
+            current.container,
+            body,
+        )
 
     # --- recovery-plan actions ---------------------------------------------------------------------------
     def plan_unplanned_failover(
@@ -204,23 +238,27 @@ class SdkSiteRecovery:
             direction=direction, shutdown_source=shutdown_source, recovery_point_type=recovery_point_type
         )
         plans = self.client.replication_recovery_plans
-        return self._start(f"plan_unplanned_failover {plan}", plans.begin_unplanned_failover, plan, body)
+        return self._start(
+            f"plan_unplanned_failover {plan}", _plan_target(plan), plans.begin_unplanned_failover, plan, body
+        )
 
     def plan_test_failover(self, plan: str, *, network_id: str, direction: str, recovery_point_type: str) -> str:
         body = bodies.plan_test_failover_input(
             network_id=network_id, direction=direction, recovery_point_type=recovery_point_type
         )
         plans = self.client.replication_recovery_plans
-        return self._start(f"plan_test_failover {plan}", plans.begin_test_failover, plan, body)
+        return self._start(f"plan_test_failover {plan}", _plan_target(plan), plans.begin_test_failover, plan, body)
 
     def plan_test_failover_cleanup(self, plan: str, *, comments: str) -> str:
         body = bodies.plan_test_failover_cleanup_input(comments=comments)
         plans = self.client.replication_recovery_plans
-        return self._start(f"plan_test_failover_cleanup {plan}", plans.begin_test_failover_cleanup, plan, body)
+        return self._start(
+            f"plan_test_failover_cleanup {plan}", _plan_target(plan), plans.begin_test_failover_cleanup, plan, body
+        )
 
     def plan_commit(self, plan: str) -> str:
         plans = self.client.replication_recovery_plans
-        return self._start(f"plan_commit {plan}", plans.begin_failover_commit, plan)
+        return self._start(f"plan_commit {plan}", _plan_target(plan), plans.begin_failover_commit, plan)
 
 
 def build_site_recovery(
@@ -243,4 +281,13 @@ def build_site_recovery(
         resource_group=connection.resource_group,
         vault=connection.vault,
         cache_storage_accounts=cache_storage_accounts,
+        endpoint=Endpoint(connection.endpoint, connection.ca_bundle),
     )
+
+
+def _item_target(ref: ItemRef) -> str:
+    return f"protected item {ref.name!r} (container {ref.container!r})"
+
+
+def _plan_target(name: str) -> str:
+    return f"recovery plan {name!r}"

@@ -20,6 +20,7 @@ class RunStatus(StrEnum):
     RUNNING = "running"  # a step is due now (or being executed)
     WAITING = "waiting"  # a durable timer: the current step runs again at ``due_at``
     AWAITING_APPROVAL = "awaiting-approval"  # paused until an operator approves (or the pause times out)
+    AWAITING_DECISION = "awaiting-decision"  # paused until an operator picks one of the offered choices
     SUCCEEDED = "succeeded"
     PARTIALLY_SUCCEEDED = "partially-succeeded"
     FAILED = "failed"
@@ -33,6 +34,7 @@ class RunEvent(StrEnum):
     STEP_WAIT = "step-wait"
     STEP_RETRY = "step-retry"  # the step raised; it runs again after a backoff
     STEP_PAUSE = "step-pause"
+    STEP_DECIDE = "step-decide"  # the step needs an operator's choice (e.g. commit, retry or rollback)
     TIMER_FIRED = "timer-fired"  # a wait or retry backoff is over
     APPROVAL_TIMEOUT = "approval-timeout"  # a pause with a timeout expired: the paused step runs again
     APPROVE = "approve"
@@ -42,6 +44,8 @@ class RunEvent(StrEnum):
     ABORT = "abort"  # the engine gave up on the run (poison message, unknown workflow or step)
     CANCEL = "cancel"
     RESUME = "resume"
+    DECIDE = "decide"  # an operator chose: the deciding step runs again and sees the choice
+    CONTINUE = "continue"  # an operator makes a waiting or running run due now (the status stays)
 
 
 S, E = RunStatus, RunEvent
@@ -54,6 +58,7 @@ TRANSITIONS: Mapping[tuple[RunStatus, RunEvent], RunStatus] = {
     (S.RUNNING, E.STEP_WAIT): S.WAITING,
     (S.RUNNING, E.STEP_RETRY): S.WAITING,
     (S.RUNNING, E.STEP_PAUSE): S.AWAITING_APPROVAL,
+    (S.RUNNING, E.STEP_DECIDE): S.AWAITING_DECISION,
     (S.RUNNING, E.DONE): S.SUCCEEDED,
     (S.RUNNING, E.DONE_PARTIAL): S.PARTIALLY_SUCCEEDED,
     (S.RUNNING, E.FAIL): S.FAILED,
@@ -67,11 +72,17 @@ TRANSITIONS: Mapping[tuple[RunStatus, RunEvent], RunStatus] = {
     (S.AWAITING_APPROVAL, E.RESUME): S.RUNNING,
     (S.AWAITING_APPROVAL, E.CANCEL): S.CANCELLED,
     (S.AWAITING_APPROVAL, E.ABORT): S.FAILED,
+    (S.AWAITING_DECISION, E.DECIDE): S.RUNNING,
+    (S.AWAITING_DECISION, E.CANCEL): S.CANCELLED,
+    (S.AWAITING_DECISION, E.ABORT): S.FAILED,
+    (S.PENDING, E.CONTINUE): S.PENDING,
+    (S.RUNNING, E.CONTINUE): S.RUNNING,
+    (S.WAITING, E.CONTINUE): S.WAITING,
     (S.FAILED, E.RESUME): S.RUNNING,
     (S.PARTIALLY_SUCCEEDED, E.RESUME): S.RUNNING,
 }
 
-ACTIVE: frozenset[RunStatus] = frozenset({S.PENDING, S.RUNNING, S.WAITING, S.AWAITING_APPROVAL})
+ACTIVE: frozenset[RunStatus] = frozenset({S.PENDING, S.RUNNING, S.WAITING, S.AWAITING_APPROVAL, S.AWAITING_DECISION})
 FINISHED: frozenset[RunStatus] = frozenset(set(RunStatus) - ACTIVE)
 # ``finished`` but may be resumed; succeeded and cancelled are final.
 RESUMABLE: frozenset[RunStatus] = frozenset(s for (s, e) in TRANSITIONS if e is E.RESUME)
@@ -133,6 +144,8 @@ class RunRecord:
     approval: str = ""  # what a paused run waits for
     approved_by: str = ""  # who approved; visible to the step right after the pause only
     approval_timed_out: bool = False
+    choices: tuple[str, ...] = ()  # what an operator may choose while the run is awaiting a decision
+    decision: str = ""  # the choice made; visible to the deciding step until the run enters another step
     reason: str = ""  # the last outcome's reason, for listings
     error: str = ""  # the last error ("Type: message") or Fail message
     error_code: str = ""

@@ -6,31 +6,52 @@ queue trigger's entry point) and ``Driver`` plays the Functions host in tests, t
 other modules are the engine's inside: tests of its pure parts may import them directly.
 """
 
-from lib.engine.api import Details, Done, Fail, Next, Outcome, Pause, Step, StepContext, StepFn, Wait, Workflow
-from lib.engine.config import EngineConfig, RetryPolicy, TimerScale
-from lib.engine.driver import DrainReport, Driver
+from lib.engine.api import (
+    CancelRefused,
+    Decide,
+    Details,
+    Done,
+    Fail,
+    Next,
+    Outcome,
+    Pause,
+    Step,
+    StepContext,
+    StepFn,
+    Wait,
+    Workflow,
+)
+from lib.engine.config import EngineConfig, LeaseTiming, RetryPolicy, TimerScale
+from lib.engine.driver import DrainReport, Driver, DriveResult, OtherRunDue, WatchInterrupted
 from lib.engine.errors import (
     ContentionExceeded,
     DeadlineExceeded,
     EngineError,
     IdempotencyConflict,
     InjectedCrash,
+    LeaseHeld,
+    LeaseNotHeld,
+    OperationRefused,
     RunNotFound,
     UnknownStep,
     UnknownWorkflow,
 )
 from lib.engine.executor import Executor, ProcessAction, ProcessReport
+from lib.engine.operations import allowed_operations
 from lib.engine.runtime import CrashHook, CrashPoint, Observer
-from lib.engine.service import Engine, PoisonReport, RunView, StartResult, SweepReport
+from lib.engine.service import Engine, LeaseView, PoisonReport, RunView, StartResult, SweepReport
 
 __all__ = [
+    "CancelRefused",
     "ContentionExceeded",
     "CrashHook",
     "CrashPoint",
     "DeadlineExceeded",
+    "Decide",
     "Details",
     "Done",
     "DrainReport",
+    "DriveResult",
     "Driver",
     "Engine",
     "EngineConfig",
@@ -39,8 +60,14 @@ __all__ = [
     "Fail",
     "IdempotencyConflict",
     "InjectedCrash",
+    "LeaseHeld",
+    "LeaseNotHeld",
+    "LeaseTiming",
+    "LeaseView",
     "Next",
     "Observer",
+    "OperationRefused",
+    "OtherRunDue",
     "Outcome",
     "Pause",
     "PoisonReport",
@@ -58,5 +85,7 @@ __all__ = [
     "UnknownStep",
     "UnknownWorkflow",
     "Wait",
+    "WatchInterrupted",
     "Workflow",
+    "allowed_operations",
 ]

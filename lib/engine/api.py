@@ -51,6 +51,21 @@ class Pause:
 
 
 @dataclass(frozen=True)
+class Decide:
+    """Stop until an operator picks one of ``choices`` (``Engine.decide``); the run is ``awaiting-decision``.
+
+    The engine then calls this same step again with ``ctx.decision`` set to the choice (and
+    ``ctx.approved_by`` to who chose), so the step acts on it. ``decision`` names what is decided.
+    Choice names are non-empty and contain no comma.
+    """
+
+    decision: str
+    reason: str
+    choices: tuple[str, ...]
+    details: Details = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Done:
     """The run is over. ``partial`` ends it ``partially-succeeded`` instead of ``succeeded``."""
 
@@ -68,7 +83,7 @@ class Fail:
     details: Details = field(default_factory=dict)
 
 
-Outcome = Next | Wait | Pause | Done | Fail
+Outcome = Next | Wait | Pause | Decide | Done | Fail
 
 
 @dataclass
@@ -84,10 +99,20 @@ class StepContext:
     step_started_at: datetime  # first time the engine entered this step (waits keep it)
     attempt: int = 1  # 1 + how many times this step raised and was retried
     approval_timed_out: bool = False
-    approved_by: str | None = None  # set on the step after an approved pause
+    approved_by: str | None = None  # set on the step after an approved pause, and on a decided step
+    decision: str | None = None  # the operator's choice, on the step that returned ``Decide``
 
 
 StepFn = Callable[[StepContext, D], Outcome]
+
+
+@dataclass(frozen=True)
+class CancelRefused:
+    """A workflow's answer to ``cancel`` in a phase where stopping would strand something: why, and what
+    the operator can do instead (operation names, e.g. ``("commit", "rollback")``)."""
+
+    reason: str
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +128,10 @@ class Workflow(Generic[D]):
     # Called by ``resume`` on a failed or partially-succeeded run: may reset parts of ``state`` (e.g. mark
     # failed VMs for retry) and returns the step to restart from. Default: the step that failed.
     on_resume: Callable[[dict[str, Any], str], str] | None = None
+    # Called by ``cancel`` on an active run with its state and step: None lets the cancel through (the run
+    # ends ``cancelled``); a ``CancelRefused`` refuses it with the reason and the choices left (after an
+    # irreversible ASR action, for instance). Default: every active run may be cancelled.
+    on_cancel: Callable[[Mapping[str, Any], str], CancelRefused | None] | None = None
 
     def step(self, name: str) -> Step[D]:
         for candidate in self.steps:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from lib.domain.errors import AutopilotError
 from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus, transition
-from lib.engine.api import Done, Fail, Next, Outcome, Pause, Wait, Workflow
+from lib.engine.api import Decide, Done, Fail, Next, Outcome, Pause, Wait, Workflow
 from lib.engine.config import RetryPolicy, TimerScale
 
 
@@ -104,6 +105,8 @@ def entering(step: str, now: datetime) -> dict[str, Any]:
         "approved_by": "",
         "approval": "",
         "approval_timed_out": False,
+        "choices": (),
+        "decision": "",
         "error": "",
         "error_code": "",
     }
@@ -169,6 +172,26 @@ def _after_pause(turn: _Turn, result: Pause) -> Checkpoint:
     )
 
 
+def _after_decide(turn: _Turn, result: Decide) -> Checkpoint:
+    choices = tuple(result.choices)
+    if not choices or any(not c or "," in c for c in choices) or not result.decision:
+        # A bug in the workflow, not weather: nobody could ever answer this decision.
+        reason = f"step {turn.step!r} asked for decision {result.decision!r} with unusable choices {list(choices)!r}"
+        turn.rec.edge(RunEvent.FAIL, turn.step, outcome="fail", reason=reason, error=reason, code="BadDecision")
+        return turn.finish(due_at=None, reason=reason, error=reason, error_code="BadDecision")
+    details = {**result.details, "decision": result.decision, "choices": list(choices)}
+    turn.rec.edge(RunEvent.STEP_DECIDE, turn.step, outcome="decide", reason=result.reason, details=details)
+    return turn.finish(
+        attempt=1,
+        due_at=None,
+        approval=result.decision,
+        choices=choices,
+        decision="",
+        approved_by="",
+        reason=result.reason,
+    )
+
+
 def _after_done(turn: _Turn, result: Done) -> Checkpoint:
     event = RunEvent.DONE_PARTIAL if result.partial else RunEvent.DONE
     turn.rec.edge(event, turn.step, outcome="done", reason=result.reason, details=result.details)
@@ -193,6 +216,7 @@ _HANDLERS: Mapping[type, Callable[[_Turn, Any], Checkpoint]] = {
     Next: _after_next,
     Wait: _after_wait,
     Pause: _after_pause,
+    Decide: _after_decide,
     Done: _after_done,
     Fail: _after_fail,
 }
@@ -218,10 +242,16 @@ def after_step(
 
 
 def _after_error(rec: Recorder, exc: BaseException, timing: TimerScale, retry: RetryPolicy) -> Checkpoint:
-    """The step raised: its changes to the state are discarded; retry after a backoff or give up."""
+    """The step raised: its changes to the state are discarded; retry after a backoff or give up. A permanent
+    error (``AutopilotError.permanent``: a wrong endpoint, a missing plan) fails the run at once."""
     run, now, step = rec.start, rec.now, rec.start.step
     text, code = error_text(exc), error_code(exc)
-    details = {"error_type": type(exc).__name__, "error_message": str(exc), "attempt": run.attempt}
+    details: dict[str, Any] = {"error_type": type(exc).__name__, "error_message": str(exc), "attempt": run.attempt}
+    if isinstance(exc, AutopilotError) and exc.permanent:
+        details |= {"permanent": True, "error": exc.fields()}
+        reason = f"step {step!r} failed with a permanent error (not retried): {exc}"
+        rec.edge(RunEvent.FAIL, step, outcome="error", reason=reason, details=details, error=text, code=code)
+        return rec.finish(due_at=None, reason=reason, error=text, error_code=code)
     if run.attempt <= retry.max_retries:
         retry_after = getattr(exc, "retry_after", None)
         delay = retry.delay(run.attempt, retry_after if isinstance(retry_after, int | float) else None)

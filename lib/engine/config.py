@@ -35,9 +35,12 @@ class RetryPolicy:
 class EngineConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     # A worker may execute a step only while it holds the run's lease with at least ``step_budget`` left; a
-    # crashed worker's lease lapses after ``lease``. Real time, never scaled: a step does not run faster.
+    # crashed worker's lease lapses after ``lease``. Both follow ``timer_scale`` like every other wait (a
+    # stalled run must not hold up a time-scaled demo or test for real minutes), but a scaled lease never
+    # drops below ``min_lease``: a step does not run faster because timers do (see ``LeaseTiming``).
     lease: timedelta = timedelta(minutes=5)
     step_budget: timedelta = timedelta(minutes=2)
+    min_lease: timedelta = timedelta(seconds=15)
     # How many ``Next`` steps of one run a driver executes back to back before it lets the message go.
     max_chain: int = 16
     max_visibility: timedelta = QUEUE_MAX_VISIBILITY
@@ -69,3 +72,29 @@ class TimerScale:
             return 0
         seconds = (due - now - EARLY_TOLERANCE).total_seconds()
         return max(0, min(math.ceil(seconds), int(self.max_visibility.total_seconds())))
+
+
+@dataclass(frozen=True)
+class LeaseTiming:
+    """The lease and step budget a worker actually uses: ``EngineConfig``'s, scaled like every other wait.
+
+    The floor is ``min_lease`` (or the configured lease itself when that is shorter: a test that asks for a
+    1 s lease gets one), so a scaled lease still outlasts one step's ASR calls and their retries. The step
+    budget keeps its share of the lease.
+    """
+
+    lease: timedelta
+    step_budget: timedelta
+
+    @classmethod
+    def of(cls, config: EngineConfig, scale: float) -> LeaseTiming:
+        floor = min(config.min_lease, config.lease)
+        lease = max(config.lease * max(scale, 0.0), floor)
+        share = config.step_budget / config.lease if config.lease > timedelta(0) else 0.0
+        return cls(lease=lease, step_budget=min(config.step_budget, lease * share))
+
+    @property
+    def hold_s(self) -> int:
+        """How long a driver hides a message it received: a little longer than a lease, so a message whose
+        worker died comes back after that worker's lease has lapsed instead of bouncing off it."""
+        return int(self.lease.total_seconds()) + 1

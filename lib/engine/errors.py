@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from lib.domain.errors import AutopilotError
+from lib.domain.runs import IllegalTransition, RunEvent, RunStatus
 
 
 class EngineError(AutopilotError):
@@ -50,6 +53,64 @@ class ContentionExceeded(EngineError):
         self.attempts = attempts
 
 
+class OperationRefused(IllegalTransition, EngineError):
+    """An operation is not allowed while the run has its current status, or its workflow refuses it in the
+    phase it has reached (HTTP: 409 with these fields).
+
+    ``allowed`` lists what the caller may do instead, so a refusal can name the choices; ``reason`` says why
+    when the workflow refused (e.g. "the VMs are failed over: cancel cannot bring them back").
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        operation: str,
+        status: RunStatus,
+        allowed: tuple[str, ...],
+        event: RunEvent,
+        *,
+        reason: str = "",
+    ) -> None:
+        IllegalTransition.__init__(self, status, event, run_id)
+        choices = ", ".join(allowed) if allowed else "none, the run is over"
+        why = f": {reason}" if reason else ""
+        self.args = (f"run {run_id} is {status.value}: {operation} is not allowed{why} (allowed now: {choices})",)
+        self.operation = operation
+        self.status = status
+        self.allowed = allowed
+        self.reason = reason
+
+
+class LeaseHeld(EngineError):
+    """A live worker holds the run's lease: it is executing the run's step right now (HTTP: 409).
+
+    Try again after ``expires_at`` (the lease is renewed while its holder keeps working); a holder that died
+    is taken over once its lease has expired.
+    """
+
+    def __init__(self, run_id: str, operation: str, holder: str, expires_at: datetime, status: RunStatus) -> None:
+        super().__init__(
+            f"run {run_id}: {operation} refused: worker {holder} holds the run's lease until "
+            f"{expires_at.isoformat()} (it is executing step work now)"
+        )
+        self.run_id = run_id
+        self.operation = operation
+        self.holder = holder
+        self.expires_at = expires_at
+        self.status = status
+
+
+class LeaseNotHeld(EngineError):
+    """``release_lease`` by a worker that does not hold the lease (any more): nothing was changed."""
+
+    def __init__(self, run_id: str, worker: str, holder: str) -> None:
+        held = f"it is held by {holder}" if holder else "nobody holds it"
+        super().__init__(f"run {run_id}: worker {worker} does not hold the lease ({held})")
+        self.run_id = run_id
+        self.worker = worker
+        self.holder = holder
+
+
 class DeadlineExceeded(EngineError):
     """A synchronous driver gave up waiting (tests, CLI, demo)."""
 
@@ -58,6 +119,7 @@ class DeadlineExceeded(EngineError):
         self.run_id = run_id
         self.status = status
         self.deadline_s = deadline_s
+        self.others_due: tuple[str, ...] = ()  # ``Driver.drive``: other runs that are due (left alone)
 
 
 class InjectedCrash(BaseException):

@@ -127,7 +127,7 @@ class Executor(Generic[D]):
     ) -> ProcessReport | Claim | None:
         """Take the run's lease under its ETag; None when another writer came first (load again and retry)."""
         rt, run = self.rt, loaded.run
-        lease = Lease(self.worker_id, now + rt.config.lease, msg.message_id, run.claims + 1)
+        lease = Lease(self.worker_id, now + rt.leases.lease, msg.message_id, run.claims + 1)
         try:
             if run.claims >= rt.config.max_claims:
                 return self._crash_loop(loaded, msg, held)
@@ -136,7 +136,7 @@ class Executor(Generic[D]):
             rt.cache.drop(item.run_id)
             return None
         run = replace(run, lease_owner=lease.owner, lease_until=lease.until, msg_id=lease.msg_id, claims=lease.claims)
-        if held and msg.hold_until - now < rt.config.step_budget:
+        if held and msg.hold_until - now < rt.leases.step_budget:
             msg = self._extend(msg, WorkItem(run.run_id, run.version, item.base))
         return Loaded(run, etag), wake, msg
 
@@ -180,7 +180,7 @@ class Executor(Generic[D]):
             if not go_on:
                 self._reschedule(msg, held, new)
                 return ProcessReport(new.run_id, ProcessAction.EXECUTED, new.reason, steps, new.status, new.version)
-            if msg.hold_until - rt.clock.now() < rt.config.step_budget:
+            if msg.hold_until - rt.clock.now() < rt.leases.step_budget:
                 try:
                     msg = rt.queue.update(msg, WorkItem(new.run_id, new.version, item.base).encode(), self._lease_s + 1)
                 except MessageLost:
@@ -200,7 +200,7 @@ class Executor(Generic[D]):
         new = replace(
             cp.run,
             lease_owner=self.worker_id if go_on else "",
-            lease_until=now + rt.config.lease if go_on else None,
+            lease_until=now + rt.leases.lease if go_on else None,
             msg_id=msg.message_id,
         )
         try:
@@ -240,6 +240,7 @@ class Executor(Generic[D]):
             attempt=run.attempt,
             approval_timed_out=wake is RunEvent.APPROVAL_TIMEOUT,
             approved_by=run.approved_by or None,
+            decision=run.decision or None,
         )
         result: Outcome | BaseException
         try:
@@ -255,7 +256,7 @@ class Executor(Generic[D]):
 
     @property
     def _lease_s(self) -> int:
-        return int(self.rt.config.lease.total_seconds())
+        return int(self.rt.leases.lease.total_seconds())
 
     def _reschedule(self, msg: Received, held: bool, run: RunRecord) -> None:
         rt = self.rt

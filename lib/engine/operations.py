@@ -1,4 +1,5 @@
-"""Operations on runs: start, cancel, approve, resume, abort. Each is recorded in the run's history.
+"""Operations on runs: start, cancel, approve, resume, continue, abort. Each is recorded in the run's history
+(releasing a lease is not an operation on the run: it only hands the current step back to the queue).
 
 Every write is guarded by the run's ETag and retried on a lost race. Index ordering keeps the listing
 repairable after a crash: a run never exists without an index row, and the index never shows a finished
@@ -14,21 +15,53 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from lib.domain.errors import ValidationError
-from lib.domain.runs import FINISHED, HistoryRecord, RunEvent, RunRecord, RunStatus, RunSummary
+from lib.domain.runs import (
+    FINISHED,
+    TRANSITIONS,
+    HistoryRecord,
+    IllegalTransition,
+    RunEvent,
+    RunRecord,
+    RunStatus,
+    RunSummary,
+)
 from lib.engine.api import Workflow
 from lib.engine.checkpoint import Checkpoint, Recorder, entering
-from lib.engine.errors import ContentionExceeded, IdempotencyConflict, RunNotFound, UnknownStep, UnknownWorkflow
+from lib.engine.errors import (
+    ContentionExceeded,
+    IdempotencyConflict,
+    LeaseHeld,
+    LeaseNotHeld,
+    OperationRefused,
+    RunNotFound,
+    UnknownStep,
+    UnknownWorkflow,
+)
 from lib.engine.runtime import Runtime
-from lib.ports.run_store import Loaded, RunAlreadyExists, StaleRun
+from lib.ports.run_store import Lease, Loaded, RunAlreadyExists, StaleRun
 from lib.ports.work_queue import WorkItem
 
 D = TypeVar("D")
 MAX_RACES = 8
+
+# The operator operations and the event each one records; what a run accepts follows from ``TRANSITIONS``.
+OPERATION_EVENTS: Mapping[str, RunEvent] = {
+    "approve": RunEvent.APPROVE,
+    "cancel": RunEvent.CANCEL,
+    "continue": RunEvent.CONTINUE,
+    "decide": RunEvent.DECIDE,
+    "resume": RunEvent.RESUME,
+}
+
+
+def allowed_operations(status: RunStatus) -> tuple[str, ...]:
+    """The operations a run with ``status`` accepts (what a refusal names as the choices)."""
+    return tuple(op for op, event in OPERATION_EVENTS.items() if (status, event) in TRANSITIONS)
 
 
 @dataclass(frozen=True)
@@ -110,14 +143,20 @@ def _identity(
 
 
 def update(
-    rt: Runtime[D], run_id: str, operation: str, change: Callable[[RunRecord, datetime], Checkpoint]
+    rt: Runtime[D],
+    run_id: str,
+    operation: str,
+    change: Callable[[RunRecord, datetime], Checkpoint],
+    *,
+    enqueue: bool = False,
 ) -> RunRecord:
-    """Load, change, save under the ETag; on a lost race start over with the fresh run."""
+    """Load, change, save under the ETag; on a lost race start over with the fresh run. A running run that is
+    due gets a work item; ``enqueue`` sends one whatever the status (``continue`` keeps a run waiting)."""
     for attempt in range(MAX_RACES):
         loaded = rt.store.load(run_id)
         if loaded is None:
             raise RunNotFound(run_id)
-        cp = change(loaded.run, rt.clock.now())
+        cp = _changed(loaded.run, rt.clock.now(), operation, change)
         reopening = loaded.run.status in FINISHED and cp.run.status not in FINISHED
         if reopening:
             rt.store.index_put(RunSummary.of(cp.run))
@@ -130,17 +169,37 @@ def update(
         rt.notify(cp.run, cp.history)
         if not reopening:
             rt.index(loaded.run.status, cp.run)
-        if cp.run.due_at is not None and cp.run.status is RunStatus.RUNNING:
+        if cp.run.due_at is not None and (enqueue or cp.run.status is RunStatus.RUNNING):
             rt.queue.send(WorkItem(run_id, cp.run.version).encode(), 0)
         return cp.run
     raise ContentionExceeded(run_id, operation, MAX_RACES)
+
+
+def _changed(
+    run: RunRecord, now: datetime, operation: str, change: Callable[[RunRecord, datetime], Checkpoint]
+) -> Checkpoint:
+    """``change`` applied, with a refused transition reported as the operation the caller asked for."""
+    try:
+        return change(run, now)
+    except OperationRefused:
+        raise
+    except IllegalTransition as exc:
+        raise OperationRefused(
+            run.run_id, operation, exc.from_status, allowed_operations(exc.from_status), exc.event
+        ) from None
 
 
 # Operations leave no lease and no responsible message behind: the old message, if any, becomes stale.
 _RELEASED: dict[str, Any] = {"lease_owner": "", "lease_until": None, "msg_id": ""}
 
 
-def cancel(run: RunRecord, now: datetime, by: str, reason: str) -> Checkpoint:
+def cancel(wf: Workflow[Any] | None, run: RunRecord, now: datetime, by: str, reason: str) -> Checkpoint:
+    """End an active run ``cancelled``, unless its workflow refuses in the phase reached (``on_cancel``)."""
+    refused = wf.on_cancel(run.state, run.step) if wf is not None and wf.on_cancel and run.active else None
+    if refused is not None:
+        raise OperationRefused(
+            run.run_id, "cancel", run.status, refused.choices, RunEvent.CANCEL, reason=refused.reason
+        )
     rec = Recorder(run, now, by)
     text = reason or f"cancelled by {by}"
     rec.edge(RunEvent.CANCEL, run.step, outcome="operation", reason=text, details={"by": by})
@@ -173,6 +232,58 @@ def resume(wf: Workflow[Any], run: RunRecord, now: datetime, by: str, reason: st
     details = {"from_step": run.step, "to_step": target, "previous_status": run.status.value, "error": run.error}
     rec.edge(RunEvent.RESUME, run.step, outcome="operation", reason=text, details=details)
     return rec.finish(**{**entering(target, now), **_RELEASED, "state": state, "reason": text})
+
+
+def decide(run: RunRecord, now: datetime, by: str, choice: str, comment: str) -> Checkpoint:
+    """Record ``by``'s ``choice`` on a run awaiting a decision; the deciding step runs again and sees it."""
+    if run.status is RunStatus.AWAITING_DECISION and choice not in run.choices:
+        raise ValidationError("choice", f"run {run.run_id} offers {', '.join(run.choices)}; not {choice!r}")
+    rec = Recorder(run, now, by)
+    text = comment or f"{by} chose {choice}"
+    details = {"decision": run.approval, "choice": choice, "choices": list(run.choices), "by": by}
+    rec.edge(RunEvent.DECIDE, run.step, outcome="operation", reason=text, details=details)
+    changes = {"due_at": now, "decision": choice, "approved_by": by, "approval": "", "choices": (), "reason": text}
+    return rec.finish(**{**_RELEASED, **changes})
+
+
+def continue_run(run: RunRecord, now: datetime, by: str, reason: str) -> Checkpoint:
+    """Make a pending, running or waiting run due now. A live lease means a worker is executing the step: that
+    is refused. A lease whose holder is gone (expired) is taken over, and the history says from whom."""
+    if run.lease_owner and run.lease_until is not None and run.lease_until > now:
+        raise LeaseHeld(run.run_id, "continue", run.lease_owner, run.lease_until, run.status)
+    rec = Recorder(run, now, by)
+    text = reason or f"continued by {by}"
+    details: dict[str, Any] = {"by": by, "was_due_at": run.due_at.isoformat() if run.due_at else None}
+    if run.lease_owner:
+        details |= {"took_over_lease_from": run.lease_owner, "lease_expired_at": _iso(run.lease_until)}
+    rec.edge(RunEvent.CONTINUE, run.step, outcome="operation", reason=text, details=details)
+    return rec.finish(due_at=now, reason=text, **_RELEASED)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def release_lease(rt: Runtime[D], run_id: str, worker: str) -> RunRecord:
+    """Give up the lease ``worker`` holds (a watcher stopped mid-step, e.g. Ctrl-C), so the run's step can be
+    executed again at once instead of after the lease lapses. Leaving on purpose is not a crash: the claim
+    it made does not count towards the crash-loop limit."""
+    for _ in range(MAX_RACES):
+        loaded = rt.store.load(run_id)
+        if loaded is None:
+            raise RunNotFound(run_id)
+        run = loaded.run
+        if not worker or run.lease_owner != worker:
+            raise LeaseNotHeld(run_id, worker, run.lease_owner)
+        lease = Lease("", None, run.msg_id, max(0, run.claims - 1))
+        try:
+            etag = rt.store.save_lease(run_id, loaded.etag, lease)
+        except StaleRun:
+            continue
+        released = replace(run, lease_owner="", lease_until=None, claims=lease.claims)
+        rt.cache.put(Loaded(released, etag))
+        return released
+    raise ContentionExceeded(run_id, "release-lease", MAX_RACES)
 
 
 def abort(run: RunRecord, now: datetime, actor: str, reason: str, code: str) -> Checkpoint:

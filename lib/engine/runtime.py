@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 
 from lib.domain.runs import HistoryRecord, RunRecord, RunStatus, RunSummary, listed_status
 from lib.engine.api import Workflow
-from lib.engine.config import EngineConfig, TimerScale
+from lib.engine.config import EngineConfig, LeaseTiming, TimerScale
 from lib.ports.clock import Clock
 from lib.ports.run_store import Loaded, RunStore
 from lib.ports.work_queue import WorkQueue
@@ -79,6 +79,10 @@ class Runtime(Generic[D]):
     crash_hook: CrashHook | None = None
     observers: list[Observer] = field(default_factory=list)
     cache: RunCache = field(default_factory=lambda: RunCache(0))
+
+    @property
+    def leases(self) -> LeaseTiming:
+        return LeaseTiming.of(self.config, self.timing.scale)
 
     def crash(self, point: CrashPoint, run: RunRecord) -> None:
         if self.crash_hook is not None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from lib.domain.runs import HistoryRecord, RunRecord, RunStatus, listed_status
+from lib.domain.errors import ValidationError
+from lib.domain.runs import ACTIVE, HistoryRecord, RunRecord, RunStatus, RunSummary, listed_status
 from lib.engine import janitor
 from lib.engine import operations as ops
 from lib.engine.api import Workflow
@@ -28,9 +29,41 @@ PoisonReport = janitor.PoisonReport
 
 
 @dataclass(frozen=True)
+class LeaseView:
+    """Who holds (or held) the run's lease: a worker executing its step, or one that stalled or died.
+
+    ``acquired_at`` is ``expires_at`` minus the lease length (every grant or renewal is "now + lease").
+    ``expired`` means the holder is gone or overran: ``continue`` takes the run over.
+    """
+
+    holder: str
+    acquired_at: datetime
+    expires_at: datetime
+    expired: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "holder": self.holder,
+            "acquired_at": self.acquired_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "expired": self.expired,
+        }
+
+
+def lease_view(run: RunRecord, lease: timedelta, now: datetime) -> LeaseView | None:
+    if not run.lease_owner or run.lease_until is None:
+        return None
+    return LeaseView(run.lease_owner, run.lease_until - lease, run.lease_until, run.lease_until <= now)
+
+
+@dataclass(frozen=True)
 class RunView:
+    """A run, its history, its lease (None when nobody holds one) and the operations it accepts now."""
+
     run: RunRecord
     history: list[HistoryRecord]
+    lease: LeaseView | None = None
+    allowed_operations: tuple[str, ...] = ()
 
 
 class Engine(Generic[D]):
@@ -38,7 +71,11 @@ class Engine(Generic[D]):
 
     ``deps`` is handed to every step. ``clock`` is the only source of "now" (``bootstrap`` wires the system
     clock; unit tests a manual one). ``timer_scale`` multiplies every workflow delay and due time (waits,
-    pause timeouts, retry backoff, the janitor's grace); leases stay in real time.
+    pause timeouts, retry backoff, the janitor's grace) and the lease, which never drops below
+    ``EngineConfig.min_lease``.
+
+    Refused operations raise ``OperationRefused`` (status and allowed operations) or ``LeaseHeld`` (holder
+    and expiry); an unknown run ``RunNotFound``.
     """
 
     def __init__(
@@ -116,7 +153,13 @@ class Engine(Generic[D]):
         return ops.start(self._rt, workflow, input, idempotency_key, actor)
 
     def cancel(self, run_id: str, *, by: str, reason: str = "") -> RunRecord:
-        return ops.update(self._rt, run_id, "cancel", lambda run, now: ops.cancel(run, now, by, reason))
+        """End an active run ``cancelled``. ``OperationRefused`` when the run is over, or when its workflow's
+        ``on_cancel`` refuses in the phase reached (``reason`` and ``allowed`` then say why and what else)."""
+
+        def change(run: RunRecord, now: datetime) -> Checkpoint:
+            return ops.cancel(self._rt.registry.get(run.workflow), run, now, by, reason)
+
+        return ops.update(self._rt, run_id, "cancel", change)
 
     def approve(self, run_id: str, *, by: str, approval: str | None = None, comment: str = "") -> RunRecord:
         """Continue a paused run with the step after the pause; ``by`` is recorded and shown to that step."""
@@ -137,6 +180,25 @@ class Engine(Generic[D]):
 
         return ops.update(self._rt, run_id, "resume", change)
 
+    def decide(self, run_id: str, choice: str, *, by: str, comment: str = "") -> RunRecord:
+        """Answer a run awaiting a decision (``Decide``) with one of ``run.choices``; who chose and the
+        choice are recorded, and the deciding step runs again with ``ctx.decision``. A choice not offered is
+        a ``ValidationError``; a run not awaiting a decision ``OperationRefused``."""
+        return ops.update(self._rt, run_id, "decide", lambda run, now: ops.decide(run, now, by, choice, comment))
+
+    def continue_run(self, run_id: str, *, by: str, reason: str = "") -> RunRecord:
+        """Make a pending, running or waiting run due now and enqueue a work item for it, so any driver (the
+        queue trigger, ``Driver.drive``) executes its step. A live lease is refused with ``LeaseHeld``; an
+        expired one is taken over. Other statuses: ``OperationRefused``."""
+        return ops.update(
+            self._rt, run_id, "continue", lambda run, now: ops.continue_run(run, now, by, reason), enqueue=True
+        )
+
+    def release_lease(self, run_id: str, *, worker: str) -> RunRecord:
+        """Hand the run's current step back: ``worker`` (who must hold the lease, else ``LeaseNotHeld``) stops
+        without a checkpoint, and the step may be executed again at once."""
+        return ops.release_lease(self._rt, run_id, worker)
+
     # -- queries ----------------------------------------------------------------------------------
 
     def get(self, run_id: str) -> RunView:
@@ -144,24 +206,38 @@ class Engine(Generic[D]):
         if found is None:
             raise RunNotFound(run_id)
         loaded, history = found
-        return RunView(loaded.run, history)
+        run = loaded.run
+        lease = lease_view(run, self._rt.leases.lease, self._now())
+        return RunView(run, history, lease, ops.allowed_operations(run.status))
+
+    @property
+    def lease_duration(self) -> timedelta:
+        """How long a lease lasts on this engine (scaled by ``timer_scale``, floored by ``min_lease``)."""
+        return self._rt.leases.lease
 
     def list_runs(
         self, status: RunStatus | str | None = None, limit: int = 50, continuation: str | None = None
     ) -> RunPage:
-        """Newest first; pass the returned ``continuation`` to get the next page."""
-        wanted = RunStatus(status) if status is not None else None
+        """Newest first; pass the returned ``continuation`` to get the next page. An unknown ``status`` is a
+        ``ValidationError`` naming the allowed values.
+
+        The index is written when a run's listed status changes, not at every step; active runs (few) are
+        read back so that their status, current step and reason are the run's own, not the index's."""
+        wanted = _status_filter(status)
         limit = max(1, min(limit, 1000))
         page = self._rt.store.index_list(listed_status(wanted) if wanted else None, limit, continuation)
-        # The index lists waiting runs as running; read the exact status of those (active runs are few).
         items = []
         for row in page.items:
-            summary = row
-            if row.status is RunStatus.RUNNING:
-                summary = replace(row, status=self._rt.store.load_status(row.run_id) or row.status)
+            summary = self._current(row) if row.status in ACTIVE else row
             if wanted is None or summary.status is wanted:
                 items.append(summary)
         return RunPage(items, page.continuation)
+
+    def _current(self, row: RunSummary) -> RunSummary:
+        loaded = self._rt.store.load(row.run_id)
+        if loaded is None:
+            return row
+        return replace(RunSummary.of(loaded.run), status=loaded.run.status)
 
     # -- hosting ----------------------------------------------------------------------------------
 
@@ -179,3 +255,13 @@ class Engine(Generic[D]):
 
     def _now(self) -> datetime:
         return self._rt.clock.now()
+
+
+def _status_filter(status: RunStatus | str | None) -> RunStatus | None:
+    if status is None or isinstance(status, RunStatus):
+        return status
+    try:
+        return RunStatus(status)
+    except ValueError:
+        allowed = ", ".join(s.value for s in RunStatus)
+        raise ValidationError("status", f"{status!r} is not a run status; use one of: {allowed}") from None

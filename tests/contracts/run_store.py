@@ -212,7 +212,7 @@ class RunStoreContract:
         for minutes, status in enumerate(RunStatus):
             store.index_put(summary(status.value, minutes, status))
         active = {s.run_id for s in store.index_active()}
-        assert active == {"pending", "running", "waiting", "awaiting-approval"}
+        assert active == {"pending", "running", "waiting", "awaiting-approval", "awaiting-decision"}
 
     def test_a_continuation_this_store_did_not_issue_names_the_field(self, store: RunStore) -> None:
         with pytest.raises(ValidationError) as caught:

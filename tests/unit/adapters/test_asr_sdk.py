@@ -19,6 +19,8 @@ from lib.adapters.asr_mapping import protected_item
 from lib.adapters.asr_sdk import SdkSiteRecovery
 from lib.domain.asr import ItemRef
 from lib.domain.errors import (
+    ConfigurationError,
+    ConfigurationProblem,
     OperationNotAllowed,
     ResourceNotFound,
     SiteRecoveryError,
@@ -373,9 +375,10 @@ def test_not_found_and_other_statuses() -> None:
     with pytest.raises(ResourceNotFound) as missing:
         asr.get_job("nope")
     assert (missing.value.code, missing.value.status) == ("NotFound", 404)
-    with pytest.raises(SiteRecoveryError) as denied:
+    with pytest.raises(ConfigurationError) as denied:  # 403 is configuration, not weather (issue 10)
         asr.get_job("x")
-    assert type(denied.value) is SiteRecoveryError and denied.value.code == "AuthorizationFailed"
+    assert denied.value.code == "AuthorizationFailed" and denied.value.problem is ConfigurationProblem.AUTHORIZATION
+    assert denied.value.permanent and denied.value.status == 403
     with pytest.raises(TransientSiteRecoveryError) as bad_gateway:
         asr.get_job("y")
     assert bad_gateway.value.code == "Http502"
