@@ -11,9 +11,11 @@ from lib.domain.asr import Operation, ProtectedItem, RecoveryPointType
 from lib.domain.dr import DrRequest
 from lib.domain.errors import OperationNotAllowed
 from lib.engine import Next, Outcome, Pause, Step, StepContext, Workflow
+from lib.workflows.cancel import on_cancel
 from lib.workflows.deps import DrDeps
 from lib.workflows.evidence import report
 from lib.workflows.health import await_healthy
+from lib.workflows.partial import decide_partial, return_trip
 from lib.workflows.phases import ActionPhase, run_phase
 from lib.workflows.preflight import preflight, renew_locks
 from lib.workflows.runstate import RunState
@@ -94,6 +96,9 @@ def _phase_step(phase: ActionPhase) -> Step[DrDeps]:
 
 
 def await_commit(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
+    partial = decide_partial(ctx, state)
+    if partial is not None:
+        return partial  # a partial failover never commits on its own
     req = request(ctx)
     if req.auto_commit or ctx.approved_by:
         return Next("commit approved" if ctx.approved_by else "auto-commit is on")
@@ -110,6 +115,10 @@ def maybe_reprotect(ctx: StepContext, deps: DrDeps) -> Outcome:
     if request(ctx).auto_reprotect:
         return Next("auto-reprotect is on")
     return Next("auto-reprotect is off: VMs stay unprotected until someone reprotects them", goto="report")
+
+
+def finish(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
+    return return_trip(ctx, deps, state, report(ctx, deps, state))
 
 
 def _on_resume(stored: dict[str, object], failed_step: str) -> str:
@@ -139,9 +148,10 @@ def _workflow(name: str) -> Workflow[DrDeps]:
             Step("maybe_reprotect", maybe_reprotect),
             _phase_step(REPROTECT),
             Step("await_healthy", await_healthy),
-            Step("report", with_state(report)),
+            Step("report", with_state(finish)),
         ),
         on_resume=_on_resume,
+        on_cancel=on_cancel,
     )
 
 

@@ -59,7 +59,7 @@ def test_failed_job_for_one_vm_gives_partial_success_and_resume_retries_only_it(
     asr = FakeSiteRecovery(["web-1", "web-2"])
     asr.fail_next[("failover", "web-2")] = "70094"
     deps = make_deps(asr)
-    first = run(FAILOVER_WORKFLOW, deps, req())
+    first = run(FAILOVER_WORKFLOW, deps, req(), decide="commit")
     assert isinstance(first.outcome, Done) and first.outcome.partial
     assert first.state["vms"]["web-2"]["error"]["code"] == "70094"
     assert first.state["evidence"]["vms"]["web-2"]["outcome"] == "failed"
