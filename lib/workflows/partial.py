@@ -107,7 +107,7 @@ def return_trip(ctx: StepContext, deps: DrDeps, state: RunState, outcome: Outcom
         raise RuntimeError("a rollback needs DrDeps.start_run to start its return trip")
     req = request(ctx)
     failback = DrRequest(
-        kind="failback", vms=tuple(back), parallelism=req.parallelism, timing=req.timing,
+        kind="failback", vms=tuple(back), groups=(tuple(back),), parallelism=req.parallelism, timing=req.timing,
         reason=f"rollback of run {ctx.run_id}, chosen by {state.chosen_by}", requested_by=state.chosen_by,
     )  # fmt: skip
     state.linked_run = deps.start_run("failback", failback.to_json(), f"rollback-of-{ctx.run_id}", state.chosen_by)
