@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
@@ -32,11 +33,14 @@ def jsonable(value: Any) -> Any:
 
 
 def runs_table(runs: Sequence[RunSummary]) -> Table:
-    table = Table(title="Runs (newest first)")
-    for col in ("run", "kind", "status", "step", "updated", "reason"):
-        table.add_column(col)
+    """Run ids are never cut (they are copied into commands); the step and its reason wrap instead."""
+    table = Table(title="Runs (newest first)", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("run", no_wrap=True, min_width=max((len(r.run_id) for r in runs), default=3))
+    for col in ("kind", "status", "updated"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("step: reason", overflow="fold", ratio=1)
     for r in runs:
-        table.add_row(r.run_id, r.workflow, r.status.value, r.step, f"{r.updated_at:%Y-%m-%d %H:%M:%S}", r.reason)
+        table.add_row(r.run_id, r.workflow, r.status.value, f"{r.updated_at:%H:%M:%S}", f"{r.step}: {r.reason}")
     return table
 
 
