@@ -125,7 +125,7 @@ def _show(app: App, args: Any, console: Console, as_json: bool) -> int:
 
 
 _OPERATIONS: dict[str, Callable[[App, str], RunRecord]] = {
-    "approve": lambda app, run_id: app.engine.approve(run_id, by="drctl"),
+    "approve": lambda app, run_id: control.approve(app.engine, run_id, by="drctl"),
     "cancel": lambda app, run_id: app.engine.cancel(run_id, by="drctl"),
     "resume": lambda app, run_id: app.engine.resume(run_id, by="drctl"),
     "continue": lambda app, run_id: control.continue_run(app.engine, run_id, by="drctl"),

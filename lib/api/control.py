@@ -12,7 +12,7 @@ from typing import Any
 from lib.domain.runs import RESUMABLE, RunEvent, RunRecord, RunStatus
 from lib.engine import Engine, OperationRefused, allowed_operations
 
-__all__ = ["choices_now", "commit", "continue_run", "retry", "rollback"]
+__all__ = ["approve", "choices_now", "commit", "continue_run", "retry", "rollback"]
 
 _OPERATIONS = {"approve": "approve", "cancel": "cancel", "continue": "continue", "resume": "retry"}
 
@@ -42,6 +42,14 @@ def commit(engine: Engine[Any], run_id: str, *, by: str, comment: str = "") -> R
     if run.status is RunStatus.AWAITING_APPROVAL and run.approval == "commit":
         return engine.approve(run_id, by=by, approval="commit", comment=comment)
     raise _refused(run, "commit", "the run is not waiting for a commit")
+
+
+def approve(engine: Engine[Any], run_id: str, *, by: str, approval: str | None = None, comment: str = "") -> RunRecord:
+    """Approve a paused run; on a run asking whether to commit, approving is choosing ``commit``."""
+    run = engine.get(run_id).run
+    if _offered(run, "commit") and approval in (None, "", run.approval):
+        return engine.decide(run_id, "commit", by=by, comment=comment)
+    return engine.approve(run_id, by=by, approval=approval, comment=comment)
 
 
 def retry(engine: Engine[Any], run_id: str, *, by: str, reason: str = "") -> RunRecord:

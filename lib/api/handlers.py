@@ -123,8 +123,9 @@ def _operated(app: App, run: RunRecord) -> ApiResponse:
 def approve(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
     run_id = _run_id(req)
     fields = optional_object(req, ("comment", "approval"))
-    app.engine.get(run_id)  # 404 before the state check
-    run = app.engine.approve(run_id, by=who.label, approval=fields.get("approval"), comment=fields.get("comment", ""))
+    run = control.approve(
+        app.engine, run_id, by=who.label, approval=fields.get("approval"), comment=fields.get("comment", "")
+    )
     return _operated(app, run)
 
 

@@ -21,10 +21,13 @@ from lib.workflows.runstate import RunState
 from lib.workflows.steps import request
 from lib.workflows.vmstate import VmProgress
 
-__all__ = ["CHOICES", "DECISION", "decide_partial", "placement", "return_trip", "where"]
+__all__ = [
+    "CHOICES", "COMMIT_CHOICES", "DECISION", "apply_choice", "decide_partial", "placement", "return_trip", "where",
+]  # fmt: skip
 
 DECISION = "partial-failover"
 CHOICES = ("commit", "retry", "rollback")
+COMMIT_CHOICES = ("commit", "rollback")  # before the commit of a failover that went well (auto-commit off)
 
 
 def placement(row: VmProgress) -> str:
@@ -65,7 +68,7 @@ def decide_partial(ctx: StepContext, state: RunState) -> Outcome | None:
     if not failed:
         return None
     if ctx.decision:
-        return _apply(ctx, state, failed)
+        return apply_choice(ctx, state, failed)
     moved = _moved(state)
     return Decide(
         DECISION,
@@ -77,7 +80,8 @@ def decide_partial(ctx: StepContext, state: RunState) -> Outcome | None:
     )
 
 
-def _apply(ctx: StepContext, state: RunState, failed: list[str]) -> Outcome:
+def apply_choice(ctx: StepContext, state: RunState, failed: list[str]) -> Outcome:
+    """Act on the operator's choice before commit; ``failed`` are the VMs whose failover failed."""
     choice, by = str(ctx.decision), ctx.approved_by or ""
     state.choice, state.chosen_by = choice, by
     if choice == "retry":
@@ -90,9 +94,9 @@ def _apply(ctx: StepContext, state: RunState, failed: list[str]) -> Outcome:
         state.plan.processed.append("commit")  # a plan-level commit would reach for the VMs that failed too
     moved = _moved(state)
     then = " then return them with a linked failback run" if choice == "rollback" else ""
+    stay = f"; {', '.join(failed)} stay where they are" if failed else ""
     return Next(
-        f"{choice} chosen by {by}: commit and reprotect {', '.join(moved) or 'no VM'}{then};"
-        f" {', '.join(failed)} stay where they are",
+        f"{choice} chosen by {by}: commit and reprotect {', '.join(moved) or 'no VM'}{then}{stay}",
         {"vms": where(state)},
     )
 

@@ -198,10 +198,10 @@ def _drive(
     try:
         current = driver.run_until_finished(run_id, deadline_s=DEADLINE_S)
         while (approve and current.status is RunStatus.AWAITING_APPROVAL) or (
-            decide and current.status is RunStatus.AWAITING_DECISION
+            (decide or approve) and current.status is RunStatus.AWAITING_DECISION
         ):
             if current.status is RunStatus.AWAITING_DECISION:
-                engine.decide(run_id, decide, by="tester")
+                engine.decide(run_id, decide or "commit", by="tester")
             else:
                 engine.approve(run_id, by="tester")
             current = driver.run_until_finished(run_id, deadline_s=DEADLINE_S)

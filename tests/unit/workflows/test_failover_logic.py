@@ -8,7 +8,7 @@ import pytest
 
 from lib.domain.dr import parse_request
 from lib.domain.errors import ValidationError
-from lib.engine import Done, Fail, Next, Pause, StepContext, Wait
+from lib.engine import Decide, Done, Fail, Next, StepContext, Wait
 from lib.workflows.drill import DRILL_WORKFLOW
 from lib.workflows.failover import FAILBACK_WORKFLOW, FAILOVER_WORKFLOW
 from tests.unit.workflows.fake_asr import T0, FakeSiteRecovery
@@ -151,7 +151,8 @@ def test_health_polls_back_off_and_use_one_listing_per_poll() -> None:
 def test_auto_commit_off_pauses_before_commit() -> None:
     asr = FakeSiteRecovery(["web-1", "web-2"])
     paused = run(FAILOVER_WORKFLOW, make_deps(asr), req(autoCommit=False))
-    assert isinstance(paused.outcome, Pause) and paused.outcome.approval == "commit"
+    assert isinstance(paused.outcome, Decide) and paused.outcome.decision == "commit"
+    assert paused.outcome.choices == ("commit", "rollback")
     assert [a for a, _ in asr.actions] == ["failover", "failover"]
 
 
