@@ -14,6 +14,8 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from lib.domain.runs import HistoryRecord, RunRecord, RunSummary
+from lib.workflows.partial import placement
+from lib.workflows.vmstate import VmProgress
 
 PHASES = ("failover", "commit", "reprotect", "healthy", "test_failover", "cleanup")
 
@@ -46,14 +48,16 @@ def runs_table(runs: Sequence[RunSummary]) -> Table:
 
 def vm_table(run: RunRecord) -> Table:
     table = Table(title=f"{run.workflow} {run.run_id}: {run.status.value} at {run.step}")
-    for col in ("VM", "status", "done", "reprotect %", "error"):
+    for col in ("VM", "status", "where", "done", "reprotect %", "error"):
         table.add_column(col)
+    moves = run.workflow in ("failover", "failback")
     for vm, row in sorted(dict(run.state.get("vms", {})).items()):
         error = row.get("error") or row.get("drill_error") or {}
         pct = row.get("progress")
         table.add_row(
             vm,
             row.get("status", ""),
+            placement(VmProgress.from_json(row)) if moves else "",
             " → ".join(p for p in row.get("done", []) if p in PHASES),
             "" if pct is None else str(pct),
             f"{error.get('code', '')} {error.get('message', '')}".strip(),

@@ -54,7 +54,7 @@ def start(kind: str, app: App, who: Principal, req: ApiRequest) -> ApiResponse:
 
 def _view(app: App, run_id: str) -> dict[str, Any]:
     found = app.engine.get(run_id)
-    return run_view(found.run, found.history)
+    return run_view(found.run, found.history, found.lease.to_json() if found.lease else None)
 
 
 def get_run(app: App, who: Principal, req: ApiRequest) -> ApiResponse:

@@ -137,6 +137,11 @@ def _run_schema() -> dict[str, Any]:
                                                               "health": {"type": ["string", "null"]},
                                                               "error": {"type": ["object", "string", "null"]}}}},
             "evidence": {"type": ["object", "null"]},
+            "choices": {"type": "array", "items": {"type": "string"},
+                        "description": "awaiting-decision: what the operator may choose (commit, retry, rollback)"},
+            "choice": {"type": ["string", "null"]}, "decidedBy": {"type": ["string", "null"]},
+            "linkedRun": {"type": ["string", "null"], "description": "a rollback's return-trip run"},
+            "lease": {"type": ["object", "null"], "description": "holder, acquired_at, expires_at, expired"},
         },
     }  # fmt: skip
 

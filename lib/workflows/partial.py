@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from lib.domain.dr import DrRequest
+from lib.domain.dr import DrRequest, Kind
 from lib.engine import Decide, Done, Next, Outcome, StepContext
 from lib.workflows.action import NOT_STARTED
 from lib.workflows.deps import DrDeps
@@ -110,13 +110,14 @@ def return_trip(ctx: StepContext, deps: DrDeps, state: RunState, outcome: Outcom
     if deps.start_run is None:
         raise RuntimeError("a rollback needs DrDeps.start_run to start its return trip")
     req = request(ctx)
+    kind: Kind = "failover" if req.kind == "failback" else "failback"  # the way back is the other direction
     failback = DrRequest(
-        kind="failback", vms=tuple(back), groups=(tuple(back),), parallelism=req.parallelism, timing=req.timing,
+        kind=kind, vms=tuple(back), groups=(tuple(back),), parallelism=req.parallelism, timing=req.timing,
         reason=f"rollback of run {ctx.run_id}, chosen by {state.chosen_by}", requested_by=state.chosen_by,
     )  # fmt: skip
-    state.linked_run = deps.start_run("failback", failback.to_json(), f"rollback-of-{ctx.run_id}", state.chosen_by)
+    state.linked_run = deps.start_run(kind, failback.to_json(), f"rollback-of-{ctx.run_id}", state.chosen_by)
     return Done(
-        f"{outcome.reason}; rollback: run {state.linked_run} fails {', '.join(back)} back",
+        f"{outcome.reason}; rollback: run {state.linked_run} ({kind}) brings {', '.join(back)} back",
         partial=outcome.partial,
         details={**outcome.details, "linked_run": state.linked_run, "vms": where(state)},
     )
