@@ -86,3 +86,14 @@ def test_an_unreachable_storage_account_is_one_line_naming_the_endpoint(env: dic
     assert listed.returncode == 2, listed.stdout + listed.stderr
     assert len(listed.stderr.strip().splitlines()) == 1 and "Traceback" not in listed.stderr
     assert "http://127.0.0.1:9/devstoreaccount1" in listed.stderr
+
+
+def test_wait_drives_only_its_own_run_and_lists_the_other_due_run(env: dict[str, str], emulator: EmulatorInfo) -> None:
+    abandoned = drctl(env, "failover", "--vms", "web-1", "--json")
+    assert abandoned.returncode == 0, abandoned.stderr
+    other = json.loads(abandoned.stdout)["run_id"]
+    mine = drctl(env, "failover", "--vms", "web-2", "--wait")
+    assert mine.returncode == 0, mine.stdout + mine.stderr
+    assert f"run {other} is due too; left alone" in mine.stderr and f"continue {other} --wait" in mine.stderr
+    assert _run_state(env, other)["status"] == "pending" and _posts(emulator, "unplannedFailover") == 1
+    assert emulator.state()["vms"]["web-1"]["runningIn"] == "eastus"
