@@ -53,6 +53,8 @@ def test_ctrl_c_while_watching_exits_130_and_the_printed_command_finishes_the_ru
     command = re.search(r"python -m drctl (continue \S+ --wait)", err)
     assert command and run_id.group(1) in command.group(1), err
     assert _run_state(env, run_id.group(1))["status"] in ("running", "waiting")
+    shown = drctl(env, "show", run_id.group(1), "--json")
+    assert json.loads(shown.stdout)["lease"] is None  # handed back: nobody has to wait for it to lapse
 
     emulator.set_time_scale(3000)
     done = drctl(env, *command.group(1).split())
