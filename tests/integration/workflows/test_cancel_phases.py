@@ -20,6 +20,7 @@ def _step_until(stack: Any, run_id: str, reached: Callable[[RunRecord], bool], d
     """Play the queue trigger one message at a time until the run has ``reached`` the phase wanted."""
     engine, queue = stack.app.engine, stack.app.engine.queue
     end = time.monotonic() + deadline_s
+    run: RunRecord
     while not reached(run := engine.get(run_id).run):
         assert time.monotonic() < end and run.active, (run.status, run.step, run.reason)
         for msg in queue.receive(1, 30):

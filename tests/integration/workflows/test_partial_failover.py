@@ -30,7 +30,7 @@ def _paused(stack: Any) -> str:
     stack.emu.add_fault(
         {"kind": "jobFailure", "vm": "app-1", "operation": "UnplannedFailover", "count": 1, "message": message}
     )
-    run_id = stack.start("failover", {"plan": "app"})
+    run_id: str = stack.start("failover", {"plan": "app"})
     run = stack.finish(run_id)
     assert run.status is RunStatus.AWAITING_DECISION, run.reason
     assert run.choices == ("commit", "retry", "rollback")
