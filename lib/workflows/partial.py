@@ -105,8 +105,8 @@ def return_trip(ctx: StepContext, deps: DrDeps, state: RunState, outcome: Outcom
     """After a rollback's commit and reprotect: start the linked failback run of the reprotected VMs (once:
     the idempotency key is this run's), and say so in the run's outcome."""
     back = sorted(vm for vm, row in state.vms.items() if row.active and "reprotect" in row.done)
-    if state.choice != "rollback" or not isinstance(outcome, Done) or not back:
-        return outcome
+    if state.choice != "rollback" or state.linked_run or not isinstance(outcome, Done) or not back:
+        return outcome  # a run resumed after its rollback started keeps that one return trip, and says no more
     if deps.start_run is None:
         raise RuntimeError("a rollback needs DrDeps.start_run to start its return trip")
     req = request(ctx)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
 from lib.engine import CancelRefused, Decide, Done
 from lib.workflows.cancel import on_cancel
 from lib.workflows.failover import FAILOVER_WORKFLOW
@@ -73,3 +77,27 @@ def test_cancel_is_refused_while_a_plan_failover_job_runs() -> None:
     state = RunState(vms={"web-1": _row()}, plan=PlanProgress("app", jobs={"failover": "pj"}))
     refused = on_cancel(state.to_json(), "failover")
     assert isinstance(refused, CancelRefused) and "web-1" in refused.reason
+
+
+def test_rollback_commits_and_reprotects_then_starts_one_linked_failback_of_what_moved() -> None:
+    asr = FakeSiteRecovery(["web-1", "web-2"])
+    asr.fail_next[("failover", "web-2")] = "70094"
+    started: list[tuple[str, dict[str, object], str, str]] = []
+
+    def start_run(workflow: str, payload: Mapping[str, Any], key: str, actor: str) -> str:
+        started.append((workflow, dict(payload), key, actor))
+        return "run-back"
+
+    deps = replace(make_deps(asr), start_run=start_run)
+    result = run(FAILOVER_WORKFLOW, deps, req(), decide="rollback")
+    assert isinstance(result.outcome, Done) and result.outcome.partial
+    assert [(a, vm) for a, vm in asr.actions if a != "failover"] == [("commit", "web-1"), ("reprotect", "web-1")]
+    [(workflow, payload, key, actor)] = started
+    assert (workflow, payload["vms"], key, actor) == (
+        "failback",
+        ["web-1"],
+        f"rollback-of-{result.run.run_id}",
+        "tester",
+    )
+    assert result.run.run_id in str(payload["reason"]) and result.state["linked_run"] == "run-back"
+    assert result.outcome.details["linked_run"] == "run-back"
