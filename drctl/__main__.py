@@ -1,6 +1,7 @@
 """``python -m drctl``: start, drive and inspect DR runs from a terminal, sharing the app's Table state.
 
-Exit codes: 0 success, 1 the run did not succeed (or the operation was refused), 2 bad arguments or settings.
+Exit codes: 0 success, 1 the run did not succeed (or the operation was refused), 2 bad arguments or settings
+(an unreachable storage account included), 130 interrupted (Ctrl-C; the run goes on when continued).
 """
 
 from __future__ import annotations
@@ -13,21 +14,31 @@ from typing import Any
 from rich.console import Console
 
 from drctl.cli import UsageError, parse, request_payload
+from drctl.errors import Interrupted, describe
 from drctl.render import LiveProgress, history_table, jsonable, runs_table, vm_table
+from lib.api import control
 from lib.api.targets import start_checked
 from lib.bootstrap import App, build
-from lib.domain.errors import AutopilotError, ValidationError
 from lib.domain.runs import RunRecord, RunStatus
-from lib.engine import DeadlineExceeded, Driver, RunNotFound
+from lib.engine import Driver, WatchInterrupted
 from lib.settings import Settings
 
 FOREVER_S = 7 * 24 * 3600.0
+PROG = "python -m drctl"
 
 
 def _drive(app: App, run_id: str, timeout: float | None, console: Console, as_json: bool) -> RunRecord:
+    """Drive ``run_id`` and only it; other runs that are due are listed, never touched."""
     live = None if as_json else LiveProgress(console, run_id)
     driver = Driver(app.engine, janitor_every_s=30.0, on_transition=live)
-    return driver.run_until_finished(run_id, deadline_s=timeout or FOREVER_S)
+
+    def other(other_id: str) -> None:
+        print(f"drctl: run {other_id} is due too; left alone ({PROG} continue {other_id} --wait)", file=sys.stderr)
+
+    try:
+        return driver.drive(run_id, deadline_s=timeout or FOREVER_S, on_other_due=other).run
+    except WatchInterrupted as exc:
+        raise Interrupted(run_id, exc.released) from None
 
 
 def _finish(app: App, run: RunRecord, console: Console, as_json: bool) -> int:
@@ -37,7 +48,9 @@ def _finish(app: App, run: RunRecord, console: Console, as_json: bool) -> int:
         console.print(vm_table(run))
         console.print(f"[bold]{run.status.value}[/]: {run.error or run.reason}")
         if run.status is RunStatus.AWAITING_APPROVAL:
-            console.print(f"waiting for approval '{run.approval}': python -m drctl approve {run.run_id}")
+            console.print(f"waiting for approval '{run.approval}': {PROG} approve {run.run_id}")
+        if run.status is RunStatus.AWAITING_DECISION:
+            console.print(f"waiting for a decision: {PROG} {'|'.join(run.choices)} {run.run_id}")
     return 0 if run.status is RunStatus.SUCCEEDED else 1
 
 
@@ -61,25 +74,19 @@ def _setup(argv: Sequence[str]) -> tuple[App, Any] | int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     console = Console(stderr=False, highlight=False)
-    setup = _setup(sys.argv[1:] if argv is None else argv)
-    if isinstance(setup, int):
-        return setup
-    app, args = setup
-    as_json = bool(getattr(args, "json", False))
     try:
-        return _command(app, args, console, as_json)
-    except ValidationError as exc:
-        print(f"drctl: {exc.field}: {exc.reason}", file=sys.stderr)
-        return 2
-    except RunNotFound as exc:
-        print(f"drctl: {exc}", file=sys.stderr)
-        return 1
-    except DeadlineExceeded as exc:
-        print(f"drctl: gave up waiting: {exc} (the run goes on; see `drctl show`)", file=sys.stderr)
-        return 1
-    except AutopilotError as exc:
-        print(f"drctl: {exc}", file=sys.stderr)
-        return 1
+        setup = _setup(sys.argv[1:] if argv is None else argv)
+        if isinstance(setup, int):
+            return setup
+        app, args = setup
+        return _command(app, args, console, bool(getattr(args, "json", False)))
+    except BaseException as exc:
+        known = describe(exc, Settings.from_env().storage_connection)
+        if known is None:
+            raise
+        code, line = known
+        print(line, file=sys.stderr)
+        return code
 
 
 def _start(app: App, args: Any, console: Console, as_json: bool) -> int:
@@ -106,21 +113,31 @@ def _runs(app: App, args: Any, console: Console, as_json: bool) -> int:
 def _show(app: App, args: Any, console: Console, as_json: bool) -> int:
     view = app.engine.get(args.run_id)
     if as_json:
-        print(json.dumps(jsonable({"run": view.run, "history": view.history})))
+        lease = view.lease.to_json() if view.lease else None
+        print(json.dumps(jsonable({"run": view.run, "history": view.history, "lease": lease})))
     else:
         console.print(vm_table(view.run))
         console.print(history_table(view.history))
+        if view.lease is not None:
+            state = "expired (its holder is gone: continue takes over)" if view.lease.expired else "live"
+            console.print(f"lease: {view.lease.holder} until {view.lease.expires_at.isoformat()} ({state})")
     return 0
 
 
+_OPERATIONS: dict[str, Callable[[App, str], RunRecord]] = {
+    "approve": lambda app, run_id: control.approve(app.engine, run_id, by="drctl"),
+    "cancel": lambda app, run_id: app.engine.cancel(run_id, by="drctl"),
+    "resume": lambda app, run_id: app.engine.resume(run_id, by="drctl"),
+    "continue": lambda app, run_id: control.continue_run(app.engine, run_id, by="drctl"),
+    "commit": lambda app, run_id: control.commit(app.engine, run_id, by="drctl"),
+    "retry": lambda app, run_id: control.retry(app.engine, run_id, by="drctl"),
+    "rollback": lambda app, run_id: control.rollback(app.engine, run_id, by="drctl"),
+}
+
+
 def _control(app: App, args: Any, console: Console, as_json: bool) -> int:
-    """approve, cancel or resume, then (with --wait) drive the run to its end."""
-    if args.command == "approve":
-        run = app.engine.approve(args.run_id, by="drctl")
-    elif args.command == "cancel":
-        run = app.engine.cancel(args.run_id, by="drctl")
-    else:
-        run = app.engine.resume(args.run_id, by="drctl")
+    """An operation on a run, then (with --wait) drive that run, and only it, to its end."""
+    run = _OPERATIONS[args.command](app, args.run_id)
     if getattr(args, "wait", False):
         run = _drive(app, run.run_id, args.timeout, console, as_json)
     return _finish(app, run, console, as_json)

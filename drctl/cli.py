@@ -47,7 +47,16 @@ def parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="a run and its history")
     show.add_argument("run_id")
     show.add_argument("--json", action="store_true")
-    for name, text in (("approve", "approve a paused run"), ("cancel", "cancel a run"), ("resume", "resume a run")):
+    operations = (
+        ("approve", "approve a paused run"),
+        ("cancel", "cancel a run (refused once VMs failed over: commit or rollback instead)"),
+        ("resume", "resume a failed or partial run"),
+        ("continue", "drive a pending, running or waiting run (takes over an expired lease)"),
+        ("commit", "commit what failed over (a partial failover's choice, or the commit approval)"),
+        ("retry", "fail the failed VMs over again, or resume a failed or partial run"),
+        ("rollback", "commit and reprotect what failed over, then fail it back (a linked run)"),
+    )
+    for name, text in operations:
         op = sub.add_parser(name, help=text)
         op.add_argument("run_id")
         op.add_argument("--wait", action="store_true")

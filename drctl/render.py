@@ -8,11 +8,14 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from lib.domain.runs import HistoryRecord, RunRecord, RunSummary
+from lib.workflows.partial import placement
+from lib.workflows.vmstate import VmProgress
 
 PHASES = ("failover", "commit", "reprotect", "healthy", "test_failover", "cleanup")
 
@@ -32,24 +35,29 @@ def jsonable(value: Any) -> Any:
 
 
 def runs_table(runs: Sequence[RunSummary]) -> Table:
-    table = Table(title="Runs (newest first)")
-    for col in ("run", "kind", "status", "step", "updated", "reason"):
-        table.add_column(col)
+    """Run ids are never cut (they are copied into commands); the step and its reason wrap instead."""
+    table = Table(title="Runs (newest first)", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("run", no_wrap=True, min_width=max((len(r.run_id) for r in runs), default=3))
+    for col in ("kind", "status", "updated"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("step: reason", overflow="fold", ratio=1)
     for r in runs:
-        table.add_row(r.run_id, r.workflow, r.status.value, r.step, f"{r.updated_at:%Y-%m-%d %H:%M:%S}", r.reason)
+        table.add_row(r.run_id, r.workflow, r.status.value, f"{r.updated_at:%H:%M:%S}", f"{r.step}: {r.reason}")
     return table
 
 
 def vm_table(run: RunRecord) -> Table:
     table = Table(title=f"{run.workflow} {run.run_id}: {run.status.value} at {run.step}")
-    for col in ("VM", "status", "done", "reprotect %", "error"):
+    for col in ("VM", "status", "where", "done", "reprotect %", "error"):
         table.add_column(col)
+    moves = run.workflow in ("failover", "failback")
     for vm, row in sorted(dict(run.state.get("vms", {})).items()):
         error = row.get("error") or row.get("drill_error") or {}
         pct = row.get("progress")
         table.add_row(
             vm,
             row.get("status", ""),
+            placement(VmProgress.from_json(row)) if moves else "",
             " → ".join(p for p in row.get("done", []) if p in PHASES),
             "" if pct is None else str(pct),
             f"{error.get('code', '')} {error.get('message', '')}".strip(),

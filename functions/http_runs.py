@@ -1,4 +1,5 @@
-"""HTTP triggers for DR runs: start failover/failback/drills, list and show runs, approve/cancel/resume.
+"""HTTP triggers for DR runs: start failover/failback/drills, list and show runs, and steer them (approve,
+cancel, resume, commit, retry, rollback, continue).
 
 Thin on purpose: each one names its operation; ``lib.api`` parses, authorizes, acts and maps errors.
 """
@@ -56,3 +57,23 @@ def http_cancel(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="runs/{id}/resume", methods=["POST"], auth_level=KEY)
 def http_resume(req: func.HttpRequest) -> func.HttpResponse:
     return call("resumeRun", req)
+
+
+@bp.route(route="runs/{id}/commit", methods=["POST"], auth_level=KEY)
+def http_commit(req: func.HttpRequest) -> func.HttpResponse:
+    return call("commitRun", req)
+
+
+@bp.route(route="runs/{id}/retry", methods=["POST"], auth_level=KEY)
+def http_retry(req: func.HttpRequest) -> func.HttpResponse:
+    return call("retryRun", req)
+
+
+@bp.route(route="runs/{id}/rollback", methods=["POST"], auth_level=KEY)
+def http_rollback(req: func.HttpRequest) -> func.HttpResponse:
+    return call("rollbackRun", req)
+
+
+@bp.route(route="runs/{id}/continue", methods=["POST"], auth_level=KEY)
+def http_continue(req: func.HttpRequest) -> func.HttpResponse:
+    return call("continueRun", req)

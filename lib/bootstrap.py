@@ -95,12 +95,18 @@ def build(
         return loaded is not None and loaded.run.active
 
     locks = TableItemLocks(TableClient.from_connection_string(conn, settings.locks_table), holder_active)
+    engines: list[Engine[DrDeps]] = []  # a rollback starts a linked run on the engine built below
+
+    def start_run(workflow: str, payload: Mapping[str, Any], key: str, actor: str) -> str:
+        return engines[0].start(workflow, payload, key, actor=actor).run_id
+
     deps = DrDeps(
         asr=site_recovery
         or build_site_recovery(settings, options=asr_options, cache_storage_accounts=settings.cache_storage_accounts()),
         locks=locks,
         notifier=notifier or _notifier(settings),
         probe=UrllibProbe(),
+        start_run=start_run,
     )
     engine = Engine(
         registry=workflows(),
@@ -112,4 +118,5 @@ def build(
         timer_scale=settings.timer_scale,
         config=engine_config,
     )
+    engines.append(engine)
     return App(settings, engine, deps, storage, locks)

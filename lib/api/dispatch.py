@@ -41,6 +41,10 @@ OPERATIONS: dict[str, Operation] = {
         Operation("approveRun", Access.OPERATE, handlers.approve),
         Operation("cancelRun", Access.OPERATE, handlers.cancel),
         Operation("resumeRun", Access.OPERATE, handlers.resume),
+        Operation("commitRun", Access.OPERATE, handlers.commit),
+        Operation("retryRun", Access.OPERATE, handlers.retry),
+        Operation("rollbackRun", Access.OPERATE, handlers.rollback),
+        Operation("continueRun", Access.OPERATE, handlers.continue_run),
     )
 }
 

@@ -5,6 +5,8 @@ Anything a client sent maps to a 4xx here; a 5xx only ever means our side or ASR
 
 from __future__ import annotations
 
+from typing import Any
+
 from lib.api.http import ApiResponse
 from lib.domain.errors import (
     AutopilotError,
@@ -15,19 +17,29 @@ from lib.domain.errors import (
     ValidationError,
 )
 from lib.domain.runs import IllegalTransition
-from lib.engine import ContentionExceeded, IdempotencyConflict, RunNotFound
+from lib.engine import ContentionExceeded, IdempotencyConflict, LeaseHeld, OperationRefused, RunNotFound
 
 __all__ = ["ApiError", "error_response", "to_api_error"]
 
 
 class ApiError(AutopilotError):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None, *, retry_after: int = 0):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        *,
+        retry_after: int = 0,
+        extra: dict[str, Any] | None = None,
+    ):
         super().__init__(f"{field}: {message}" if field else message)
         self.status = status
         self.code = code
         self.message = message
         self.field = field
         self.retry_after = retry_after
+        self.extra = extra or {}  # more fields of the error body (a refusal's reason and choices)
 
 
 def to_api_error(exc: Exception) -> ApiError | None:
@@ -38,6 +50,12 @@ def to_api_error(exc: Exception) -> ApiError | None:
         return ApiError(400, "BadRequest", exc.reason, exc.field)
     if isinstance(exc, RunNotFound):
         return ApiError(404, "RunNotFound", str(exc), "id")
+    if isinstance(exc, OperationRefused):
+        extra = {"status": exc.status.value, "reason": exc.reason, "choices": list(exc.allowed)}
+        return ApiError(409, "StateConflict", str(exc), extra=extra)
+    if isinstance(exc, LeaseHeld):
+        extra = {"holder": exc.holder, "expiresAt": exc.expires_at.isoformat(), "choices": ["continue"]}
+        return ApiError(409, "LeaseHeld", str(exc), retry_after=1, extra=extra)
     if isinstance(exc, IllegalTransition):
         return ApiError(409, "StateConflict", str(exc))
     if isinstance(exc, IdempotencyConflict):
@@ -61,5 +79,5 @@ def error_response(err: ApiError) -> ApiResponse:
     headers = {"Retry-After": str(err.retry_after)} if err.retry_after else {}
     if err.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="site-recovery-autopilot"'
-    body = {"error": {"code": err.code, "message": err.message, "field": err.field}}
+    body = {"error": {"code": err.code, "message": err.message, "field": err.field, **err.extra}}
     return ApiResponse(err.status, body, headers)

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from lib.api import control
 from lib.api.auth import Principal
 from lib.api.body import json_body, optional_object
 from lib.api.errors import ApiError
@@ -17,7 +18,10 @@ from lib.domain.dr import KINDS
 from lib.domain.runs import RunRecord, RunStatus
 from lib.engine import RunNotFound
 
-__all__ = ["approve", "cancel", "get_history", "get_run", "list_runs", "resume", "start"]
+__all__ = [
+    "approve", "cancel", "commit", "continue_run", "get_history", "get_run", "list_runs", "resume", "retry",
+    "rollback", "start",
+]  # fmt: skip
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{4,400}={0,2}$")  # what the run index issues (base64url)
@@ -50,7 +54,7 @@ def start(kind: str, app: App, who: Principal, req: ApiRequest) -> ApiResponse:
 
 def _view(app: App, run_id: str) -> dict[str, Any]:
     found = app.engine.get(run_id)
-    return run_view(found.run, found.history)
+    return run_view(found.run, found.history, found.lease.to_json() if found.lease else None)
 
 
 def get_run(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
@@ -119,8 +123,9 @@ def _operated(app: App, run: RunRecord) -> ApiResponse:
 def approve(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
     run_id = _run_id(req)
     fields = optional_object(req, ("comment", "approval"))
-    app.engine.get(run_id)  # 404 before the state check
-    run = app.engine.approve(run_id, by=who.label, approval=fields.get("approval"), comment=fields.get("comment", ""))
+    run = control.approve(
+        app.engine, run_id, by=who.label, approval=fields.get("approval"), comment=fields.get("comment", "")
+    )
     return _operated(app, run)
 
 
@@ -138,3 +143,27 @@ def resume(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
     fields = optional_object(req, ("reason",))
     app.engine.get(run_id)
     return _operated(app, app.engine.resume(run_id, by=who.label, reason=fields.get("reason", "")))
+
+
+def commit(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
+    run_id = _run_id(req)
+    fields = optional_object(req, ("comment",))
+    return _operated(app, control.commit(app.engine, run_id, by=who.label, comment=fields.get("comment", "")))
+
+
+def retry(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
+    run_id = _run_id(req)
+    fields = optional_object(req, ("reason",))
+    return _operated(app, control.retry(app.engine, run_id, by=who.label, reason=fields.get("reason", "")))
+
+
+def rollback(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
+    run_id = _run_id(req)
+    fields = optional_object(req, ("reason",))
+    return _operated(app, control.rollback(app.engine, run_id, by=who.label, reason=fields.get("reason", "")))
+
+
+def continue_run(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
+    run_id = _run_id(req)
+    fields = optional_object(req, ("reason",))
+    return _operated(app, control.continue_run(app.engine, run_id, by=who.label, reason=fields.get("reason", "")))

@@ -70,7 +70,11 @@ def _schemas() -> dict[str, Any]:
         "Status": {"enum": [s.value for s in RunStatus]},
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message", "field"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": nullable_text}}}},
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": nullable_text,
+                           "status": _ref("Status"), "reason": {"type": "string"},
+                           "choices": {"type": "array", "items": {"type": "string"},
+                                       "description": "409: what the run accepts now (e.g. commit, rollback)"},
+                           "holder": {"type": "string"}, "expiresAt": {"type": "string"}}}}},
         "RunSummary": {"type": "object", "required": ["runId", "kind", "status", "createdAt"],
                        "properties": {"runId": {"type": "string"}, "kind": {"type": "string"},
                                       "status": _ref("Status"), "createdAt": {"type": "string"},
@@ -95,6 +99,7 @@ def _schemas() -> dict[str, Any]:
                                   "authMode": nullable_text}},
         "ApproveRequest": _text_body("comment", "approval"),
         "ReasonRequest": _text_body("reason"),
+        "CommentRequest": _text_body("comment"),
     }  # fmt: skip
 
 
@@ -132,6 +137,11 @@ def _run_schema() -> dict[str, Any]:
                                                               "health": {"type": ["string", "null"]},
                                                               "error": {"type": ["object", "string", "null"]}}}},
             "evidence": {"type": ["object", "null"]},
+            "choices": {"type": "array", "items": {"type": "string"},
+                        "description": "awaiting-decision: what the operator may choose (commit, retry, rollback)"},
+            "choice": {"type": ["string", "null"]}, "decidedBy": {"type": ["string", "null"]},
+            "linkedRun": {"type": ["string", "null"], "description": "a rollback's return-trip run"},
+            "lease": {"type": ["object", "null"], "description": "holder, acquired_at, expires_at, expired"},
         },
     }  # fmt: skip
 
@@ -149,7 +159,7 @@ def _answer(description: str, schema: str | None = None, **headers: str) -> dict
 _ERRORS = {
     "400": "bad input: the field and the reason", "401": "no function key / no signed-in principal",
     "403": "the caller lacks the app role", "404": "unknown run, recovery plan or VM",
-    "409": "another active run holds the VMs, or the run's state forbids the operation",
+    "409": "another run holds the VMs, or the run's state forbids the operation (reason, choices)",
     "413": f"body over {MAX_BODY} bytes", "415": "the body is not application/json",
     "502": "ASR refused a read the check needed", "503": "ASR is throttling or unavailable: retry after Retry-After",
 }  # fmt: skip
@@ -212,6 +222,14 @@ def _paths() -> dict[str, Any]:
         "/runs/{id}/approve": _run_op("approveRun", "approve a paused run", "ApproveRequest"),
         "/runs/{id}/cancel": _run_op("cancelRun", "cancel an active run", "ReasonRequest"),
         "/runs/{id}/resume": _run_op("resumeRun", "resume a failed, partial or paused run", "ReasonRequest"),
+        "/runs/{id}/commit": _run_op("commitRun", "commit what failed over (a partial failover's choice, or the"
+                                     " approval of the commit pause)", "CommentRequest"),
+        "/runs/{id}/retry": _run_op("retryRun", "fail the failed VMs over again (a partial failover's choice),"
+                                    " or resume a failed or partial run", "ReasonRequest"),
+        "/runs/{id}/rollback": _run_op("rollbackRun", "commit and reprotect what failed over, then bring it back"
+                                       " with a linked failback run", "ReasonRequest"),
+        "/runs/{id}/continue": _run_op("continueRun", "drive a pending, running or waiting run now (takes over an"
+                                       " expired lease)", "ReasonRequest"),
         "/openapi.json": {"get": {"operationId": "getOpenApi", "summary": "this document",
                                   "responses": {"200": {"description": "OpenAPI 3.1", "content": _ANY_JSON},
                                                 **_errors("401", "403")}}},

@@ -12,6 +12,7 @@ from typing import Any
 
 from lib.domain.dr import DrRequest, request_from_json
 from lib.domain.runs import HistoryRecord, RunRecord, RunSummary
+from lib.workflows.partial import placement
 from lib.workflows.runstate import RunState
 from lib.workflows.vmstate import VmProgress
 
@@ -76,7 +77,8 @@ def _vm_error(row: VmProgress) -> dict[str, Any] | None:
     return error.to_json() if error else None
 
 
-def _vms(state: RunState) -> list[dict[str, Any]]:
+def _vms(state: RunState, kind: str) -> list[dict[str, Any]]:
+    moves = kind in ("failover", "failback")  # where a VM is means something for runs that move VMs
     per_vm = _mapping((state.evidence or {}).get("vms"))
     out = []
     for vm, row in sorted(state.vms.items(), key=lambda kv: (kv[1].group, kv[0].lower())):
@@ -84,7 +86,7 @@ def _vms(state: RunState) -> list[dict[str, Any]]:
         out.append({
             "vm": vm, "group": row.group, "phase": row.done[-1] if row.done else "pending",
             "phasesDone": list(row.done), "state": row.status, "reprotectPercent": row.progress,
-            "health": row.health, "error": _vm_error(row),
+            "health": row.health, "error": _vm_error(row), "where": placement(row) if moves else None,
             "rtoSeconds": evidence.get("rto_s"), "rpoSeconds": evidence.get("rpo_s"),
         })  # fmt: skip
     return out
@@ -107,15 +109,21 @@ def _requested_by(req: DrRequest, history: Sequence[HistoryRecord]) -> dict[str,
     return {"name": req.requested_by or actor, "objectId": req.requested_by_id or None}
 
 
-def run_view(run: RunRecord, history: Sequence[HistoryRecord]) -> dict[str, Any]:
+def run_view(
+    run: RunRecord, history: Sequence[HistoryRecord], lease: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The run for people and clients; ``lease`` is who holds (or held) the run's lease, and until when."""
     req = request_from_json(run.input)
     state = RunState.load(run.state)
     return {
+        "choices": list(run.choices), "decidedBy": state.chosen_by or None, "choice": state.choice or None,
+        "linkedRun": state.linked_run or None, "lease": dict(lease) if lease else None,
         "runId": run.run_id, "kind": run.workflow, "status": run.status.value, "step": run.step,
         "reason": run.reason, "error": run.error or None, "errorCode": run.error_code or None,
         "approval": run.approval or None, "createdAt": _iso(run.created_at), "updatedAt": _iso(run.updated_at),
         "requestedBy": _requested_by(req, history), "why": req.reason, "request": request_view(req),
-        "steps": _steps(run, history), "jobs": _jobs(state), "vms": _vms(state), "evidence": _evidence(state),
+        "steps": _steps(run, history), "jobs": _jobs(state), "vms": _vms(state, run.workflow),
+        "evidence": _evidence(state),
     }  # fmt: skip
 
 

@@ -42,3 +42,21 @@ def job_failed_message(job: Job) -> tuple[str, str]:
     if job.errors:
         return job.errors[0].code, job.errors[0].message
     return job.state, f"ASR job {job.name} ended {job.state} ({job.state_description})"
+
+
+NOT_STARTED = "NotStarted"  # the VM's code when a plan job stopped before reaching it (the VM is untouched)
+
+
+def vm_error(job: Job, vm: str, plan: str) -> tuple[str, str]:
+    """The error of ``vm`` in a plan job that failed: the job's error that names the VM, else "untouched".
+
+    A plan job lists the error of the VM that failed; giving that text to every VM of the plan would blame
+    the untouched ones for another VM's failure.
+    """
+    quoted = f"'{vm.lower()}'"
+    for error in job.errors:
+        if quoted in error.message.lower():
+            return error.code, f"{error.message} (plan {plan}, job {job.name})"
+    return NOT_STARTED, (
+        f"{vm} was not failed over: plan {plan}'s job {job.name} ended {job.state} before reaching it (untouched)"
+    )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from lib.ports.locks import ItemLocks
 from lib.ports.notifier import Notifier
 from lib.ports.probe import HttpProbe
 from lib.ports.site_recovery import SiteRecovery
+
+# Starts a linked run: (workflow, input, idempotency key, actor) -> the run's id (``Engine.start``).
+StartRun = Callable[[str, Mapping[str, Any], str, str], str]
 
 
 @dataclass(frozen=True)
@@ -16,3 +21,4 @@ class DrDeps:
     locks: ItemLocks  # per-VM locks: one run at a time works on a VM
     notifier: Notifier  # operator events (Event Grid, or the log)
     probe: HttpProbe  # a drill's application probe
+    start_run: StartRun | None = None  # a rollback starts its return trip with it (wired by ``lib.bootstrap``)

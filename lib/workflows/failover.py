@@ -10,10 +10,12 @@ from __future__ import annotations
 from lib.domain.asr import Operation, ProtectedItem, RecoveryPointType
 from lib.domain.dr import DrRequest
 from lib.domain.errors import OperationNotAllowed
-from lib.engine import Next, Outcome, Pause, Step, StepContext, Workflow
+from lib.engine import Decide, Next, Outcome, Step, StepContext, Workflow
+from lib.workflows.cancel import on_cancel
 from lib.workflows.deps import DrDeps
 from lib.workflows.evidence import report
 from lib.workflows.health import await_healthy
+from lib.workflows.partial import COMMIT_CHOICES, apply_choice, decide_partial, return_trip, where
 from lib.workflows.phases import ActionPhase, run_phase
 from lib.workflows.preflight import preflight, renew_locks
 from lib.workflows.runstate import RunState
@@ -94,15 +96,20 @@ def _phase_step(phase: ActionPhase) -> Step[DrDeps]:
 
 
 def await_commit(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
-    req = request(ctx)
-    if req.auto_commit or ctx.approved_by:
-        return Next("commit approved" if ctx.approved_by else "auto-commit is on")
+    partial = decide_partial(ctx, state)
+    if partial is not None:
+        return partial  # a partial failover never commits on its own
+    if ctx.decision:
+        return apply_choice(ctx, state, [])
+    if request(ctx).auto_commit:
+        return Next("auto-commit is on")
     ready = sorted(vm for vm, _row in state.pending("commit"))
-    return Pause(
+    return Decide(
         "commit",
-        f"{len(ready)} VMs are running in the target region; validate them, then approve to commit the failover"
-        " (a commit cannot be undone)",
-        details={"vms": ready},
+        f"{len(ready)} VMs are running in the target region; validate them, then commit (a commit cannot be"
+        " undone) or roll back (commit, reprotect, then a return trip brings them back)",
+        COMMIT_CHOICES,
+        details={"vms": where(state)},
     )
 
 
@@ -110,6 +117,10 @@ def maybe_reprotect(ctx: StepContext, deps: DrDeps) -> Outcome:
     if request(ctx).auto_reprotect:
         return Next("auto-reprotect is on")
     return Next("auto-reprotect is off: VMs stay unprotected until someone reprotects them", goto="report")
+
+
+def finish(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
+    return return_trip(ctx, deps, state, report(ctx, deps, state))
 
 
 def _on_resume(stored: dict[str, object], failed_step: str) -> str:
@@ -139,9 +150,10 @@ def _workflow(name: str) -> Workflow[DrDeps]:
             Step("maybe_reprotect", maybe_reprotect),
             _phase_step(REPROTECT),
             Step("await_healthy", await_healthy),
-            Step("report", with_state(report)),
+            Step("report", with_state(finish)),
         ),
         on_resume=_on_resume,
+        on_cancel=on_cancel,
     )
 
 

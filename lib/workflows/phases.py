@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from lib.engine import Next, Outcome, StepContext
 from lib.ports.site_recovery import by_vm_name
-from lib.workflows.action import ActionPhase, PhaseRun, job_failed_message
+from lib.workflows.action import ActionPhase, PhaseRun, vm_error
 from lib.workflows.deps import DrDeps
 from lib.workflows.item_phase import item_phase
 from lib.workflows.runstate import PlanProgress, RunState
@@ -65,7 +65,6 @@ def _poll_plan(run: PhaseRun, plan_state: PlanProgress) -> Outcome:
     if not job.finished:
         return poll_wait(req, f"{phase.name}: plan job {job_name} {job.state}", {"job": job_name, "tasks": job.tasks})
     items = by_vm_name(deps.asr.list_protected_items())
-    code, message = job_failed_message(job)
     started = plan_state.started_at.get(phase.name)
     for vm, row in run.state.pending(phase.name):
         item = items.get(vm.lower())
@@ -76,6 +75,6 @@ def _poll_plan(run: PhaseRun, plan_state: PlanProgress) -> Outcome:
             if record.end is not None:
                 row.phase_end[phase.name] = record.end
         else:
-            row.mark_failed(phase.name, code, f"{message} (plan {req.plan})")
+            row.mark_failed(phase.name, *vm_error(job, vm, str(req.plan)))
     plan_state.processed.append(phase.name)
     return Next(f"{phase.name}: plan job {job_name} {job.state}", {"job": record.to_json()})

@@ -179,6 +179,9 @@ class RunState:
     transient_streak: int = 0  # ASR throttling/5xx answers in a row; lengthens the wait, reset by an answer
     reprotect_warned: bool = False  # the slow-reprotect event was published (once per run)
     health_poll_s: float | None = None  # the next reprotect poll interval (backs off from the request's timing)
+    choice: str = ""  # an operator's answer to a partial failover: commit, retry or rollback
+    chosen_by: str = ""  # who chose it
+    linked_run: str = ""  # the rollback's return-trip run (on the run that chose rollback)
 
     def pending(self, phase: str) -> Iterator[tuple[str, VmProgress]]:
         """VMs still active that have not finished ``phase``, in group order then name order."""
@@ -218,6 +221,9 @@ class RunState:
             "transient_streak": self.transient_streak or None,
             "reprotect_warned": self.reprotect_warned or None,
             "health_poll_s": self.health_poll_s,
+            "choice": self.choice or None,
+            "chosen_by": self.chosen_by or None,
+            "linked_run": self.linked_run or None,
         }
         data.update({k: v for k, v in optional.items() if v is not None})
         return data
@@ -247,6 +253,9 @@ class RunState:
             transient_streak=streak if isinstance(streak, int) else 0,
             reprotect_warned=bool(data.get("reprotect_warned", False)),
             health_poll_s=opt_float(data.get("health_poll_s")),
+            choice=str(data.get("choice") or ""),
+            chosen_by=str(data.get("chosen_by") or ""),
+            linked_run=str(data.get("linked_run") or ""),
         )
 
     @classmethod

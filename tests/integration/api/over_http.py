@@ -29,7 +29,7 @@ HOST_JSON = {
                    "maxDequeueCount": 5}
     },
 }  # fmt: skip
-SETTLED = {"succeeded", "failed", "partially-succeeded", "cancelled", "awaiting-approval"}
+SETTLED = {"succeeded", "failed", "partially-succeeded", "cancelled", "awaiting-approval", "awaiting-decision"}
 
 
 @dataclass

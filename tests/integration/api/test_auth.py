@@ -63,7 +63,8 @@ def test_an_operator_s_name_and_object_id_are_on_the_run_its_history_and_the_aud
         assert approved.status == 200
         history = api.call("GET", f"runs/{run_id}/history", headers=principal("DR.Reader")).json["history"]
         assert history[0]["actor"] == f"ada@contoso.com ({OID})"
-        assert [h["actor"] for h in history if h["event"] == "approve"] == [f"bob ({OID})"]
+        # Approving the commit question is choosing "commit"; who chose is recorded.
+        assert [h["actor"] for h in history if h["event"] == "decide"] == [f"bob ({OID})"]
         lines = [json.loads(r.getMessage().split(" ", 1)[1]) for r in caplog.records if r.name == "autopilot.audit"]
         assert [(x["operation"], x["status"], x["actor"], x["actorId"]) for x in lines] == [
             ("startFailover", 202, "ada@contoso.com", OID),

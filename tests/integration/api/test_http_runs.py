@@ -55,14 +55,22 @@ def test_plan_failover_over_http_reaches_healthy_and_failback_returns_every_vm(a
         assert [r["runId"] for r in both] == [back.json["runId"], run_id]  # newest first
 
 
-def test_cancel_of_a_paused_run_and_resume_of_a_finished_one(api_stack: Any) -> None:
-    with api_stack(topology(["web-1"])) as api:
+def test_cancel_before_commit_is_409_naming_the_choices_and_cancel_before_any_action_ends_it(
+    api_stack: Any,
+) -> None:
+    with api_stack(topology(["web-1", "web-2"])) as api:
         run_id = api.start("failover", {"target": {"vms": ["web-1"]}, "autoCommit": False}).json["runId"]
         api.stack.finish(run_id)
-        cancelled = api.call("POST", f"runs/{run_id}/cancel", {"reason": "changed my mind"})
+        refused = api.call("POST", f"runs/{run_id}/cancel", {"reason": "changed my mind"})
+        assert refused.status == 409, refused.raw
+        assert refused.json["error"]["choices"] == ["commit", "rollback"] and "web-1" in refused.json["error"]["reason"]
+        assert api.call("GET", f"runs/{run_id}").json["status"] == "awaiting-decision"
+        early = api.start("failover", {"target": {"vms": ["web-2"]}}).json["runId"]  # not driven: no ASR action
+        cancelled = api.call("POST", f"runs/{early}/cancel", {"reason": "changed my mind"})
         assert cancelled.status == 200 and cancelled.json["status"] == "cancelled"
-        history = api.call("GET", f"runs/{run_id}/history").json["history"]
+        history = api.call("GET", f"runs/{early}/history").json["history"]
         assert history[-1]["event"] == "cancel" and history[-1]["actor"] == "function-key"
+        assert api.stack.posts("unplannedFailover") == 1
 
 
 def test_a_second_request_for_vms_a_run_holds_is_409_and_creates_nothing(api_stack: Any) -> None:

@@ -57,7 +57,7 @@ def test_auto_commit_off_pauses_approve_proceeds_cancel_after_the_end_is_409(htt
     with http_stack(topology(["web-1"])) as api:
         run_id = api.start("failover", {"target": {"vms": ["web-1"]}, "autoCommit": False}).json["runId"]
         paused = api.wait(run_id)
-        assert (paused["status"], paused["approval"]) == ("awaiting-approval", "commit")
+        assert (paused["status"], paused["approval"]) == ("awaiting-decision", "commit")
         assert api.posts("failoverCommit") == 0
         approved = api.call("POST", f"runs/{run_id}/approve", {"comment": "app checked in westus"})
         assert approved.status == 200, approved.raw

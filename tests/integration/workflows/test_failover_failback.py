@@ -91,6 +91,10 @@ def test_vm_list_with_one_failed_job_is_partial_and_resume_finishes_it(dr_stack:
         stack.emu.add_fault({"kind": "jobFailure", "vm": "web-2", "operation": "UnplannedFailover", "count": 1,
                              "code": "70094", "message": "The source VM could not be shut down."})  # fmt: skip
         run_id = stack.start("failover", {"vms": ["web-1", "web-2", "web-3"]})
+        paused = stack.finish(run_id)
+        assert paused.status is RunStatus.AWAITING_DECISION, paused.reason  # never commits on its own
+        assert stack.posts("failoverCommit") == 0
+        stack.app.engine.decide(run_id, "commit", by="operator")
         run = stack.finish(run_id)
         assert run.status is RunStatus.PARTIALLY_SUCCEEDED, run.reason
         vms = run.state["evidence"]["vms"]

@@ -67,6 +67,7 @@ def test_steps_have_start_end_and_outcome_and_a_resumed_step_appears_again() -> 
     ]
     assert view["vms"] == [{"vm": "web-1", "group": 0, "phase": "failover", "phasesDone": ["failover"],
                             "state": "active", "reprotectPercent": 40, "health": "Normal", "error": None,
+                            "where": "failed over, uncommitted",
                             "rtoSeconds": None, "rpoSeconds": None}]  # fmt: skip
     assert view["requestedBy"] == {"name": "ada", "objectId": None} and view["why"] == "outage"
     assert view["request"]["target"] == {"vms": ["web-1"], "groups": [["web-1"]]}

@@ -25,7 +25,7 @@ from lib.adapters.clocks import ManualClock
 from lib.adapters.memory_run_store import MemoryRunStore
 from lib.adapters.memory_work_queue import MemoryWorkQueue
 from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus, RunSummary
-from lib.engine import DeadlineExceeded, Done, Driver, Engine, Fail, Outcome, Pause, Step, StepContext, Workflow
+from lib.engine import DeadlineExceeded, Decide, Done, Driver, Engine, Fail, Outcome, Pause, Step, StepContext, Workflow
 from lib.ports.probe import ProbeResult
 from lib.ports.work_queue import WorkItem
 from lib.workflows.deps import DrDeps
@@ -146,18 +146,20 @@ def run(
     state: dict[str, Any] | None = None,
     start_at: str | None = None,
     approve: bool = False,
+    decide: str = "",
     max_steps: int = 500,
     run_id: str = "run-1",
 ) -> RunResult:
     """Run ``workflow`` on the real engine until it finishes, or pauses (``approve``: approve as "tester").
 
-    ``run_id`` names a run stored at ``start_at``; a started run gets an id from the engine.
+    ``run_id`` names a run stored at ``start_at``; a started run gets an id from the engine. ``decide``
+    answers a run awaiting a decision with that choice (as "tester").
     """
     backend = backend_of(deps)
     calls: list[tuple[str, Outcome]] = []
     engine = _engine(workflow, deps, backend, calls, max_steps)
     current = _begin(engine, backend, workflow, request, state=state, start_at=start_at, run_id=run_id)
-    return _drive(engine, backend, current, calls, approve=approve)
+    return _drive(engine, backend, current, calls, approve=approve, decide=decide)
 
 
 def resume(
@@ -184,13 +186,24 @@ def _engine(
 
 
 def _drive(
-    engine: Engine[DrDeps], backend: Backend, run_id: str, calls: list[tuple[str, Outcome]], *, approve: bool
+    engine: Engine[DrDeps],
+    backend: Backend,
+    run_id: str,
+    calls: list[tuple[str, Outcome]],
+    *,
+    approve: bool,
+    decide: str = "",
 ) -> RunResult:
     driver = Driver(engine, sleep=backend.sleep)
     try:
         current = driver.run_until_finished(run_id, deadline_s=DEADLINE_S)
-        while approve and current.status is RunStatus.AWAITING_APPROVAL:
-            engine.approve(run_id, by="tester")
+        while (approve and current.status is RunStatus.AWAITING_APPROVAL) or (
+            (decide or approve) and current.status is RunStatus.AWAITING_DECISION
+        ):
+            if current.status is RunStatus.AWAITING_DECISION:
+                engine.decide(run_id, decide or "commit", by="tester")
+            else:
+                engine.approve(run_id, by="tester")
             current = driver.run_until_finished(run_id, deadline_s=DEADLINE_S)
     except _TooManySteps as exc:
         raise AssertionError(str(exc)) from None
@@ -261,6 +274,7 @@ def _outcome(run: RunRecord, calls: list[tuple[str, Outcome]]) -> Outcome:
         RunStatus.PARTIALLY_SUCCEEDED: Done,
         RunStatus.FAILED: Fail,
         RunStatus.AWAITING_APPROVAL: Pause,
+        RunStatus.AWAITING_DECISION: Decide,
     }[run.status]
     if last is None or not isinstance(last, expected):
         raise AssertionError(f"the run is {run.status.value} but its last step returned {last!r}")

@@ -54,7 +54,7 @@ def test_resume_goes_through_the_engine_and_retries_only_the_failed_vm() -> None
     asr.fail_next[("failover", "web-2")] = "70094"
     deps = make_deps(asr)
     body = parse_request("failover", {"target": {"vms": ["web-1", "web-2"]}, "timing": FAST}).to_json()
-    first = run(FAILOVER_WORKFLOW, deps, body)
+    first = run(FAILOVER_WORKFLOW, deps, body, decide="commit")
     assert first.run.status is RunStatus.PARTIALLY_SUCCEEDED
     done = len(asr.actions)
     second = resume(FAILOVER_WORKFLOW, deps, first)

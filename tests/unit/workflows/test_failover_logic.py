@@ -8,7 +8,7 @@ import pytest
 
 from lib.domain.dr import parse_request
 from lib.domain.errors import ValidationError
-from lib.engine import Done, Fail, Next, Pause, StepContext, Wait
+from lib.engine import Decide, Done, Fail, Next, StepContext, Wait
 from lib.workflows.drill import DRILL_WORKFLOW
 from lib.workflows.failover import FAILBACK_WORKFLOW, FAILOVER_WORKFLOW
 from tests.unit.workflows.fake_asr import T0, FakeSiteRecovery
@@ -69,7 +69,7 @@ def test_failed_job_for_one_vm_gives_partial_success_and_resume_retries_only_it(
     asr = FakeSiteRecovery(["web-1", "web-2"])
     asr.fail_next[("failover", "web-2")] = "70094"
     deps = make_deps(asr)
-    first = run(FAILOVER_WORKFLOW, deps, req())
+    first = run(FAILOVER_WORKFLOW, deps, req(), decide="commit")
     assert isinstance(first.outcome, Done) and first.outcome.partial
     assert first.state["vms"]["web-2"]["error"]["code"] == "70094"
     assert first.state["evidence"]["vms"]["web-2"]["outcome"] == "failed"
@@ -161,7 +161,8 @@ def test_health_polls_back_off_and_use_one_listing_per_poll() -> None:
 def test_auto_commit_off_pauses_before_commit() -> None:
     asr = FakeSiteRecovery(["web-1", "web-2"])
     paused = run(FAILOVER_WORKFLOW, make_deps(asr), req(autoCommit=False))
-    assert isinstance(paused.outcome, Pause) and paused.outcome.approval == "commit"
+    assert isinstance(paused.outcome, Decide) and paused.outcome.decision == "commit"
+    assert paused.outcome.choices == ("commit", "rollback")
     assert [a for a, _ in asr.actions] == ["failover", "failover"]
 
 
