@@ -11,20 +11,21 @@ file (``host.log_path``) unless ``stderr`` is given. Stopping sends SIGTERM, the
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
-import selectors
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from devhost.process import Child
 
 __all__ = ["DevhostError", "DevhostInfo", "running_devhost"]
 
@@ -72,38 +73,6 @@ class DevhostInfo:
             return exc.code, dict(exc.headers.items()), exc.read()
 
 
-def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> bytes:
-    assert proc.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    buffer = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while b"\n" not in buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not selector.select(remaining):
-                break
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            buffer += chunk
-    finally:
-        selector.close()
-    return buffer.split(b"\n", 1)[0]
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc.stdout:
-        proc.stdout.close()
-
-
 @contextlib.contextmanager
 def running_devhost(
     *,
@@ -123,12 +92,13 @@ def running_devhost(
     log_path = None if stderr is not None else workdir / "stderr.log"
     log_file = stderr if stderr is not None else open(workdir / "stderr.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_file, cwd=ROOT, env=child_env)
+    child = Child(proc, io.BytesIO())  # the shared start-wait-stop helper; its own log file is not used here
     try:
-        line = _read_line(proc, start_timeout)
+        line = child.read_line(start_timeout)
         try:
             ready = json.loads(line)
         except ValueError:
-            _stop(proc)
+            child.stop()
             text = log_path.read_text(errors="replace")[-4000:] if log_path else "(stderr not captured)"
             raise DevhostError(
                 f"devhost did not report ready within {start_timeout:.0f}s (exit code {proc.poll()}). "
@@ -143,7 +113,9 @@ def running_devhost(
             log_path=log_path,
         )
     finally:
-        _stop(proc)
+        child.stop()
+        if proc.stdout:
+            proc.stdout.close()
         if stderr is None:
             log_file.close()
         shutil.rmtree(workdir, ignore_errors=True)
