@@ -10,7 +10,6 @@ brings them back).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from lib.engine import CancelRefused
 from lib.workflows.runstate import RunState, StateLayoutError
@@ -37,7 +36,7 @@ def _phase_words(state: RunState, moved: list[str]) -> str:
     return "running in the target region, uncommitted"
 
 
-def on_cancel(stored: Mapping[str, Any], step: str) -> CancelRefused | None:
+def on_cancel(stored: Mapping[str, object], step: str) -> CancelRefused | None:
     """Pure: None lets the cancel through; a refusal says why and what the operator can do."""
     try:
         state = RunState.load(stored)

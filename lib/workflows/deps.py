@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from lib.ports.locks import ItemLocks
 from lib.ports.notifier import Notifier
@@ -12,7 +11,7 @@ from lib.ports.probe import HttpProbe
 from lib.ports.site_recovery import SiteRecovery
 
 # Starts a linked run: (workflow, input, idempotency key, actor) -> the run's id (``Engine.start``).
-StartRun = Callable[[str, Mapping[str, Any], str, str], str]
+StartRun = Callable[[str, Mapping[str, object], str, str], str]
 
 
 @dataclass(frozen=True)
