@@ -72,7 +72,7 @@ def test_kill_9_at_five_points_then_continue_finishes_with_one_action_per_vm_per
     env: dict[str, str], emulator: EmulatorInfo
 ) -> None:
     # Emulated jobs at 60x: a failover takes ~3 s, a commit ~1 s, a reprotect ~9 s, so every point is reached
-    # and held long enough to kill there.
+    # and held long enough to kill there; 5x while a dead watcher's lease lapses keeps its jobs running.
     emulator.set_time_scale(60)
     outputs: list[str] = []
     proc = _watch(env, "failover", "--vms", "web-1,web-2", "--wait")  # no idempotency key
@@ -86,13 +86,16 @@ def test_kill_9_at_five_points_then_continue_finishes_with_one_action_per_vm_per
     outputs.append(_kill(proc))
     assert _posts(emulator, "unplannedFailover") == 0
 
-    # (2) the first failover was sent (the second may or may not be: killed inside the step)
+    # (2) the first failover was sent (the second may or may not be: killed inside the step). At 5x the
+    # failover jobs still run after the dead watcher's lease (<= 15 s) lapsed: the next watcher must adopt them.
+    emulator.set_time_scale(5)
     proc = _continue(env, run_id)
     _until(proc, lambda: _posts(emulator, "unplannedFailover") >= 1, "the first unplannedFailover")
     outputs.append(_kill(proc))
 
     # (3) a commit was sent
     proc = _continue(env, run_id)
+    emulator.set_time_scale(60)
     _until(proc, lambda: _posts(emulator, "failoverCommit") >= 1, "a failoverCommit")
     outputs.append(_kill(proc))
     assert _posts(emulator, "switchprotection") == 0
@@ -101,10 +104,11 @@ def test_kill_9_at_five_points_then_continue_finishes_with_one_action_per_vm_per
     proc = _continue(env, run_id)
     _until(proc, lambda: _posts(emulator, "switchprotection") >= 1, "a switchprotection")
     outputs.append(_kill(proc))
+    emulator.set_time_scale(5)  # the reprotect jobs outlive the lease too: adopted, never started again
 
     # (5) both reprotects sent and the run waits for health (reverse replication takes minutes emulated)
-    emulator.set_time_scale(300)
     proc = _continue(env, run_id)
+    emulator.set_time_scale(300)
     _until(proc, lambda: _run_state(env, run_id)["step"] == "await_healthy", "waiting for health")
     outputs.append(_kill(proc))
     assert _posts(emulator, "switchprotection") == 2
