@@ -1,0 +1,122 @@
+"""Issue 10: a real ``kill -9`` of the drctl process watching a failover started without an idempotency key, at
+five points of the same run; ``drctl continue RUN --wait`` (a new process each time) picks it up, and the last
+one finishes it with exactly one ASR action per VM per phase."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from emulator.launcher import EmulatorInfo
+from tests.integration.cli.test_drctl import ROOT, drctl
+from tests.integration.cli.test_drctl_control import _posts, _run_state
+
+pytestmark = pytest.mark.integration
+
+PHASE_DEADLINE_S = 30.0
+ACTIONS = ("unplannedFailover", "failoverCommit", "switchprotection")
+
+
+def _watch(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "drctl", *args],
+        cwd=ROOT, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _kill(proc: subprocess.Popen[str]) -> str:
+    """SIGKILL: no handler runs, so a lease the watcher holds stays until it lapses."""
+    proc.send_signal(signal.SIGKILL)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == -signal.SIGKILL, out + err  # it was still watching, not finished or failed
+    assert "Traceback" not in out + err, out + err
+    return out + err
+
+
+def _until(proc: subprocess.Popen[str], reached: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + PHASE_DEADLINE_S
+    while not reached():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"the watcher ended ({proc.returncode}) before {what}: {out}{err}")
+        assert time.monotonic() < deadline, f"{what} not reached within {PHASE_DEADLINE_S} s"
+        time.sleep(0.05)
+
+
+def _wait_out_lease(env: dict[str, str], run_id: str) -> None:
+    """A dead watcher's live lease makes ``continue`` refuse (exit 1, it names the expiry): wait until it lapses."""
+    shown = drctl(env, "show", run_id, "--json")
+    assert shown.returncode == 0, shown.stderr
+    lease: dict[str, Any] | None = json.loads(shown.stdout)["lease"]
+    if lease is not None and not lease["expired"]:
+        left = (datetime.fromisoformat(lease["expires_at"]) - datetime.now(UTC)).total_seconds()
+        assert left < 16, lease  # the 15 s floor: DR_TIMER_SCALE=0.01 scales the lease below it
+        time.sleep(max(0.0, left) + 0.2)
+
+
+def _continue(env: dict[str, str], run_id: str) -> subprocess.Popen[str]:
+    _wait_out_lease(env, run_id)
+    return _watch(env, "continue", run_id, "--wait")
+
+
+def test_kill_9_at_five_points_then_continue_finishes_with_one_action_per_vm_per_phase(
+    env: dict[str, str], emulator: EmulatorInfo
+) -> None:
+    # Emulated jobs at 60x: a failover takes ~3 s, a commit ~1 s, a reprotect ~9 s, so every point is reached
+    # and held long enough to kill there; 5x while a dead watcher's lease lapses keeps its jobs running.
+    emulator.set_time_scale(60)
+    outputs: list[str] = []
+    proc = _watch(env, "failover", "--vms", "web-1,web-2", "--wait")  # no idempotency key
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    found = re.search(r"run (\S+) started", first)
+    assert found, first
+    run_id = found.group(1)
+
+    # (1) the run exists, no ASR action yet
+    outputs.append(_kill(proc))
+    assert _posts(emulator, "unplannedFailover") == 0
+
+    # (2) the first failover was sent (the second may or may not be: killed inside the step). At 5x the
+    # failover jobs still run after the dead watcher's lease (<= 15 s) lapsed: the next watcher must adopt them.
+    emulator.set_time_scale(5)
+    proc = _continue(env, run_id)
+    _until(proc, lambda: _posts(emulator, "unplannedFailover") >= 1, "the first unplannedFailover")
+    outputs.append(_kill(proc))
+
+    # (3) a commit was sent
+    proc = _continue(env, run_id)
+    emulator.set_time_scale(60)
+    _until(proc, lambda: _posts(emulator, "failoverCommit") >= 1, "a failoverCommit")
+    outputs.append(_kill(proc))
+    assert _posts(emulator, "switchprotection") == 0
+
+    # (4) a reprotect was sent
+    proc = _continue(env, run_id)
+    _until(proc, lambda: _posts(emulator, "switchprotection") >= 1, "a switchprotection")
+    outputs.append(_kill(proc))
+    emulator.set_time_scale(5)  # the reprotect jobs outlive the lease too: adopted, never started again
+
+    # (5) both reprotects sent and the run waits for health (reverse replication takes minutes emulated)
+    proc = _continue(env, run_id)
+    emulator.set_time_scale(300)
+    _until(proc, lambda: _run_state(env, run_id)["step"] == "await_healthy", "waiting for health")
+    outputs.append(_kill(proc))
+    assert _posts(emulator, "switchprotection") == 2
+
+    emulator.set_time_scale(3000)
+    _wait_out_lease(env, run_id)
+    done = drctl(env, "continue", run_id, "--wait")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert _run_state(env, run_id)["status"] == "succeeded"
+    assert {a: _posts(emulator, a) for a in ACTIONS} == dict.fromkeys(ACTIONS, 2), outputs
