@@ -31,7 +31,7 @@ typecheck: $(STAMP_PY)
 ## The README's test command: lint, type check, the whole suite (unit + integration on real Azurite and the ASR emulator)
 ## on two workers, with branch coverage of lib/ and functions/ held at the floor in pyproject.toml.
 test: setup lint typecheck
-	$(PY) -m pytest -n 2 --cov --cov-report=term:skip-covered
+	$(PY) -m pytest -n 4 --cov --cov-report=term:skip-covered
 
 ## The unit tier alone (no Azurite, no emulator): seconds, for the edit-test loop.
 unit: $(STAMP_PY)
