@@ -29,7 +29,7 @@ typecheck: $(STAMP_PY)
 	$(PY) -m mypy
 
 ## The README's test command: lint, type check, the whole suite (unit + integration on real Azurite and the ASR emulator)
-## on two workers, with branch coverage of lib/ and functions/ held at the floor in pyproject.toml.
+## on four workers, with branch coverage of lib/ and functions/ held at the floor in pyproject.toml.
 test: setup lint typecheck
 	$(PY) -m pytest -n 4 --cov --cov-report=term:skip-covered
 
