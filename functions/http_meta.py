@@ -7,10 +7,7 @@ import json
 import azure.functions as func
 
 from functions import http_common
-from lib.api.auth import Access, authorize
-from lib.api.errors import ApiError, error_response
-from lib.api.meta import health
-from lib.api.openapi import document
+from lib.api.meta import health, openapi
 from lib.settings import Settings
 
 bp = func.Blueprint()
@@ -23,8 +20,5 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def http_openapi(req: func.HttpRequest) -> func.HttpResponse:
-    try:
-        authorize(http_common.current_app().settings.auth_mode, http_common.to_api(req), Access.READ)
-    except ApiError as err:
-        return http_common.to_func(error_response(err))
-    return func.HttpResponse(json.dumps(document()), mimetype="application/json")
+    mode = http_common.current_app().settings.auth_mode
+    return http_common.to_func(openapi(mode, http_common.to_api(req)))

@@ -19,7 +19,7 @@ __all__ = ["OPERATIONS", "Operation", "handle"]
 log = logging.getLogger("autopilot.api")
 audit = logging.getLogger("autopilot.audit")
 
-Handler = Callable[[App, Principal, ApiRequest], ApiResponse]
+Handler = handlers.Handler
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from lib.bootstrap import App
 from lib.domain.dr import KINDS
 from lib.domain.runs import RunRecord, RunStatus
 from lib.engine import RunNotFound
+
+Handler = Callable[[App, Principal, ApiRequest], ApiResponse]
 
 __all__ = [
     "approve", "cancel", "commit", "continue_run", "get_history", "get_run", "list_runs", "resume", "retry",
@@ -145,25 +148,18 @@ def resume(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
     return _operated(app, app.engine.resume(run_id, by=who.label, reason=fields.get("reason", "")))
 
 
-def commit(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
-    run_id = _run_id(req)
-    fields = optional_object(req, ("comment",))
-    return _operated(app, control.commit(app.engine, run_id, by=who.label, comment=fields.get("comment", "")))
+def _reasoned(operate: Callable[..., RunRecord], text: str = "reason") -> Handler:
+    """A run operation whose body may carry one free-text field (``reason`` or ``comment``)."""
+
+    def handler(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
+        run_id = _run_id(req)
+        fields = optional_object(req, (text,))
+        return _operated(app, operate(app.engine, run_id, by=who.label, **{text: fields.get(text, "")}))
+
+    return handler
 
 
-def retry(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
-    run_id = _run_id(req)
-    fields = optional_object(req, ("reason",))
-    return _operated(app, control.retry(app.engine, run_id, by=who.label, reason=fields.get("reason", "")))
-
-
-def rollback(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
-    run_id = _run_id(req)
-    fields = optional_object(req, ("reason",))
-    return _operated(app, control.rollback(app.engine, run_id, by=who.label, reason=fields.get("reason", "")))
-
-
-def continue_run(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
-    run_id = _run_id(req)
-    fields = optional_object(req, ("reason",))
-    return _operated(app, control.continue_run(app.engine, run_id, by=who.label, reason=fields.get("reason", "")))
+commit = _reasoned(control.commit, "comment")
+retry = _reasoned(control.retry)
+rollback = _reasoned(control.rollback)
+continue_run = _reasoned(control.continue_run)
