@@ -15,7 +15,7 @@ from rich.table import Table
 
 from lib.domain.runs import HistoryRecord, RunRecord, RunSummary
 from lib.workflows.partial import placement
-from lib.workflows.vmstate import VmProgress
+from lib.workflows.runstate import RunState
 
 PHASES = ("failover", "commit", "reprotect", "healthy", "test_failover", "cleanup")
 
@@ -51,16 +51,15 @@ def vm_table(run: RunRecord) -> Table:
     for col in ("VM", "status", "where", "done", "reprotect %", "error"):
         table.add_column(col)
     moves = run.workflow in ("failover", "failback")
-    for vm, row in sorted(dict(run.state.get("vms", {})).items()):
-        error = row.get("error") or row.get("drill_error") or {}
-        pct = row.get("progress")
+    for vm, row in sorted(RunState.load(run.state).vms.items()):
+        error = row.error or row.drill_error
         table.add_row(
             vm,
-            row.get("status", ""),
-            placement(VmProgress.from_json(row)) if moves else "",
-            " → ".join(p for p in row.get("done", []) if p in PHASES),
-            "" if pct is None else str(pct),
-            f"{error.get('code', '')} {error.get('message', '')}".strip(),
+            row.status,
+            placement(row) if moves else "",
+            " → ".join(p for p in row.done if p in PHASES),
+            "" if row.progress is None else str(row.progress),
+            f"{error.code} {error.message}".strip() if error else "",
         )
     return table
 
@@ -89,10 +88,10 @@ class LiveProgress:
             return
         for h in rows:
             self.console.print(f"[dim]{h.at:%H:%M:%S}[/] {h.step}: {h.reason or h.error}")
-        for vm, row in dict(run.state.get("vms", {})).items():
-            if "reprotect" not in row.get("done", []):
+        for vm, row in RunState.load(run.state).vms.items():
+            if "reprotect" not in row.done:
                 continue
-            pct = 100 if "healthy" in row.get("done", []) else (row.get("progress") or 0)
+            pct = 100 if "healthy" in row.done else (row.progress or 0)
             if vm not in self.tasks:
                 self.tasks[vm] = self.progress.add_task(f"reprotect {vm}", total=100)
             self.progress.update(self.tasks[vm], completed=pct)
