@@ -99,7 +99,7 @@ class Topology:
     vms: tuple[VmSpec, ...]
     plans: tuple[PlanSpec, ...]
     page_size: int = 50
-    retry_after: float = 1.0
+    retry_after: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def other_region(self, region: str) -> str:
@@ -168,6 +168,6 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
         vms=vms,
         plans=plans,
         page_size=page_size,
-        retry_after=float(raw.get("retryAfterSeconds", 1.0)),
+        retry_after=float(raw.get("retryAfterSeconds", 30.0)),
         extra={k: v for k, v in raw.items() if k not in known},
     )
