@@ -31,7 +31,7 @@ def preload_jobs(b: Backend, count: int, now: datetime) -> None:
     for n in range(count):
         item = items[n % len(items)]
         scenario, friendly = OLD_SCENARIOS[n % len(OLD_SCENARIOS)]
-        start = now - HISTORY_WINDOW + step * n - timedelta(minutes=10)
+        start = now - timedelta(hours=1) - HISTORY_WINDOW + step * n  # the newest ended over 50 min ago
         job, _ = new_job(
             b, scenario=scenario, friendly=friendly, target_kind="item", target_name=item.name,
             object_name=item.vm, object_id=item.guid, instance_type="ProtectionEntity", result_kind="job",
