@@ -96,8 +96,13 @@ def op_status_json(job: Job, now: datetime) -> dict[str, Any]:
     state, _ = job.state(now)
     # azure-core only stops on succeeded/failed/canceled: ASR's "Cancelled" must be spelled "Canceled" here.
     # PartiallySucceeded ends the operation; which status ASR reports for it is not recorded (inferred).
-    status = {"Succeeded": "Succeeded", "PartiallySucceeded": "Succeeded", "Failed": "Failed", "Cancelled": "Canceled"}
-    status = status.get(state, "InProgress")
+    statuses = {
+        "Succeeded": "Succeeded",
+        "PartiallySucceeded": "Succeeded",
+        "Failed": "Failed",
+        "Cancelled": "Canceled",
+    }
+    status = statuses.get(state, "InProgress")
     error = None
     if status == "Failed":
         first = (

@@ -142,6 +142,8 @@ def _run_schema() -> dict[str, Any]:
             "choice": {"type": ["string", "null"]}, "decidedBy": {"type": ["string", "null"]},
             "linkedRun": {"type": ["string", "null"], "description": "a rollback's return-trip run"},
             "lease": {"type": ["object", "null"], "description": "holder, acquired_at, expires_at, expired"},
+            "parked": {"type": ["object", "null"],
+                       "description": "waiting-for-region: region, vms, since, attempts, retry_at (resume: now)"},
         },
     }  # fmt: skip
 

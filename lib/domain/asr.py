@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-TERMINAL_JOB_STATES = frozenset({"Succeeded", "Failed", "Cancelled"})
+# PartiallySucceeded ends a job too (some of its items or tasks failed); Suspended does not (waits for input).
+TERMINAL_JOB_STATES = frozenset({"Succeeded", "Failed", "Cancelled", "PartiallySucceeded"})
 
 
 class Operation(StrEnum):

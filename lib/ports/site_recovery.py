@@ -8,6 +8,7 @@ subclasses carrying ASR's code and message.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from lib.domain.asr import ItemRef, Job, ProtectedItem, RecoveryPlan, RecoveryPoint, VaultHealth
@@ -27,7 +28,10 @@ class SiteRecovery(Protocol):
 
     def get_job(self, job_name: str) -> Job: ...
 
-    def list_jobs(self) -> list[Job]: ...
+    def list_jobs(self, *, since: datetime | None = None) -> list[Job]:
+        """The vault's jobs, or only those started at or after ``since`` (``$filter`` on ``startTime``). A vault
+        keeps thousands of old jobs: hot paths pass ``since`` or read the jobs they recorded by name."""
+        ...
 
     def list_recovery_points(self, ref: ItemRef) -> list[RecoveryPoint]: ...
 

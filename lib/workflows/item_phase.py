@@ -8,6 +8,7 @@ phase's job running gets that job adopted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import Enum
 
 from lib.domain.asr import Job, ProtectedItem
@@ -16,8 +17,14 @@ from lib.domain.errors import TransientSiteRecoveryError as Transient
 from lib.engine import Next, Outcome
 from lib.ports.site_recovery import by_vm_name
 from lib.workflows.action import ActionPhase, PhaseRun, job_failed_message
+from lib.workflows.parking import WAITING_FOR_REGION, held, park, parked_wait, refused, region_refusal, unpark
 from lib.workflows.steps import poll_wait
 from lib.workflows.vmstate import VmProgress
+
+CLOCK_SKEW = timedelta(minutes=15)  # our clock vs ASR's, when asking ASR for jobs since the run began
+REPROTECT = "reprotect"  # the phase a region outage can hold up (its target region must be up)
+SUSPENDED = "Suspended"  # an ASR job waiting for input: it is not finished, the run keeps polling and says so
+PARTIAL = "PartiallySucceeded"
 
 
 class Move(Enum):
@@ -73,6 +80,8 @@ class Tally:
     finished: dict[str, str] = field(default_factory=dict)  # VM -> how its phase ended in this call
     throttled: SiteRecoveryError | None = None  # ASR throttled a start: the rest wait for the next call
     recent: dict[str, Job] | None = None  # newest job per VM of the phase's scenario, listed at most once
+    suspended: list[str] = field(default_factory=list)  # VMs whose job is Suspended (waits for input in ASR)
+    parked: int = 0  # VMs whose reprotect ASR refused in this call because their target region is down
 
     def gate(self, parallelism: int) -> Gate:
         return Gate(self.group, self.running, parallelism, self.throttled is not None)
@@ -81,7 +90,8 @@ class Tally:
 def latest_jobs(run: PhaseRun) -> dict[str, Job]:
     """The newest job of the phase's scenario per target VM (preflight saw each VM before it, so it is ours)."""
     latest: dict[str, Job] = {}
-    for job in run.deps.asr.list_jobs():
+    # Only jobs since the run began (less a margin for clock skew): the vault's whole history can be thousands.
+    for job in run.deps.asr.list_jobs(since=run.ctx.run_started_at - CLOCK_SKEW):
         if job.scenario != run.phase.scenario or job.start_time is None:
             continue
         key = job.target_name.lower()
@@ -106,18 +116,27 @@ def _already_done(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None
     tally.finished[vm] = "already done"
 
 
-def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None:
+def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally, item: ProtectedItem | None = None) -> None:
     name = run.phase.name
     job = run.deps.asr.get_job(row.jobs[name])
     record = run.state.record_job(job, name)
     if not job.finished:
         tally.running += 1
+        if job.state == SUSPENDED:
+            tally.suspended.append(vm)
         return
-    if job.succeeded:
+    refusal = region_refusal(job) if name == REPROTECT else None
+    # A partially succeeded job on one VM counts by what ASR shows: done if the item reached the phase's end.
+    done = job.succeeded or (job.state == PARTIAL and item is not None and run.phase.completed(item, row))
+    if done:
         row.mark_done(name)
         if record.end is not None:
             row.phase_end[name] = record.end
         row.item_id = job.new_item_id or row.item_id
+        unpark(run.ctx, run.deps, run.state, vm)
+    elif refusal is not None:
+        park(run.ctx, run.state, vm, row, refusal)
+        tally.parked += 1
     else:
         row.mark_failed(name, *job_failed_message(job))
     tally.finished[vm] = job.state
@@ -165,7 +184,7 @@ def _act(run: PhaseRun, tally: Tally, *, move: Move, vm: str, row: VmProgress, i
     elif move is Move.ALREADY_DONE:
         _already_done(run, vm, row, tally)
     elif move is Move.POLL:
-        _poll(run, vm, row, tally)
+        _poll(run, vm, row, tally, item)
     elif move is Move.ADOPT:
         _adopt(run, vm, row, item, tally)
     elif move is Move.REFUSE:
@@ -179,15 +198,34 @@ def item_phase(run: PhaseRun, todo: list[tuple[str, VmProgress]]) -> Outcome:
     # Groups run in order: a VM may start only when every VM of earlier groups finished this phase.
     tally = Tally(group=min(row.group for _vm, row in todo) if run.phase.ordered else None)
     for vm, row in todo:
+        if held(run.ctx, run.state, vm):
+            continue  # parked: waits for its region until the next attempt is due
         item = items.get(vm.lower())
         if item is not None:
             row.seen_at(item)
         move = decide(run.phase, item, row, tally.gate(run.req.parallelism))
         _act(run, tally, move=move, vm=vm, row=row, item=item)
-    details = {"started": tally.started, "finished": tally.finished, "running": tally.running}
+    if tally.parked:
+        refused(run.ctx, run.deps, run.state, run.req.timing)
     if run.state.has_pending(run.phase.name):
-        reason = f"{run.phase.name}: {tally.running} running, {len(tally.started)} started"
-        if tally.throttled is not None:
-            reason += f"; ASR throttled ({tally.throttled.code}), the rest start later"
-        return poll_wait(run.req, reason, details)
-    return Next(f"{run.phase.name}: finished for every VM", details)
+        return _keep_going(run, tally)
+    return Next(f"{run.phase.name}: finished for every VM", _details(tally))
+
+
+def _details(tally: Tally) -> dict[str, object]:
+    return {"started": tally.started, "finished": tally.finished, "running": tally.running}
+
+
+def _keep_going(run: PhaseRun, tally: Tally) -> Outcome:
+    """The phase's wait: the parked wait when only VMs waiting for a region are left, else the poll wait."""
+    parked = run.state.parked
+    if parked is not None and tally.running == 0 and all(vm in parked.vms for vm, _ in run.state.pending(REPROTECT)):
+        return parked_wait(run.ctx, run.state)
+    reason = f"{run.phase.name}: {tally.running} running, {len(tally.started)} started"
+    if tally.suspended:
+        reason += f"; ASR job suspended (waiting for input in ASR) on {', '.join(tally.suspended)}"
+    if parked is not None:
+        reason += f"; {', '.join(parked.vms)} {WAITING_FOR_REGION} {parked.region}"
+    if tally.throttled is not None:
+        reason += f"; ASR throttled ({tally.throttled.code}), the rest start later"
+    return poll_wait(run.req, reason, _details(tally))

@@ -19,6 +19,7 @@ from typing import cast
 
 from lib.domain.asr import Job, JobError
 from lib.workflows.json_fields import Json, as_mapping, iso, opt_float, opt_str, parse_time, times_by_phase
+from lib.workflows.parked import Parked
 from lib.workflows.vmstate import VmProgress
 
 LAYOUT = 2
@@ -182,6 +183,7 @@ class RunState:
     choice: str = ""  # an operator's answer to a partial failover: commit, retry or rollback
     chosen_by: str = ""  # who chose it
     linked_run: str = ""  # the rollback's return-trip run (on the run that chose rollback)
+    parked: Parked | None = None  # reprotect waits for a region that is down (None: not parked)
 
     def pending(self, phase: str) -> Iterator[tuple[str, VmProgress]]:
         """VMs still active that have not finished ``phase``, in group order then name order."""
@@ -224,6 +226,7 @@ class RunState:
             "choice": self.choice or None,
             "chosen_by": self.chosen_by or None,
             "linked_run": self.linked_run or None,
+            "parked": self.parked.to_json() if self.parked else None,
         }
         data.update({k: v for k, v in optional.items() if v is not None})
         return data
@@ -256,6 +259,7 @@ class RunState:
             choice=str(data.get("choice") or ""),
             chosen_by=str(data.get("chosen_by") or ""),
             linked_run=str(data.get("linked_run") or ""),
+            parked=Parked.from_json(data.get("parked")),
         )
 
     @classmethod

@@ -193,7 +193,7 @@ def test_switch_protection_input_is_checked_and_recorded(emu: EmulatorInfo, clie
             )
         ]
 
-    bad = [
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"recovery_resource_group_id": "rg-without-id"}, "recoveryResourceGroupId"),
         ({"policy_id": "/subscriptions/x/policies/p"}, "policyId"),
         ({"vm_managed_disks": disks(disk.recovery_target_disk_id, "asrcacheeastus")}, "must be in 'westus'"),
