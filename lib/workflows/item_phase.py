@@ -134,6 +134,10 @@ def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally, item: Protected
             row.phase_end[name] = record.end
         row.item_id = job.new_item_id or row.item_id
         unpark(run.ctx, run.deps, run.state, vm)
+        warnings = [f"{e.code} {e.message}" for e in job.errors if e.level.lower() == "warning"]
+        if warnings:  # e.g. the source VM could not be shut down: ASR went on without it (kept in the jobs too)
+            tally.finished[vm] = f"{job.state} with warnings: {'; '.join(warnings)}"
+            return
     elif refusal is not None:
         park(run.ctx, run.state, vm, row, refusal)
         tally.parked += 1

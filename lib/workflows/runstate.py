@@ -59,7 +59,8 @@ class JobRecord:
             "state": self.state,
             "start": iso(self.start),
             "end": iso(self.end),
-            "errors": [{"code": e.code, "message": e.message} for e in self.errors],
+            # The level keeps a warning (e.g. the source VM could not be shut down) apart from a failure.
+            "errors": [{"code": e.code, "message": e.message, "level": e.level} for e in self.errors],
         }
 
     @classmethod
@@ -72,7 +73,10 @@ class JobRecord:
             scenario=opt_str(data.get("scenario")),
             start=parse_time(data.get("start")),
             end=parse_time(data.get("end")),
-            errors=[JobError(str(e.get("code", "")), str(e.get("message", ""))) for e in errors],
+            errors=[
+                JobError(str(e.get("code", "")), str(e.get("message", "")), str(e.get("level") or "Error"))
+                for e in errors
+            ],
         )
 
 

@@ -17,6 +17,7 @@ from lib.adapters.asr_client import ClientOptions
 from lib.bootstrap import App, build
 from lib.domain.runs import RunRecord
 from lib.engine import CrashHook, Driver, EngineConfig, RetryPolicy
+from lib.ports.notifier import Notifier
 from lib.workflows.deps import DrDeps
 
 pytestmark = pytest.mark.integration
@@ -91,7 +92,12 @@ MakeStack = Callable[..., Any]
 def dr_stack(storage_connection_string: str, unique_name: str) -> Callable[..., Any]:
     @contextmanager
     def make(
-        topo: dict[str, Any], *, crash_hook: CrashHook | None = None, time_scale: float = 3000.0
+        topo: dict[str, Any],
+        *,
+        crash_hook: CrashHook | None = None,
+        time_scale: float = 3000.0,
+        overrides: dict[str, Any] | None = None,
+        notifier: Notifier | None = None,
     ) -> Iterator[Stack]:
         try:
             emu_cm = running_emulator(topo, time_scale=time_scale)
@@ -107,8 +113,9 @@ def dr_stack(storage_connection_string: str, unique_name: str) -> Callable[..., 
                 run_index_table=f"{unique_name}idx",
                 locks_table=f"{unique_name}locks",
                 timer_scale=TIMER_SCALE,
+                **(overrides or {}),
             )
-            app = build(settings, engine_config=ENGINE, asr_options=FAST_RETRIES)
+            app = build(settings, engine_config=ENGINE, asr_options=FAST_RETRIES, notifier=notifier)
             app.ensure_storage()
             if crash_hook is not None:
                 app.engine.set_crash_hook(crash_hook)
