@@ -107,6 +107,7 @@ def build(
         notifier=notifier or _notifier(settings),
         probe=UrllibProbe(),
         start_run=start_run,
+        cache_accounts=settings.cache_storage_accounts(),
     )
     engine = Engine(
         registry=workflows(),

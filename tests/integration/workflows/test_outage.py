@@ -85,6 +85,8 @@ def test_outage_failover_parks_reprotect_until_the_region_is_back(dr_stack: Any)
         parked = run.state["parked"]
         assert (parked["state"], parked["region"], sorted(parked["vms"])) == ("waiting-for-region", "eastus", VMS)
         assert run.reason.startswith("waiting-for-region: eastus is unavailable")
+        preflight = next(h for h in stack.app.engine.get(run_id).history if h.outcome == "next")
+        assert "missing_cache_accounts" not in preflight.details
         view = stack.app.engine.get(run_id)
         assert run_view(view.run, view.history)["parked"]["region"] == "eastus"  # the run view shows it
         # Failover went through without the shutdown: the warning is kept on the run, the VMs run in westus.
@@ -145,3 +147,6 @@ def test_operator_resume_retries_a_parked_run_at_once(dr_stack: Any) -> None:
         run = stack.finish(run_id)
         assert run.status is RunStatus.SUCCEEDED, run.error
         assert stack.posts("switchprotection") == 2  # the refused attempt, then the one after the resume
+        # No cache account configured here: preflight said so before the failover started.
+        preflight = next(h for h in stack.app.engine.get(run_id).history if h.outcome == "next")
+        assert preflight.details["missing_cache_accounts"] == ["westus"]
