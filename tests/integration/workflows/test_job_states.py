@@ -50,10 +50,13 @@ def test_adopting_a_finished_job_reads_only_recent_jobs_of_a_long_history(dr_sta
             crashed.append(run.run_id)
             raise InjectedCrash(point, run.run_id)
 
-    with dr_stack({**topology(["web-1", "web-2"]), "preloadJobs": 3000}, crash_hook=crash) as stack:
+    vms = ["Web-1", "AzureDemoVM"]  # ASR names job targets in lower case: the adoption still matches them
+    with dr_stack({**topology(vms), "preloadJobs": 3000}, crash_hook=crash) as stack:
         stack.emu.reset_requests()
-        run = stack.finish(stack.start("failover", {"vms": ["web-1", "web-2"], "auto_commit": True}))
+        run = stack.finish(stack.start("failover", {"vms": vms, "auto_commit": True}))
         assert crashed and run.status is RunStatus.SUCCEEDED, run.error
         assert stack.posts("unplannedFailover") == 2  # the redelivered step adopted the jobs it had started
+        adopted = sorted(j["target"] for j in run.state["jobs"].values() if j["phase"] == "failover")
+        assert adopted == ["azuredemovm", "web-1"]  # found by name, whatever ASR's casing
         # The whole history is 60 pages; the adoption read the jobs since the run began: one page.
         assert 1 <= _job_list_requests(stack) <= 2
