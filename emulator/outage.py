@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from emulator.clock import iso
+from emulator.errors import ServiceError
 from emulator.models import COMMITTED, HealthIssue, Item
 
 if TYPE_CHECKING:  # the backend asks this module about recovery points: no import cycle at runtime
@@ -132,6 +133,31 @@ def reprotect_failure(b: Backend, item: Item) -> tuple[str, str] | None:
         f"Reprotect of the virtual machine '{item.vm}' cannot start: the region '{item.primary}' that becomes its "
         "recovery region is unavailable. Retry once the region is available again."
     )
+
+
+class RegionUnavailable(ServiceError):
+    """ARM's answer when the regional resource provider does not respond (a region that is down)."""
+
+    status = 504
+    code = "GatewayTimeout"
+
+
+def check_arm_scope(b: Backend, path: str) -> None:
+    """ARM calls on a VM in a down region (its ``Microsoft.Compute/virtualMachines`` id, sub-resources included)
+    time out at ARM's gateway; the vault and everything else keep answering."""
+    parts = [p.lower() for p in path.strip("/").split("/")]
+    if len(parts) < 8 or parts[0] != "subscriptions" or parts[2] != "resourcegroups":
+        return
+    if parts[4:7] != ["providers", "microsoft.compute", "virtualmachines"]:
+        return
+    group, vm = parts[3], parts[7]
+    for item in b.items.values():
+        for region in (item.initial_primary, item.initial_recovery):
+            if item.vm.lower() == vm and item.vm_resource_group_in(region).lower() == group and is_down(b, region):
+                raise RegionUnavailable(
+                    "The gateway did not receive a response from 'Microsoft.Compute' within the specified time "
+                    f"period (region '{region}' is unavailable)."
+                )
 
 
 def outage_json(b: Backend, now: datetime) -> dict[str, Any]:

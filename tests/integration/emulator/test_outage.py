@@ -22,6 +22,7 @@ from tests.integration.emulator.helpers import (
     switch_input,
     where,
 )
+from tests.integration.emulator.test_faults import raw, vault_path
 
 pytestmark = pytest.mark.integration
 
@@ -114,3 +115,18 @@ def test_topology_can_start_with_a_region_down(emulator_factory: EmulatorFactory
     assert find_item(client, emu, "vm1").properties.replication_health == "Critical"
     with pytest.raises(EmulatorError, match="not in this topology"):
         emu.region_outage("northeurope")
+
+
+def test_arm_calls_on_the_down_regions_vms_time_out_and_the_vault_keeps_answering(emu: EmulatorInfo) -> None:
+    vm_path = (
+        f"/subscriptions/{emu.subscription_id}/resourceGroups/rg-asr-vms/providers/Microsoft.Compute"
+        "/virtualMachines/vm1?api-version=2024-07-01"
+    )
+    emu.region_outage("eastus")
+    status, _, body = raw(emu, vm_path)
+    assert (status, body["error"]["code"]) == (504, "GatewayTimeout")
+    assert raw(emu, vault_path(emu) + "/replicationProtectedItems?api-version=2025-08-01")[0] == 200
+    recovery_side = vm_path.replace("rg-asr-vms/", "rg-asr-vms-asr/")  # the VM's ASR target group in westus
+    assert raw(emu, recovery_side)[0] != 504
+    emu.region_outage("eastus", down=False)
+    assert raw(emu, vm_path)[0] != 504
