@@ -59,8 +59,7 @@ class JobRecord:
             "state": self.state,
             "start": iso(self.start),
             "end": iso(self.end),
-            # The level keeps a warning (e.g. the source VM could not be shut down) apart from a failure.
-            "errors": [{"code": e.code, "message": e.message, "level": e.level} for e in self.errors],
+            "errors": [_error_json(e) for e in self.errors],
         }
 
     @classmethod
@@ -78,6 +77,14 @@ class JobRecord:
                 for e in errors
             ],
         )
+
+
+def _error_json(error: JobError) -> Json:
+    # A warning (e.g. the source VM could not be shut down) keeps its level; an error reads as before (layout 1).
+    data: Json = {"code": error.code, "message": error.message}
+    if error.level != "Error":
+        data["level"] = error.level
+    return data
 
 
 @dataclass
