@@ -38,14 +38,14 @@ NETWORK = (
 )
 
 
-def topology(vms: list[str], plans: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def topology(vms: list[str], plans: list[dict[str, Any]] | None = None, disk_gib: int = 16) -> dict[str, Any]:
     return {
         "subscriptionId": "6f4e2a10-0000-4000-8000-00000000a5a5",
         "resourceGroup": "rg-dr",
         "vault": "vault-dr",
         "primaryRegion": "eastus",
         "recoveryRegion": "westus",
-        "vms": [{"name": vm, "diskGiB": 16} for vm in vms],
+        "vms": [{"name": vm, "diskGiB": disk_gib} for vm in vms],
         "recoveryPlans": plans or [],
     }
 
