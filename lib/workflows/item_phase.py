@@ -19,7 +19,7 @@ from lib.ports.site_recovery import by_vm_name
 from lib.workflows.action import ActionPhase, PhaseRun, job_failed_message
 from lib.workflows.parking import WAITING_FOR_REGION, held, park, parked_wait, refused, region_refusal, unpark
 from lib.workflows.steps import poll_wait
-from lib.workflows.vmstate import VmProgress
+from lib.workflows.vmstate import RecoveryPointUsed, VmProgress
 
 CLOCK_SKEW = timedelta(minutes=15)  # our clock vs ASR's, when asking ASR for jobs since the run began
 REPROTECT = "reprotect"  # the phase a region outage can hold up (its target region must be up)
@@ -116,7 +116,7 @@ def _already_done(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None
     tally.finished[vm] = "already done"
 
 
-def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally, item: ProtectedItem | None = None) -> None:
+def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None:
     name = run.phase.name
     job = run.deps.asr.get_job(row.jobs[name])
     record = run.state.record_job(job, name)
@@ -126,13 +126,13 @@ def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally, item: Protected
             tally.suspended.append(vm)
         return
     refusal = region_refusal(job) if name == REPROTECT else None
-    # A partially succeeded job on one VM counts by what ASR shows: done if the item reached the phase's end.
-    done = job.succeeded or (job.state == PARTIAL and item is not None and run.phase.completed(item, row))
+    done = job.succeeded or (job.state == PARTIAL and _reached_end(run, vm, row))
     if done:
         row.mark_done(name)
         if record.end is not None:
             row.phase_end[name] = record.end
         row.item_id = job.new_item_id or row.item_id
+        _note_point(row, vm, job)
         unpark(run.ctx, run.deps, run.state, vm)
         warnings = [f"{e.code} {e.message}" for e in job.errors if e.level.lower() == "warning"]
         if warnings:  # e.g. the source VM could not be shut down: ASR went on without it (kept in the jobs too)
@@ -144,6 +144,20 @@ def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally, item: Protected
     else:
         row.mark_failed(name, *job_failed_message(job))
     tally.finished[vm] = job.state
+
+
+def _note_point(row: VmProgress, vm: str, job: Job) -> None:
+    """A failover at ``Latest`` chose no point: ASR's job says which it used, so the RPO is measured, not estimated."""
+    point = job.point_of(vm) if row.rp is None and job.scenario == "UnplannedFailover" else None
+    if point is not None:
+        row.rp = RecoveryPointUsed(point[0], "Latest", point[1])
+
+
+def _reached_end(run: PhaseRun, vm: str, row: VmProgress) -> bool:
+    """A partially succeeded job on one VM counts by what ASR shows now: done if the item reached the phase's end
+    (read afresh: the listing this call started with may predate the job's end)."""
+    item = by_vm_name(run.deps.asr.list_protected_items()).get(vm.lower())
+    return item is not None and run.phase.completed(item, row)
 
 
 def _adopt(run: PhaseRun, vm: str, row: VmProgress, item: ProtectedItem, tally: Tally) -> None:
@@ -188,7 +202,7 @@ def _act(run: PhaseRun, tally: Tally, *, move: Move, vm: str, row: VmProgress, i
     elif move is Move.ALREADY_DONE:
         _already_done(run, vm, row, tally)
     elif move is Move.POLL:
-        _poll(run, vm, row, tally, item)
+        _poll(run, vm, row, tally)
     elif move is Move.ADOPT:
         _adopt(run, vm, row, item, tally)
     elif move is Move.REFUSE:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -76,7 +77,7 @@ def _switch_jobs(stack: Any) -> dict[str, list[str]]:
 def test_outage_failover_parks_reprotect_until_the_region_is_back(dr_stack: Any) -> None:
     events = Events()
     with dr_stack(topology(VMS), overrides={"asr_cache_storage_accounts": CACHE}, notifier=events) as stack:
-        stack.emu.region_outage("eastus")
+        since = datetime.fromisoformat(stack.emu.region_outage("eastus")["downRegions"]["eastus"])
         time.sleep(0.5)  # ~25 emulated minutes of writes that never reach westus: the lost tail
         body = {"vms": VMS, "shutdown_source": True, "auto_commit": True, "reason": "eastus is down"}
         run_id = stack.start("failover", body)
@@ -123,9 +124,13 @@ def test_outage_failover_parks_reprotect_until_the_region_is_back(dr_stack: Any)
         sent = stack.emu.state()["switchProtectionInputs"]["AzureDemoVM"][-1]
         assert sent["vmManagedDisks"][0]["primaryStagingAzureStorageAccountId"].endswith("/asrcachewestus")
         assert sent["policyId"] and sent["recoveryResourceGroupId"] and sent["recoveryContainerId"]
-        # RPO: the lost tail (the replication lag grew through the outage until the failover).
+        # RPO: the lost tail, measured from the newest processed point (taken before the outage) to the failover.
         evidence = run.state["evidence"]["vms"]
-        assert all(evidence[vm]["rpo_s"] > 20 * 60 for vm in VMS), evidence
+        for vm in VMS:
+            job = stack.app.deps.asr.get_job(run.state["vms"][vm]["jobs"]["failover"])
+            assert job.start_time is not None and evidence[vm]["rpo_estimated"] is False
+            lost_tail = (job.start_time - since).total_seconds()  # no newer point reached westus
+            assert lost_tail > 20 * 60 and lost_tail <= evidence[vm]["rpo_s"] <= lost_tail + 5 * 60  # 5-min points
 
         back = stack.finish(stack.start("failback", {"vms": VMS, "auto_commit": True}))
         assert back.status is RunStatus.SUCCEEDED, back.error
@@ -136,8 +141,8 @@ def test_outage_failover_parks_reprotect_until_the_region_is_back(dr_stack: Any)
 
 def test_operator_resume_retries_a_parked_run_at_once(dr_stack: Any) -> None:
     with dr_stack(topology(["vm-a"])) as stack:
-        stack.emu.region_outage("eastus")
-        run_id = stack.start("failover", {"vms": ["vm-a"], "auto_commit": True})
+        since = datetime.fromisoformat(stack.emu.region_outage("eastus")["downRegions"]["eastus"])
+        run_id = stack.start("failover", {"vms": ["vm-a"], "auto_commit": True, "recovery_point": "Latest"})
         run = drive_until(stack, run_id, _parked(1))
         retry_at = run.state["parked"]["retry_at"]
         assert retry_at is not None
@@ -147,6 +152,12 @@ def test_operator_resume_retries_a_parked_run_at_once(dr_stack: Any) -> None:
         run = stack.finish(run_id)
         assert run.status is RunStatus.SUCCEEDED, run.error
         assert stack.posts("switchprotection") == 2  # the refused attempt, then the one after the resume
+        # Latest names no point: ASR's failover job says which it used (the outage start), so the RPO is measured.
+        job = stack.app.deps.asr.get_job(run.state["vms"]["vm-a"]["jobs"]["failover"])
+        assert run.state["vms"]["vm-a"]["rp"]["kind"] == "Latest" and job.start_time is not None
+        measured = run.state["evidence"]["vms"]["vm-a"]
+        assert measured["rpo_estimated"] is False
+        assert measured["rpo_s"] == pytest.approx((job.start_time - since).total_seconds(), abs=1)
         # No cache account configured here: preflight said so before the failover started.
         preflight = next(h for h in stack.app.engine.get(run_id).history if h.outcome == "next")
         assert preflight.details["missing_cache_accounts"] == ["westus"]
