@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.app_functions import registered_functions
 
@@ -92,9 +93,10 @@ def code_files(root: Path = ROOT) -> list[Path]:
     return files
 
 
-def binding_reads() -> list[Read]:
+def binding_reads(functions: Iterable[Any] | None = None) -> list[Read]:
+    """Settings the host resolves for the app's bindings (default: the functions ``function_app.app`` registers)."""
     reads: list[Read] = []
-    for function in registered_functions():
+    for function in registered_functions() if functions is None else functions:
         name = function.get_function_name()
         for binding in function.get_bindings():
             for key, value in binding.get_dict_repr().items():

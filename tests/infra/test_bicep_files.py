@@ -46,7 +46,9 @@ def test_parameters_file_covers_every_required_parameter_and_nothing_unknown() -
     given = json.loads((bicep.INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
     required = {name for name, p in declared.items() if p.get("default") is None}
     assert required <= set(given), f"main.parameters.json lacks required parameters {sorted(required - set(given))}"
-    assert set(given) <= set(declared), f"main.parameters.json sets unknown parameters {sorted(set(given) - set(declared))}"
+    assert set(given) <= set(declared), (
+        f"main.parameters.json sets unknown parameters {sorted(set(given) - set(declared))}"
+    )
 
 
 def test_region_display_names_match_the_apps_table() -> None:

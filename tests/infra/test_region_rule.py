@@ -27,7 +27,11 @@ def test_a_protected_region_is_refused(location: str, protected: list[str]) -> N
 
 @pytest.mark.parametrize(
     ("location", "protected", "expected"),
-    [("westus", ["eastus"], "westus"), ("West Europe", ["northeurope"], "westeurope"), ("centralus", ["eastus"], "centralus")],
+    [
+        ("westus", ["eastus"], "westus"),
+        ("West Europe", ["northeurope"], "westeurope"),
+        ("centralus", ["eastus"], "centralus"),
+    ],
 )
 def test_a_recovery_or_third_region_is_accepted(location: str, protected: list[str], expected: str) -> None:
     assert _app_location(location, protected) == expected

@@ -1,31 +1,24 @@
 """Every setting the code reads is deployed or documented as optional; every deployed setting is read by someone.
 
-The code's reads are discovered (tests/infra/discover.py), the deployed settings are parsed from main.bicep's
-``appSettings`` variable, and the optional and platform settings come from the README's "App settings" table.
+The code's reads are discovered (discover.py), the deployed settings parsed from main.bicep's ``appSettings``
+variable, and the optional and platform settings read from the README's "App settings" table (consistency.py).
 A branch that adds a setting gets a failure here that says what to add and where.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
+import azure.functions as func
 import pytest
 
-from tests.infra import bicep, discover, readme_settings
-from tests.infra.discover import Read
-
-
-def _by_setting(reads: list[Read]) -> dict[str, list[Read]]:
-    grouped: dict[str, list[Read]] = defaultdict(list)
-    for read in reads:
-        grouped[read.setting].append(read)
-    return grouped
+from tests.infra import bicep, consistency, discover, readme_settings
+from tests.infra.consistency import Reads
 
 
 @pytest.fixture(scope="module")
-def reads() -> dict[str, list[Read]]:
-    return _by_setting(discover.all_reads())
+def reads() -> Reads:
+    return consistency.by_setting(discover.all_reads())
 
 
 @pytest.fixture(scope="module")
@@ -38,95 +31,99 @@ def table() -> dict[str, readme_settings.Row]:
     return {row.setting: row for row in readme_settings.rows()}
 
 
-def _host_connection_deployed(name: str, deployed: set[str]) -> bool:
-    """The host resolves connection "X" from setting X or from the identity-based X__* settings."""
-    return name in deployed or any(s.startswith(f"{name}__") for s in deployed)
-
-
-def _where(reads: list[Read]) -> str:
-    return "; ".join(read.where for read in reads)
+def _assert_none(problems: list[str]) -> None:
+    assert not problems, "\n".join(problems)
 
 
 def test_every_setting_the_code_reads_is_deployed_or_documented_optional(
-    reads: dict[str, list[Read]], deployed: set[str], table: dict[str, readme_settings.Row]
+    reads: Reads, deployed: set[str], table: dict[str, readme_settings.Row]
 ) -> None:
-    problems = []
-    for setting, where in sorted(reads.items()):
-        app_reads = [r for r in where if r.kind != "connection"]
-        connection_ok = all(r.kind == "connection" for r in where) and _host_connection_deployed(setting, deployed)
-        row = table.get(setting)
-        if setting in deployed or connection_ok or (row is not None and row.set_by_bicep == "optional"):
-            continue
-        reader = _where(app_reads or where)
-        problems.append(
-            f"{setting} (read at {reader}) is neither set by infra/main.bicep (variable appSettings) nor listed as "
-            "'optional' in README.md's App settings table: set it in main.bicep, or add an 'optional' row if the "
-            "code's default is right in Azure"
-        )
-    assert not problems, "\n".join(problems)
+    _assert_none(consistency.reads_not_deployed(reads, deployed, table))
 
 
 def test_every_deployed_setting_is_read_by_the_code_or_the_platform(
-    reads: dict[str, list[Read]], deployed: set[str], table: dict[str, readme_settings.Row]
+    reads: Reads, deployed: set[str], table: dict[str, readme_settings.Row]
 ) -> None:
-    problems = []
-    for setting in sorted(deployed):
-        row = table.get(setting)
-        read_by_platform = row is not None and row.read_by != "app"
-        read_by_code = setting in reads or any(
-            r.kind == "connection" and setting.startswith(f"{name}__") for name, rs in reads.items() for r in rs
+    _assert_none(consistency.deployed_not_read(reads, deployed, table))
+
+
+def test_readme_lists_exactly_the_deployed_settings(deployed: set[str], table: dict[str, readme_settings.Row]) -> None:
+    _assert_none(consistency.table_differs_from_deployed(deployed, table))
+
+
+def test_settings_the_readme_says_the_app_reads_are_read(reads: Reads, table: dict[str, readme_settings.Row]) -> None:
+    _assert_none(consistency.app_rows_not_read(reads, table))
+
+
+def test_binding_references_are_deployed(reads: Reads, deployed: set[str]) -> None:
+    _assert_none(consistency.bindings_not_deployed(reads, deployed))
+
+
+def test_schedule_settings_are_timer_schedules(reads: Reads, deployed: set[str]) -> None:
+    _assert_none(consistency.schedules_not_timers(reads, deployed))
+
+
+# ---- the checks themselves, on made-up apps --------------------------------------------------------------------
+
+
+def _made_up_app(schedules: list[str]) -> func.FunctionApp:
+    app = func.FunctionApp()
+    for index, setting in enumerate(schedules):
+        app.function_name(f"timer{index}")(
+            app.timer_trigger(arg_name="timer", schedule=f"%{setting}%")(lambda timer: None)
         )
-        if not (read_by_code or read_by_platform):
-            problems.append(
-                f"{setting} is set by infra/main.bicep but nothing reads it: no Settings.from_env / os.environ read "
-                "and no %SETTING% in a binding of function_app.app, and README.md does not say the host or an "
-                "Azure SDK reads it"
-            )
-    assert not problems, "\n".join(problems)
+    app.queue_trigger(arg_name="msg", queue_name="drwork", connection="AzureWebJobsStorage")(lambda msg: None)
+    return app
 
 
-def test_readme_lists_every_deployed_setting_and_nothing_else_as_deployed(
-    deployed: set[str], table: dict[str, readme_settings.Row]
+def _made_up_reads(tmp_path: Path, names: list[str], schedules: list[str]) -> Reads:
+    settings_py = tmp_path / "settings.py"
+    gets = ", ".join(f"e.get({name!r})" for name in names)
+    settings_py.write_text(f"def from_env(e):\n    return [{gets}]\n", encoding="utf-8")
+    found = discover.source_reads([settings_py], settings_py=settings_py, root=tmp_path)
+    return consistency.by_setting(found + discover.binding_reads(_made_up_app(schedules).get_functions()))
+
+
+def test_the_checks_pass_for_an_app_that_reads_what_the_readme_says(
+    tmp_path: Path, deployed: set[str], table: dict[str, readme_settings.Row]
 ) -> None:
-    documented = {name for name, row in table.items() if row.set_by_bicep == "yes"}
-    undocumented = sorted(deployed - documented)
-    stale = sorted(documented - deployed)
-    assert not undocumented, f"set by main.bicep, missing from README.md's App settings table: {undocumented}"
-    assert not stale, f"README.md says main.bicep sets these, it does not: {stale}"
+    """The real main.bicep and README against an app that reads every 'app' row (schedules as timer references)."""
+    schedules = sorted(n for n, row in table.items() if row.read_by == "app" and n.endswith("_SCHEDULE"))
+    names = sorted(n for n, row in table.items() if row.read_by == "app" and n not in schedules)
+    assert consistency.all_problems(_made_up_reads(tmp_path, names, schedules), deployed, table) == []
 
 
-def test_optional_and_app_rows_name_settings_the_code_reads(
-    reads: dict[str, list[Read]], table: dict[str, readme_settings.Row]
+def test_a_new_setting_is_reported_with_what_to_do(
+    tmp_path: Path, deployed: set[str], table: dict[str, readme_settings.Row]
 ) -> None:
-    stale = sorted(
-        f"{name} (README.md:{row.line})" for name, row in table.items() if row.read_by == "app" and name not in reads
-    )
-    assert not stale, f"README.md says the app reads these; no code reads them: {stale}"
+    reads = _made_up_reads(tmp_path, ["DR_SOMETHING_NEW"], [])
+    (problem,) = consistency.reads_not_deployed(reads, deployed, table)
+    assert "DR_SOMETHING_NEW" in problem and "settings.py:2" in problem and "'optional'" in problem
 
 
-def test_binding_references_are_deployed(reads: dict[str, list[Read]], deployed: set[str]) -> None:
-    """A %SETTING% the host cannot resolve stops the function from loading: no default can save it."""
-    missing = sorted(
-        f"%{name}% ({_where(rs)})"
-        for name, rs in reads.items()
-        if any(r.kind == "binding" for r in rs) and name not in deployed
-    )
-    assert not missing, f"binding references main.bicep does not set: {missing}"
+def test_an_unresolvable_schedule_reference_is_reported(tmp_path: Path, deployed: set[str]) -> None:
+    reads = _made_up_reads(tmp_path, [], ["NIGHTLY_SCHEDULE"])
+    assert consistency.bindings_not_deployed(reads, deployed) == [
+        "%NIGHTLY_SCHEDULE% (function timer0: timerTrigger.schedule) is not set by infra/main.bicep"
+    ]
 
 
-def test_schedule_settings_are_timer_schedules(reads: dict[str, list[Read]], deployed: set[str]) -> None:
-    """A *_SCHEDULE setting exists for a timer trigger's ``schedule="%NAME%"``; anything else is a dead setting."""
-    not_timers = sorted(
-        name
-        for name in deployed
-        if name.endswith("_SCHEDULE")
-        and not any(r.kind == "binding" and "timerTrigger.schedule" in r.where for r in reads.get(name, []))
-    )
-    assert not not_timers, f"main.bicep sets these schedules but no timer trigger has schedule='%NAME%': {not_timers}"
+def test_a_deployed_schedule_without_a_timer_is_reported(tmp_path: Path) -> None:
+    reads = _made_up_reads(tmp_path, ["DRILL_SCHEDULE"], [])
+    assert consistency.schedules_not_timers(reads, {"DRILL_SCHEDULE"}) == [
+        "main.bicep sets DRILL_SCHEDULE but no timer trigger has schedule='%DRILL_SCHEDULE%'"
+    ]
+
+
+def test_a_host_connection_is_satisfied_by_identity_based_settings(tmp_path: Path) -> None:
+    reads = _made_up_reads(tmp_path, [], [])
+    deployed = {"AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__credential"}
+    assert consistency.reads_not_deployed(reads, deployed, {}) == []
+    assert consistency.deployed_not_read(reads, deployed, {}) == []
+    assert consistency.reads_not_deployed(reads, set(), {})  # and by nothing else
 
 
 def test_discovery_finds_reads_in_source(tmp_path: Path) -> None:
-    """The discovery itself: each way of reading a setting is found, with where it was read."""
     settings_py = tmp_path / "settings.py"
     settings_py.write_text(
         "import os\n"
@@ -156,13 +153,14 @@ def test_discovery_finds_reads_in_source(tmp_path: Path) -> None:
 
 
 def test_discovery_reads_the_real_app() -> None:
-    """Settings the app is known to read today are found (so an empty discovery cannot pass the tests above)."""
-    reads = _by_setting(discover.all_reads())
+    """Settings the app is known to read today are found (so an empty discovery cannot pass the checks above)."""
+    reads = consistency.by_setting(discover.all_reads())
     assert {"ASR_VAULT_NAME", "ASR_CACHE_STORAGE_ACCOUNTS", "AUTH_MODE"} <= set(reads)
     assert any(r.kind == "connection" for r in reads["AzureWebJobsStorage"])
 
 
 def test_readme_table_parser_rejects_a_bad_row() -> None:
-    text = f"{readme_settings.HEADING}\n\n| Setting | Set | Read by | What |\n|---|---|---|---|\n| `X` | maybe | app | x |\n"
+    header = "| Setting | Set by main.bicep | Read by | What |\n|---|---|---|---|\n"
+    text = f"{readme_settings.HEADING}\n\n{header}| `X` | maybe | app | x |\n"
     with pytest.raises(readme_settings.TableError, match="maybe"):
         readme_settings.rows(text)
