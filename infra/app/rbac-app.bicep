@@ -8,14 +8,15 @@ param appInsightsName string
 var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  // Owner, not Contributor: the Functions host's identity-based AzureWebJobsStorage connection asks for it.
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 var storageRoles = [
   roles.storageTableDataContributor
   roles.storageQueueDataContributor
-  roles.storageBlobDataContributor
+  roles.storageBlobDataOwner
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {

@@ -1,7 +1,7 @@
 // Every role the app's identity holds, in one place (least privilege: each role on the narrowest scope that works).
 //   Site Recovery Contributor      the vault's resource group      failover, commit, reprotect, test failover
 //   Virtual Machine Contributor    each recovery resource group    test-failover VMs, shutdown, cleanup
-//   Storage Table/Queue/Blob Data Contributor, the app's account   runs, work items, reports, deployment package
+//   Storage Table/Queue Data Contributor, Blob Data Owner, the app's account   runs, work items, reports, package
 //   EventGrid Data Sender          the operator topic              operator events
 //   Monitoring Metrics Publisher   Application Insights            telemetry with Entra ID auth (local auth is off)
 //   Reader                         the subscription                readiness checks: quota, resource locations
