@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +99,68 @@ def test_every_checkov_skip_says_why(checkov_report: dict[str, Any]) -> None:
         if len(str(c.get("suppress_comment") or "").strip()) < 20
     ]
     assert not unexplained, f"checkov skips without a reason inline: {unexplained}"
+
+
+def _module_body(config: dict[str, Any]) -> dict[str, Any]:
+    """The module's own config under any ``if (...)`` or ``[for ...]`` wrapper."""
+    while "params" not in config and isinstance(config.get("config"), dict):
+        config = config["config"]
+    return config
+
+
+_OUTPUT_IN_TEXT = re.compile(r"(\w+)(?:\[\w+\])?\.outputs\.(\w+)")
+
+
+def _output_references(node: Any) -> Iterator[tuple[str, str]]:
+    """(module, output) for every ``module.outputs.name`` in expressions and in string interpolations."""
+    if isinstance(node, str):
+        yield from ((m.group(1), m.group(2)) for m in _OUTPUT_IN_TEXT.finditer(node))
+    elif isinstance(node, list):
+        for item in node:
+            yield from _output_references(item)
+    elif isinstance(node, dict):
+        accessor = node.get("operator", {}) if set(node) == {"operator"} else {}
+        operands = accessor.get("operands", {}) if accessor.get("type") == "property_accessor" else {}
+        inner = operands.get("operand_2", {})
+        inner_operands = inner.get("operator", {}).get("operands", {}) if isinstance(inner, dict) else {}
+        module = operands.get("operand_1")
+        if isinstance(module, dict) and module.get("operator", {}).get("type") == "index_accessor":
+            module = module["operator"]["operands"]["operand_1"]
+        if isinstance(module, str) and inner_operands.get("operand_1") == "outputs":
+            yield module, str(inner_operands["operand_2"])
+        for value in node.values():
+            yield from _output_references(value)
+
+
+@pytest.mark.parametrize("path", bicep.bicep_files(), ids=lambda p: p.relative_to(bicep.INFRA).as_posix())
+def test_module_calls_match_the_modules_parameters_and_outputs(path: Path) -> None:
+    """What the Bicep compiler would catch first: unknown or missing module parameters, unknown outputs."""
+    tree = bicep.parse(path)
+    modules = tree.get("modules", {})
+    for name, module in modules.items():
+        target = bicep.parse(path.parent / module["detail"]["path"])
+        declared = target.get("parameters", {})
+        passed = set(_module_body(module["config"]).get("params", {}))
+        required = {p for p, spec in declared.items() if spec.get("default") is None}
+        assert passed <= set(declared), f"{path.name}: module {name} passes unknown {sorted(passed - set(declared))}"
+        assert required <= passed, f"{path.name}: module {name} misses required {sorted(required - passed)}"
+    for module_name, output in _output_references(tree):
+        if module_name not in modules:
+            continue  # a resource's property, not a module output
+        outputs = bicep.parse(path.parent / modules[module_name]["detail"]["path"]).get("outputs", {})
+        assert output in outputs, f"{path.name}: {module_name}.outputs.{output} is not an output of that module"
+
+
+def test_main_outputs_are_upper_snake_for_azd() -> None:
+    outputs = bicep.main()["outputs"]
+    assert outputs and all(re.fullmatch(r"[A-Z][A-Z0-9_]*", name) for name in outputs), sorted(outputs)
+
+
+def test_readme_documents_every_parameter() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Parameters") : text.index("### App settings")]
+    documented = set(re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE))
+    declared = set(bicep.main()["parameters"])
+    assert documented == declared, (
+        f"undocumented {sorted(declared - documented)}, stale {sorted(documented - declared)}"
+    )
