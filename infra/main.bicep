@@ -58,7 +58,6 @@ var abbrs = {
   resourceGroup: 'rg-'
   identity: 'id-'
   storage: 'st'
-  cacheStorage: 'stc'
   logAnalytics: 'log-'
   appInsights: 'appi-'
   plan: 'plan-'
@@ -70,6 +69,7 @@ var abbrs = {
 }
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
+var resourceGroupName = '${abbrs.resourceGroup}${environmentName}'
 
 // ---- the one rule that must hold before anything is created -----------------------------------------------
 // The orchestrator must outlive the outage it handles, so it may not live in a region it protects.
@@ -99,9 +99,12 @@ var protectedRegionDisplayNames = map(normalizedProtectedRegions, r => contains(
 // Reprotect needs a cache storage account in the region the VMs run in: the protected ones before a failover,
 // the recovery ones after it.
 var cacheRegions = union(normalizedProtectedRegions, normalizedRecoveryRegions)
+var cacheAccounts = [for region in cacheRegions: { region: region, name: take('stc${take(region, 10)}${resourceToken}', 24) }]
+// Account ids are known before deployment, so the setting needs no module outputs.
+var cacheStorageSetting = join(map(cacheAccounts, a => '${a.region}=${subscription().id}/resourceGroups/${resourceGroupName}/providers/Microsoft.Storage/storageAccounts/${a.name}'), ';')
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
-  name: '${abbrs.resourceGroup}${environmentName}'
+  name: resourceGroupName
   location: appLocation
   tags: tags
 }
@@ -142,12 +145,12 @@ module storage 'app/storage.bicep' = {
 }
 
 module cacheStorage 'app/cache-storage.bicep' = [
-  for region in cacheRegions: {
-    name: 'cache-storage-${region}'
+  for account in cacheAccounts: {
+    name: 'cache-storage-${account.region}'
     scope: rg
     params: {
-      name: take('${abbrs.cacheStorage}${take(region, 10)}${resourceToken}', 24)
-      location: region
+      name: account.name
+      location: account.region
       tags: tags
     }
   }
@@ -188,7 +191,7 @@ var appSettings = union(
     ASR_SUBSCRIPTION_ID: vaultSubscriptionId
     ASR_RESOURCE_GROUP: vaultResourceGroup
     ASR_VAULT_NAME: vaultName
-    ASR_CACHE_STORAGE_ACCOUNTS: join(map(range(0, length(cacheRegions)), i => '${cacheRegions[i]}=${cacheStorage[i].outputs.id}'), ';')
+    ASR_CACHE_STORAGE_ACCOUNTS: cacheStorageSetting
     EVENTGRID_TOPIC_ENDPOINT: operatorEvents.outputs.endpoint
     AUTH_MODE: 'easyauth'
     DRILL_SCHEDULE: drillSchedule
@@ -266,7 +269,7 @@ output SERVICE_API_NAME string = function.outputs.name
 output SERVICE_API_URI string = 'https://${function.outputs.defaultHostName}'
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString
 output EVENTGRID_TOPIC_ENDPOINT string = operatorEvents.outputs.endpoint
-output ASR_CACHE_STORAGE_ACCOUNTS string = appSettings.ASR_CACHE_STORAGE_ACCOUNTS
+output ASR_CACHE_STORAGE_ACCOUNTS string = cacheStorageSetting
 output DR_APP_CLIENT_ID string = entra.outputs.clientId
 output DR_APP_IDENTIFIER_URI string = entra.outputs.identifierUri
 output DR_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId

@@ -10,6 +10,7 @@ variable or a lambda argument in scope is that value, any other string is a lite
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -53,15 +54,18 @@ def variable(name: str, tree: Mapping[str, Any] | None = None) -> Node:
     return variables[name]["value"]
 
 
-_INTERPOLATION = re.compile(r"\$\{(\w+)\}")
+_INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")
 
 
 class Evaluator:
     """Evaluates expressions of one parsed file with the given parameter values."""
 
-    def __init__(self, tree: Mapping[str, Any], params: Mapping[str, object]) -> None:
+    def __init__(
+        self, tree: Mapping[str, Any], params: Mapping[str, object], subscription_id: str = "00000000-sub"
+    ) -> None:
         self._variables: Mapping[str, Any] = tree.get("variables", {})
-        self._params = dict(params)
+        self._params = dict(params)  # also overrides variables by name (e.g. a uniqueString() result)
+        self._subscription = {"id": f"/subscriptions/{subscription_id}", "subscriptionId": subscription_id}
 
     def variable(self, name: str) -> object:
         return self.eval(self._variables[name]["value"], {})
@@ -79,6 +83,8 @@ class Evaluator:
             return self._operator(node["operator"], scope)
         if isinstance(node, dict) and node.get("type") == "lambda_expression":
             return self._lambda(node["detail"], scope)
+        if isinstance(node, dict) and "loop_type" in node:
+            return self._loop(node, scope)
         if isinstance(node, dict):
             return {key: self.eval(value, scope) for key, value in node.items()}
         raise Unsupported(f"node {node!r}")
@@ -90,7 +96,16 @@ class Evaluator:
             return self._params[text]
         if text in self._variables:
             return self.eval(self._variables[text]["value"], {})
-        return _INTERPOLATION.sub(lambda m: str(self._name_or_literal(m.group(1), scope)), text)
+        return _INTERPOLATION.sub(lambda m: str(self.eval(_expression(m.group(1)), scope)), text)
+
+    def _loop(self, node: Mapping[str, Any], scope: Mapping[str, object]) -> list[object]:
+        if node.get("condition") is not None:
+            raise Unsupported("a filtered for-expression")
+        detail = node["loop_type"]["detail"]
+        items = self._name_or_literal(detail["array_name"], scope)
+        if not isinstance(items, list):
+            raise Unsupported(f"a for-expression over {items!r}")
+        return [self.eval(node["config"], {**scope, detail["item_name"]: item}) for item in items]
 
     def _lambda(self, detail: Mapping[str, Any], scope: Mapping[str, object]) -> Callable[..., object]:
         names = [value for key, value in detail.items() if key.startswith("var_")]
@@ -105,6 +120,8 @@ class Evaluator:
         raw = list(function.get("parameters", {}).values())
         if kind == "fail":
             raise BicepFail(str(self.eval(raw[0], scope)))
+        if kind == "subscription" and all(arg is None for arg in raw):
+            return self._subscription
         args = [self.eval(arg, scope) for arg in raw]
         implementation = _FUNCTIONS.get(kind)
         if implementation is None:
@@ -116,12 +133,59 @@ class Evaluator:
         if kind == "conditional":  # short-circuits, as in Bicep: fail() on the branch not taken never runs
             branch = "true_value" if self.eval(operands["condition"], scope) else "false_value"
             return self.eval(operands[branch], scope)
+        if kind == "property_accessor":
+            return _access(self.eval(operands["operand_1"], scope), operands["operand_2"])
+        if kind == "index_accessor":
+            return _index(self.eval(operands["operand_1"], scope), self.eval(operands["operand_2"], scope))
         if kind == "not":
             return not self.eval(operands["bool_value"], scope)
         if kind == "equals":
             values = [self.eval(v, scope) for v in operands.values()]
             return values[0] == values[1]
         raise Unsupported(f"operator {kind}")
+
+
+def _expression(text: str) -> Node:
+    """A Bicep expression from inside ``${...}``, parsed by pycep as the value of a variable."""
+    return parse_text(f"var v = {text}\n")["variables"]["v"]["value"]
+
+
+@cache
+def parse_text(text: str) -> Mapping[str, Any]:
+    return BicepParser().parse(text=text)
+
+
+def _access(value: object, path: Node) -> object:
+    """``value.a.b``: pycep nests the rest of the path to the right (``a`` then ``b``)."""
+    if isinstance(path, dict) and path.get("operator", {}).get("type") == "property_accessor":
+        operands = path["operator"]["operands"]
+        return _access(_access(value, operands["operand_1"]), operands["operand_2"])
+    if isinstance(value, dict) and isinstance(path, str) and path in value:
+        return value[path]
+    raise Unsupported(f"property {path!r} of {value!r}")
+
+
+def _index(value: object, key: object) -> object:
+    """``value[key]``: an array by position, an object by name (case-insensitive, as ARM compares keys)."""
+    if isinstance(value, list) and isinstance(key, int):
+        return value[key]
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if str(name).lower() == str(key).lower():
+                return item
+    raise Unsupported(f"{value!r}[{key!r}]")
+
+
+def _take(value: object, count: object) -> object:
+    if isinstance(value, (str, list)) and isinstance(count, int):
+        return value[:count]
+    raise Unsupported(f"take({value!r}, {count!r})")
+
+
+def _join(items: object, delimiter: object) -> str:
+    if isinstance(items, list):
+        return str(delimiter).join(str(item) for item in items)
+    raise Unsupported(f"join({items!r})")
 
 
 def _contains(container: object, item: object) -> bool:
@@ -157,6 +221,9 @@ _FUNCTIONS: dict[str, Callable[..., object]] = {
     "map": lambda items, fn: [fn(x) for x in items],
     "filter": lambda items, fn: [x for x in items if fn(x)],
     "union": _union,
+    "take": _take,
+    "join": _join,
+    "load_json_content": lambda path, *_: json.loads((INFRA / str(path)).read_text(encoding="utf-8")),
 }
 
 

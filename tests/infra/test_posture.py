@@ -9,7 +9,10 @@ from tests.infra import bicep
 
 
 def _resource(module: str, name: str) -> dict[str, Any]:
+    """The resource's body, under any ``if (...)`` or ``[for ...]`` wrapper."""
     config: dict[str, Any] = bicep.parse(bicep.INFRA / "app" / module)["resources"][name]["config"]
+    while "properties" not in config and isinstance(config.get("config"), dict):
+        config = config["config"]
     return config
 
 
