@@ -27,6 +27,11 @@ resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
         enabled: true
       }
       {
+        // the replicated items' resource-specific table (ASRReplicatedItems)
+        category: 'ASRReplicatedItems'
+        enabled: true
+      }
+      {
         category: 'AzureSiteRecoveryReplicationStats'
         enabled: true
       }
