@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from lib.ports.autopilot import NO_REGION, DecisionRecord, Stored
 from lib.signals import RegionHealthSignal
@@ -12,27 +13,29 @@ __all__ = ["MemoryDecisionStore", "MemorySignalStore"]
 
 
 class MemorySignalStore:
-    def __init__(self) -> None:
-        self._rows: dict[tuple[str, str], tuple[RegionHealthSignal, bool]] = {}
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._rows: dict[tuple[str, str], tuple[RegionHealthSignal, bool, datetime]] = {}
         self._lock = threading.Lock()
+        self._clock = clock
 
     def add(self, region: str, signal: RegionHealthSignal) -> Stored:
         key = (region, signal.notification)
         with self._lock:
             found = self._rows.get(key)
             if found is not None:
-                return Stored(new=False, weighed=found[1])
-            self._rows[key] = (signal, False)
-            return Stored(new=True, weighed=False)
+                return Stored(new=False, weighed=found[1], stored_at=found[2])
+            now = self._clock()
+            self._rows[key] = (signal, False, now)
+            return Stored(new=True, weighed=False, stored_at=now)
 
     def mark_weighed(self, region: str, notification: str) -> None:
         with self._lock:
-            signal, _ = self._rows[(region, notification)]
-            self._rows[(region, notification)] = (signal, True)
+            signal, _, at = self._rows[(region, notification)]
+            self._rows[(region, notification)] = (signal, True, at)
 
     def list(self, region: str) -> list[RegionHealthSignal]:
         with self._lock:
-            return [s for (r, _), (s, _w) in sorted(self._rows.items()) if r == region]
+            return [row[0] for (r, _), row in sorted(self._rows.items()) if r == region]
 
 
 class MemoryDecisionStore:

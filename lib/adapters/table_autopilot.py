@@ -66,14 +66,17 @@ class TableSignalStore:
 
     def add(self, region: str, signal: RegionHealthSignal) -> Stored:
         row = signal_row_key(signal.notification)
+        now = datetime.now(UTC)
         entity = {"PartitionKey": region, "RowKey": row, "signal": _signal_text(signal), "at": signal.at,
-                  "weighed": False}  # fmt: skip
+                  "weighed": False, "storedAt": now}  # fmt: skip
         try:
             self._table.create_entity(entity)
         except ResourceExistsError:
-            found = self._table.get_entity(region, row, select=["weighed"])
-            return Stored(new=False, weighed=bool(found.get("weighed")))
-        return Stored(new=True, weighed=False)
+            found = self._table.get_entity(region, row, select=["weighed", "storedAt"])
+            stored_at = found.get("storedAt")
+            when = stored_at if isinstance(stored_at, datetime) else None
+            return Stored(new=False, weighed=bool(found.get("weighed")), stored_at=when)
+        return Stored(new=True, weighed=False, stored_at=now)
 
     def mark_weighed(self, region: str, notification: str) -> None:
         entity = {"PartitionKey": region, "RowKey": signal_row_key(notification), "weighed": True}

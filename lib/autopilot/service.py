@@ -41,6 +41,9 @@ __all__ = ["DECISION_EVENT", "Autopilot", "FactsSource", "Resolver", "Sender", "
 log = logging.getLogger("autopilot.decisions")
 
 DECISION_EVENT = "Autopilot.Decision"
+# A redelivery that finds its notification stored but not yet weighed waits this long (scaled by DR_TIMER_SCALE)
+# for the worker that stored it, instead of deciding a second time.
+DUPLICATE_GRACE_S = 60.0
 Resolver = Callable[[RegionHealthSignal], RegionHealthSignal | Ignored]
 # (region, its policy, the incidents seen there) -> facts per Target.key; read lazily, only when decide asks.
 FactsSource = Callable[[str, RegionPolicy, frozenset[str]], Mapping[str, TargetFacts]]
@@ -98,14 +101,28 @@ class Autopilot:
         if isinstance(item, Ignored):
             return [self._ignored(item)]
         records = []
+        busy = False
         for region in self._regions(item):
             stored = self.signals.add(region, item)
             if stored.weighed:
                 log.info("%s in %s: a redelivery of a weighed notification changes nothing", item.notification, region)
-                continue
-            records.append(self.evaluate(region, item.notification))
-            self.signals.mark_weighed(region, item.notification)
+            elif not stored.new and self._young(stored.stored_at):
+                busy = True  # another worker inserted it a moment ago and is weighing it now
+            else:  # new, or inserted long ago by a worker that died before weighing it
+                records.append(self.evaluate(region, item.notification))
+                self.signals.mark_weighed(region, item.notification)
+        if busy:
+            # Look again after the grace: by then it is weighed (dropped) or its worker died (weighed then).
+            self.queue.send(encode(SignalMessage(item)), delay_s=self._grace_s())
         return records
+
+    def _grace_s(self) -> int:
+        return max(1, math.ceil(DUPLICATE_GRACE_S * self.timer_scale))
+
+    def _young(self, stored_at: datetime | None) -> bool:
+        if stored_at is None:
+            return False
+        return (self.clock.now() - stored_at).total_seconds() < self._grace_s()
 
     def _regions(self, signal: RegionHealthSignal) -> list[str]:
         named = dict.fromkeys([*signal.regions, *(r for i in signal.impacts for r in i.regions)])

@@ -21,10 +21,13 @@ NO_REGION = "-"  # where decisions about signals without a region (ignored ones)
 
 @dataclass(frozen=True)
 class Stored:
-    """What ``SignalStore.add`` found: ``new`` when this call inserted it; ``weighed`` once a decision weighed it."""
+    """What ``SignalStore.add`` found: ``new`` when this call inserted it; ``weighed`` once a decision weighed it;
+    ``stored_at`` when it was inserted (the store's own clock), to tell a worker still busy with it from one
+    that died before weighing it."""
 
     new: bool
     weighed: bool
+    stored_at: datetime | None = None
 
 
 @dataclass(frozen=True)

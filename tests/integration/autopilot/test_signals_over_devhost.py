@@ -220,8 +220,10 @@ def test_quorum_over_event_grid_dwell_cap_and_cooldown(autopilot_stack: Any) -> 
         api.alert(service_health(region="Australia East", tracking="AU-1", data_id="au-1"))
         first = _run_of(api, "australiaeast", "started")
         assert api.wait(first)["status"] == "succeeded"
+        api.alert(service_health(RESOLVED, region="Australia East", tracking="AU-1", data_id="au-1-end"))
+        assert api.wait_decisions("australiaeast", lambda d: len(d) >= 2)[0]["outcome"] == "recovered"
         api.alert(service_health(region="Australia East", tracking="AU-2", data_id="au-2"))
-        latest = api.wait_decisions("australiaeast", lambda d: len(d) >= 2)[0]
+        latest = api.wait_decisions("australiaeast", lambda d: len(d) >= 3)[0]
         assert latest["outcome"] == "suppressed" and "cooldown" in " ".join(latest["reasons"])
 
         time.sleep(7)  # past France Central's dwell (10 min x 0.01 = 6 s): its timer decided again

@@ -8,7 +8,7 @@ import random
 
 from lib.autopilot import DECISION_EVENT, StartRefused
 from lib.guard import TargetFacts, parse_policy
-from lib.signals import SignalState
+from lib.signals import RegionHealthSignal, SignalState
 from tests.unit.autopilot.harness import NOW, PLAN, Harness, evaluate_message, policy
 from tests.unit.autopilot.payloads import (
     RESOLVED,
@@ -180,7 +180,7 @@ def test_event_grid_both_schemas_are_one_notification() -> None:
     h.event(event)
     h.event(as_cloudevent(event))
     assert h.outcomes() == ["started"] and len(h.starter.orders) == 1
-    stored = h.signals.list("eastus")
+    stored = h.store.list("eastus")
     assert [s.state for s in stored] == [SignalState.ACTIVE]
 
 
@@ -210,3 +210,21 @@ def test_a_global_incident_is_stored_and_weighed_under_every_policy_region() -> 
     h = Harness(two)
     h.event(custom_event(region="Global", at=NOW))
     assert h.outcomes("eastus") == ["dry-run"] and h.outcomes("westus") == ["dry-run"]
+
+
+def test_a_duplicate_of_a_notification_being_weighed_looks_again_later_instead_of_deciding_twice() -> None:
+    from lib.signals import from_alert_webhook
+
+    h = Harness(policy(), TEN_VMS)
+    [signal] = from_alert_webhook(service_health())
+    assert isinstance(signal, RegionHealthSignal)
+    h.store.add("eastus", signal)  # stored by a worker that has not weighed it yet (or died)
+    assert h.alert(service_health()) == [] and h.decisions.list(None, None, 10) == []
+    [again] = h.queue.sent
+    assert json.loads(again.body)["kind"] == "signal" and again.delay_s == 60
+    assert h.fire_timers() == []  # still young: look again later
+    h.later(seconds=61)
+    [record] = h.fire_timers()  # its worker died: this delivery weighs it
+    assert record.decision.outcome.value == "started" and h.starter.created == ["run-1"]
+    h.later(seconds=61)
+    assert h.fire_timers() == [] and h.queue.sent == []
