@@ -77,7 +77,7 @@ def test_an_event_that_cannot_be_read_is_logged_and_skipped(stack_with: Any, cap
             raise ValueError("no data")
 
     with stack_with(["db", "web-1"], {}) as (_stack, wired):
-        triggers.eventgrid_signals(Broken())  # type: ignore[arg-type]
+        triggers.eventgrid_signals(Broken())
         assert "evt-broken" in caplog.text and _work_signals(wired) == 0
         triggers.signals_work(func.QueueMessage(id="x", body=b"not ours"))  # logged and dropped
 
