@@ -24,6 +24,11 @@ class Settings:
     runs_table: str = "drruns"
     run_index_table: str = "drrunindex"
     locks_table: str = "drlocks"
+    signals_queue: str = "drsignals"  # the autopilot's queue: received payloads, probe signals, dwell timers
+    signals_table: str = "drsignals"  # every region-health signal, per region (PK region, RK notification key)
+    decisions_table: str = "drdecisions"  # every autopilot decision, per region, newest first
+    policy: str = ""  # DR_POLICY: the automatic-failover policy as inline JSON (lib/guard/README.md)
+    policy_file: str = ""  # DR_POLICY_FILE: a file holding it (set one of the two)
     eventgrid_endpoint: str = ""
     eventgrid_key: str = ""  # local only; in Azure the managed identity publishes
     timer_scale: float = 1.0  # dev/demo only: shrink every workflow wait
@@ -46,6 +51,11 @@ class Settings:
             runs_table=e.get("DR_RUNS_TABLE", "drruns"),
             run_index_table=e.get("DR_RUN_INDEX_TABLE", "drrunindex"),
             locks_table=e.get("DR_LOCKS_TABLE", "drlocks"),
+            signals_queue=e.get("DR_SIGNALS_QUEUE", "drsignals") or "drsignals",
+            signals_table=e.get("DR_SIGNALS_TABLE", "drsignals") or "drsignals",
+            decisions_table=e.get("DR_DECISIONS_TABLE", "drdecisions") or "drdecisions",
+            policy=e.get("DR_POLICY", ""),
+            policy_file=e.get("DR_POLICY_FILE", ""),
             eventgrid_endpoint=e.get("EVENTGRID_TOPIC_ENDPOINT", ""),
             eventgrid_key=e.get("EVENTGRID_TOPIC_KEY", ""),
             timer_scale=float(e.get("DR_TIMER_SCALE", "1") or 1),
@@ -70,6 +80,10 @@ class Settings:
                 raise ValueError(f"ASR_CACHE_STORAGE_ACCOUNTS: '{part}' is not region=<storage account id>")
             accounts[region.strip().lower()] = account.strip()
         return accounts
+
+    def policy_env(self) -> dict[str, str]:
+        """``DR_POLICY`` / ``DR_POLICY_FILE`` as ``lib.guard.policy_from_env`` reads them."""
+        return {"DR_POLICY": self.policy, "DR_POLICY_FILE": self.policy_file}
 
     @property
     def uses_local_emulator(self) -> bool:

@@ -80,6 +80,6 @@ def test_the_real_app_registers_its_engine_triggers() -> None:
     import function_app
 
     index = index_app(function_app.app)
-    assert {q.queue_name for q in index.queues} == {"drwork", "drwork-poison"}
+    assert {q.queue_name for q in index.queues} == {"drwork", "drwork-poison", "drsignals"}
     assert [(t.name, t.run_on_startup) for t in index.timers] == [("engine_janitor", False)]
     assert "http_health" in {f.name for f in index.http} and index.unsupported == ()
