@@ -6,12 +6,18 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from lib.domain.asr import ProtectedItem
 from lib.ports.clock import Clock
-from lib.ports.site_recovery import SiteRecovery
 
-__all__ = ["ProtectedVm", "VaultIndex"]
+__all__ = ["ProtectedItems", "ProtectedVm", "VaultIndex"]
+
+
+class ProtectedItems(Protocol):
+    """The one read of the SiteRecovery port the index needs."""
+
+    def list_protected_items(self) -> list[ProtectedItem]: ...
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ def vms_by_id(items: list[ProtectedItem]) -> dict[str, ProtectedVm]:
 
 
 class VaultIndex:
-    def __init__(self, asr: SiteRecovery, clock: Clock, ttl: timedelta = timedelta(minutes=5)) -> None:
+    def __init__(self, asr: ProtectedItems, clock: Clock, ttl: timedelta = timedelta(minutes=5)) -> None:
         self._asr = asr
         self._clock = clock
         self._ttl = ttl
