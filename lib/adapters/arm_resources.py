@@ -98,7 +98,8 @@ class ArmResourceLocations:
         from azure.core.rest import HttpRequest
 
         path = "/" + resource_id.strip().strip("/")
-        request = HttpRequest("GET", f"{path}?api-version={api_version_for(path)}")
+        endpoint = self._connection.endpoint.rstrip("/")
+        request = HttpRequest("GET", f"{endpoint}{path}?api-version={api_version_for(path)}")
         kwargs: dict[str, Any] = {
             "connection_timeout": self._options.connection_timeout,
             "read_timeout": self._options.read_timeout,
