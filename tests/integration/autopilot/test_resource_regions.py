@@ -45,8 +45,9 @@ def resolver(emu: EmulatorInfo) -> ResourceRegions:
 
 
 def signal(resource: str) -> RegionHealthSignal:
-    return RegionHealthSignal(Source.RESOURCE_HEALTH, f"resource-health:{resource.lower()}", "resource-health:n",
-                              SignalState.ACTIVE, datetime.now(UTC), resource_id=resource, health="Unavailable")  # fmt: skip
+    incident = f"resource-health:{resource.lower()}"
+    return RegionHealthSignal(Source.RESOURCE_HEALTH, incident, "resource-health:n", SignalState.ACTIVE,
+                              datetime.now(UTC), resource_id=resource, health="Unavailable")  # fmt: skip
 
 
 def reads(emu: EmulatorInfo, route: str = RESOURCE_GET) -> int:

@@ -52,7 +52,11 @@ def fresh(vault: VaultIndex, storage_connection_string: str, unique_name: str, n
 def test_active_at_the_threshold_resolved_below_it_in_any_order(
     vault: VaultIndex, storage_connection_string: str, unique_name: str
 ) -> None:
-    down = [report("vm1", 1), report("vm2", 2), report("vm3", 0, down=False)]  # vm3's report is older: it changes nothing
+    down = [
+        report("vm1", 1),
+        report("vm2", 2),
+        report("vm3", 0, down=False),
+    ]  # vm3's report is older: it changes nothing
     up = [report("vm1", 5, down=False), report("vm2", 6, down=False)]
     orders = [down, down[::-1], [down[1], down[2], down[0]]]
     seen: set[tuple[str, str]] = set()
