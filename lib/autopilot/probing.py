@@ -67,11 +67,18 @@ class ProbeRunner:
             self._act(region, probe, result, at) for (region, probe), (result, at) in zip(probes, results, strict=True)
         ]
 
-    def _check(self, url: str) -> tuple[ProbeResult, datetime]:
-        result = self._probe.check(url)
+    def _check(self, url: str) -> tuple[ProbeResult | str, datetime]:
+        """The result, or why the probe could not run at all (a bug, not an outage: it counts neither way)."""
+        try:
+            result: ProbeResult | str = self._probe.check(url)
+        except Exception as exc:  # one broken probe must not stop the others; logged with its cause
+            log.exception("probe %s could not run", url)
+            result = f"the probe could not run: {type(exc).__name__}: {exc}"
         return result, self._clock.now()
 
-    def _act(self, region: str, probe: Probe, result: ProbeResult, at: datetime) -> ProbeOutcome:
+    def _act(self, region: str, probe: Probe, result: ProbeResult | str, at: datetime) -> ProbeOutcome:
+        if isinstance(result, str):
+            return ProbeOutcome(region, probe.url, False, result, skipped=result)
         loaded = self._store.load(region, probe.url)
         record = loaded.value if loaded else ProbeRecord(ProbeState(region, probe.url))
         state, signal = observe_probe(record.state, result.ok, at, probe.failures_to_signal)

@@ -11,6 +11,7 @@ import pytest
 from lib.adapters.clocks import ManualClock
 from lib.autopilot.probing import ProbeRunner, probes_of, signal_message
 from lib.guard.policy import Policy, Probe, RegionPolicy, Target
+from lib.ports.probe import ProbeResult
 from lib.signals import RegionHealthSignal, SignalState, Source
 from tests.unit.autopilot.fakes import T0, ListQueue, MemoryProbeStates, ScriptedProbe
 
@@ -89,3 +90,18 @@ def test_a_probe_stored_meanwhile_by_another_run_skips_this_result() -> None:
 def test_the_message_is_the_intakes_contract() -> None:
     signal = RegionHealthSignal(Source.PROBE, "probe:x@t", "probe:x@t:active", SignalState.ACTIVE, T0, ("eastus",))
     assert json.loads(signal_message(signal)) == {"v": 1, "kind": "signal", "signal": signal.to_json()}
+
+
+class BrokenProbe(ScriptedProbe):
+    def check(self, url: str) -> ProbeResult:
+        if url == URL:
+            raise ValueError("unexpected")
+        return super().check(url)
+
+
+def test_a_probe_that_cannot_run_counts_neither_way_and_the_others_go_on() -> None:
+    store, queue = MemoryProbeStates(), ListQueue()
+    run = ProbeRunner(BrokenProbe({OTHER: [False]}), store, queue, ManualClock(T0))
+    broken, other = run.run(POLICY)
+    assert broken.skipped == "the probe could not run: ValueError: unexpected" and not broken.ok
+    assert ("eastus", URL) not in store.records and other.sent == 1
