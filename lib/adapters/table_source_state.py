@@ -3,7 +3,7 @@
 ``drprobes``: one entity per probe (partition ``probe``; the row key is the region and a digest of the URL,
 since a URL holds characters a row key may not). ``drvmhealth``: one partition per region, a row per protected
 VM (``vm-<name>``: its latest availability and the event time it was reported at) and one row ``share`` (when
-the region's unavailable-share signal turned active).
+the region's unavailable-share signal turned active, and the last flip).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from azure.data.tables import TableClient, UpdateMode
 
 from lib.guard.probes import ProbeState
 from lib.guard.vm_share import VmAvailability
-from lib.ports.source_state import ProbeRecord, StaleWrite, Versioned
+from lib.ports.source_state import ProbeRecord, ShareState, StaleWrite, Versioned
 
 __all__ = ["TableProbeStates", "TableVmHealth"]
 
@@ -123,18 +123,25 @@ class TableVmHealth(_Table):
             str(e["RowKey"])[len(VM_PREFIX) :]: _availability(e) for e in rows if str(e["RowKey"]).startswith(VM_PREFIX)
         }
 
-    def active_since(self, region: str) -> Versioned[datetime | None]:
+    def share(self, region: str) -> Versioned[ShareState]:
         entity = _read(self._table, region.lower(), SHARE_ROW)
         if entity is None:
-            return Versioned(None, None)
-        since = entity.get("activeSince") or ""
-        return Versioned(datetime.fromisoformat(since) if since else None, str(entity.metadata["etag"]))
+            return Versioned(ShareState(), None)
+        since, signal = entity.get("activeSince") or "", entity.get("signal") or ""
+        state = ShareState(
+            active_since=datetime.fromisoformat(since) if since else None,
+            flipped_by=entity.get("flippedBy") or None,
+            signal=json.loads(signal) if signal else None,
+        )
+        return Versioned(state, str(entity.metadata["etag"]))
 
-    def put_active_since(self, region: str, since: datetime | None, etag: str | None) -> str:
+    def put_share(self, region: str, state: ShareState, etag: str | None) -> str:
         entity = {
             "PartitionKey": region.lower(),
             "RowKey": SHARE_ROW,
-            "activeSince": since.isoformat() if since else "",
+            "activeSince": state.active_since.isoformat() if state.active_since else "",
+            "flippedBy": state.flipped_by or "",
+            "signal": json.dumps(dict(state.signal)) if state.signal is not None else "",
         }
         return _write(self._table, entity, etag, f"unavailable-VM share of {region}")
 

@@ -9,6 +9,9 @@ share (``lib.guard.vm_share``, pure) and returns:
 * a ``RegionHealthSignal`` (source ``resource-health``, incident ``resource-health:vm-share:<region>@<time>``):
   the region's state flipped; decide on it instead of the VM's own signal;
 * ``Ignored`` (``vm-share``): recorded toward the share, which did not flip; nothing to decide.
+
+A redelivery of the report that flipped the region gives the same signal again (same keys), so a caller that
+crashed before acting on a flip acts on the redelivery; the intake deduplicates the notification.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import replace
 from lib.autopilot.vault_index import ProtectedVm, VaultIndex
 from lib.guard.policy import Policy
 from lib.guard.vm_share import VmAvailability, unavailable_share, vm_share_signal
-from lib.ports.source_state import StaleWrite, VmHealthStore
+from lib.ports.source_state import ShareState, StaleWrite, VmHealthStore
 from lib.signals import IgnoreCode, Ignored, RegionHealthSignal, Source
 
 __all__ = ["SHARE_SOURCES", "VmShare", "availability_of", "newer"]
@@ -80,20 +83,32 @@ class VmShare:
         self, vm: ProtectedVm, signal: RegionHealthSignal, threshold: float
     ) -> RegionHealthSignal | Ignored:
         for _ in range(ATTEMPTS):
-            since = self._store.active_since(vm.region)
+            current = self._store.share(vm.region)
             latest = self._store.latest(vm.region)
             protected = self._vault.protected_from(vm.region)
-            derived = vm_share_signal(vm.region, protected, latest, threshold, since.value)
+            share = unavailable_share(protected, latest)
+            derived = vm_share_signal(vm.region, protected, latest, threshold, current.value.active_since)
             if derived is None:
-                share = unavailable_share(protected, latest)
-                state = "down" if since.value is not None else "up"
-                why = (f"protected VM {vm.name}: {share:.0%} of the protected VMs in {vm.region} are unavailable "
-                       f"(threshold {threshold:.0%}); the region stays {state}")  # fmt: skip
-                return Ignored(why, IgnoreCode.VM_SHARE, signal.source, signal.notification)
+                return _unchanged(vm, signal, current.value, share, threshold)
+            derived = replace(derived, raw={"vm": vm.name, "vmNotification": signal.notification, "share": share})
+            since = derived.at if derived.active else None
             try:
-                self._store.put_active_since(vm.region, derived.at if derived.active else None, since.etag)
+                self._store.put_share(
+                    vm.region, ShareState(since, signal.notification, derived.to_json()), current.etag
+                )
             except StaleWrite:
                 continue
-            raw = {"vm": vm.name, "vmNotification": signal.notification, "share": unavailable_share(protected, latest)}
-            return replace(derived, raw=raw)
+            return derived
         raise StaleWrite(f"unavailable-VM share of {vm.region}")
+
+
+def _unchanged(
+    vm: ProtectedVm, signal: RegionHealthSignal, state: ShareState, share: float, threshold: float
+) -> RegionHealthSignal | Ignored:
+    """No flip now. A redelivery of the report that flipped the region last gives that flip's signal again."""
+    if state.flipped_by == signal.notification and state.signal is not None:
+        return RegionHealthSignal.from_json(state.signal)
+    updown = "down" if state.active_since is not None else "up"
+    why = (f"protected VM {vm.name}: {share:.0%} of the protected VMs in {vm.region} are unavailable "
+           f"(threshold {threshold:.0%}); the region stays {updown}")  # fmt: skip
+    return Ignored(why, IgnoreCode.VM_SHARE, signal.source, signal.notification)

@@ -15,7 +15,15 @@ from lib.domain.errors import AutopilotError
 from lib.guard.probes import ProbeState
 from lib.guard.vm_share import VmAvailability
 
-__all__ = ["MessageSender", "ProbeRecord", "ProbeStateStore", "StaleWrite", "Versioned", "VmHealthStore"]
+__all__ = [
+    "MessageSender",
+    "ProbeRecord",
+    "ProbeStateStore",
+    "ShareState",
+    "StaleWrite",
+    "Versioned",
+    "VmHealthStore",
+]
 
 
 class StaleWrite(AutopilotError):
@@ -33,6 +41,17 @@ class ProbeRecord:
 
     state: ProbeState
     outbox: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShareState:
+    """A region's unavailable-VM share: since when it is active (None: not active), and the last flip: the VM
+    report (its notification key) whose delivery flipped it and the signal that flip raised, so a redelivery of
+    that report (the first delivery's caller may have crashed before acting) gives the same signal again."""
+
+    active_since: datetime | None = None
+    flipped_by: str | None = None
+    signal: Mapping[str, object] | None = None
 
 
 T = TypeVar("T")
@@ -61,11 +80,11 @@ class VmHealthStore(Protocol):
         """{vm name (lower case): its latest availability} for every VM of ``region`` with a report."""
         ...
 
-    def active_since(self, region: str) -> Versioned[datetime | None]:
-        """When the region's share signal turned active (None: not active) and the ETag to write it back with."""
+    def share(self, region: str) -> Versioned[ShareState]:
+        """The region's share state and the ETag to write it back with (None: never written)."""
         ...
 
-    def put_active_since(self, region: str, since: datetime | None, etag: str | None) -> str: ...
+    def put_share(self, region: str, state: ShareState, etag: str | None) -> str: ...
 
 
 class MessageSender(Protocol):

@@ -11,7 +11,7 @@ from lib.domain.errors import SiteRecoveryError
 from lib.guard.vm_share import VmAvailability
 from lib.ports.probe import ProbeResult
 from lib.ports.resource_locations import LocationUnavailable
-from lib.ports.source_state import ProbeRecord, StaleWrite, Versioned
+from lib.ports.source_state import ProbeRecord, ShareState, StaleWrite, Versioned
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 SUB = "/subscriptions/6f4e2a10-0000-4000-8000-00000000a5a5"
@@ -79,7 +79,7 @@ class _Etags:
 class MemoryVmHealth:
     def __init__(self) -> None:
         self.vms: dict[tuple[str, str], Versioned[VmAvailability]] = {}
-        self.since: dict[str, Versioned[datetime | None]] = {}
+        self.shares: dict[str, Versioned[ShareState]] = {}
         self.etags = _Etags()
 
     def vm(self, region: str, vm: str) -> Versioned[VmAvailability] | None:
@@ -94,12 +94,12 @@ class MemoryVmHealth:
     def latest(self, region: str) -> Mapping[str, VmAvailability]:
         return {vm: v.value for (r, vm), v in self.vms.items() if r == region}
 
-    def active_since(self, region: str) -> Versioned[datetime | None]:
-        return self.since.get(region, Versioned(None, None))
+    def share(self, region: str) -> Versioned[ShareState]:
+        return self.shares.get(region, Versioned(ShareState(), None))
 
-    def put_active_since(self, region: str, since: datetime | None, etag: str | None) -> str:
-        new = self.etags.check(self.active_since(region).etag, etag, region)
-        self.since[region] = Versioned(since, new)
+    def put_share(self, region: str, state: ShareState, etag: str | None) -> str:
+        new = self.etags.check(self.share(region).etag, etag, region)
+        self.shares[region] = Versioned(state, new)
         return new
 
 
