@@ -84,10 +84,12 @@ class ProbeRunner:
         state, signal = observe_probe(record.state, result.ok, at, probe.failures_to_signal)
         outbox = record.outbox + ((signal_message(signal),) if signal is not None else ())
         outcome = ProbeOutcome(region, probe.url, result.ok, result.detail)
-        try:
-            etag = self._store.save(ProbeRecord(state, outbox), loaded.etag if loaded else None)
-        except StaleWrite:  # another run of the timer stored this probe meanwhile: its result counts, not ours
-            return replace(outcome, skipped="stored meanwhile by another run")
+        updated, etag = ProbeRecord(state, outbox), loaded.etag if loaded else None
+        if loaded is None or updated != loaded.value:  # a steady probe costs no write (storage bills each one)
+            try:
+                etag = self._store.save(updated, etag)
+            except StaleWrite:  # another run of the timer stored this probe meanwhile: its result counts, not ours
+                return replace(outcome, skipped="stored meanwhile by another run")
         if not outbox:
             return outcome
         for body in outbox:

@@ -107,11 +107,13 @@ class MemoryProbeStates:
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], Versioned[ProbeRecord]] = {}
         self.etags = _Etags()
+        self.writes = 0
 
     def load(self, region: str, url: str) -> Versioned[ProbeRecord] | None:
         return self.records.get((region, url))
 
     def save(self, record: ProbeRecord, etag: str | None) -> str:
+        self.writes += 1
         key = (record.state.region, record.state.url)
         current = self.records.get(key)
         new = self.etags.check(current.etag if current else None, etag, record.state.url)

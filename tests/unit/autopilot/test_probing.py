@@ -105,3 +105,11 @@ def test_a_probe_that_cannot_run_counts_neither_way_and_the_others_go_on() -> No
     broken, other = run.run(POLICY)
     assert broken.skipped == "the probe could not run: ValueError: unexpected" and not broken.ok
     assert ("eastus", URL) not in store.records and other.sent == 1
+
+
+def test_a_steady_probe_is_written_once() -> None:
+    run, store, queue, clock = runner({URL: [True], OTHER: [True]})
+    for _ in range(5):
+        run.run(POLICY)
+        clock.advance(timedelta(minutes=1))
+    assert store.writes == 2 and queue.sent == []  # one per probe, when first seen
