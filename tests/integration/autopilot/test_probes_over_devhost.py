@@ -1,6 +1,7 @@
-"""The probe timer of the real ``function_app.py`` under the devhost, run through the admin API (as the Functions
-host's ``POST /admin/functions/{name}``), probing a local HTTP server that fails, then recovers: exactly one active
-signal message after ``failuresToSignal`` failures, and one resolved after as many successes, on Azurite."""
+"""The probe timer's blueprint under the devhost, run through the admin API (as the Functions host's
+``POST /admin/functions/{name}``), probing a local HTTP server that fails, then recovers: exactly one active signal
+message after ``failuresToSignal`` failures, and one resolved after as many successes, on Azurite. The app is the
+blueprint alone (``probes_app``): this test reads the signals queue, which the full app's intake consumes."""
 
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ def test_the_probe_timer_signals_once_down_and_once_recovered(
     queue = StorageWorkQueue.from_connection_string(storage_connection_string, app_settings.signals_queue)
     env = {**app_env(app_settings), "DR_POLICY": policy(flaky.url)}
     root = write_script_root(tmp_path / "root", {"version": "2.0"}, {})
-    with running_devhost(env=env, app="function_app:app", script_root=root) as host:
+    with running_devhost(env=env, app="tests.integration.autopilot.probes_app:app", script_root=root) as host:
         for attempt in range(1, FAILURES_TO_SIGNAL + 2):
             run_timer(host)
             found = signals(queue)
