@@ -20,6 +20,7 @@ from lib.ports.probe import HttpProbe
 from lib.ports.resource_locations import ResourceLocations
 from lib.ports.site_recovery import SiteRecovery
 from lib.settings import Settings
+from lib.signals import Ignored, RegionHealthSignal
 
 __all__ = ["Sources", "build_sources", "load_policy"]
 
@@ -38,6 +39,21 @@ class Sources:
     probes: ProbeRunner
     provision: list[Callable[[], None]] = field(default_factory=list, repr=False)  # create a table or queue
     _ready: bool = False
+
+    def intake(self, policy: Policy | PolicyErrors) -> Callable[[RegionHealthSignal], RegionHealthSignal | Ignored]:
+        """The resolver the signal intake calls on a signal that names no region: the resource's region, then, for
+        a protected VM of a policy region, its region's share (the VM's own report becomes that region's signal
+        when the share flips, else an ``Ignored`` saying why). With a bad policy only the region is resolved.
+        Raises ``SiteRecoveryError`` / ``StaleWrite`` only from the share (the queue message is then retried)."""
+
+        def resolve(signal: RegionHealthSignal) -> RegionHealthSignal | Ignored:
+            placed = self.resolve(signal)
+            if isinstance(placed, Ignored) or isinstance(policy, PolicyErrors):
+                return placed
+            shared = self.vm_share(placed, policy)
+            return placed if shared is None else shared
+
+        return resolve
 
     def ensure_storage(self) -> None:
         """Create the sources' tables and the signals queue (idempotent; once per process)."""
