@@ -24,14 +24,14 @@ class Settings:
     runs_table: str = "drruns"
     run_index_table: str = "drrunindex"
     locks_table: str = "drlocks"
+    signals_queue: str = "drsignals"  # the autopilot's queue: received payloads, probe signals, dwell timers
     eventgrid_endpoint: str = ""
     eventgrid_key: str = ""  # local only; in Azure the managed identity publishes
     timer_scale: float = 1.0  # dev/demo only: shrink every workflow wait
     # "keys": the function key alone decides (local default). "easyauth": App Service Authentication validates
     # the caller's Entra ID token in front of the app; the app checks app roles (the production setting).
     auth_mode: str = "keys"
-    # Signal sources: the probe timer (NCRONTAB), the queue the signals go to, the sources' state tables.
-    signals_queue: str = "drsignals"
+    # Signal sources: the probe timer (NCRONTAB) and the sources' state tables.
     probe_schedule: str = "0 * * * * *"
     probes_table: str = "drprobes"
     vm_health_table: str = "drvmhealth"
@@ -51,11 +51,11 @@ class Settings:
             runs_table=e.get("DR_RUNS_TABLE", "drruns"),
             run_index_table=e.get("DR_RUN_INDEX_TABLE", "drrunindex"),
             locks_table=e.get("DR_LOCKS_TABLE", "drlocks"),
+            signals_queue=e.get("DR_SIGNALS_QUEUE", "drsignals") or "drsignals",
             eventgrid_endpoint=e.get("EVENTGRID_TOPIC_ENDPOINT", ""),
             eventgrid_key=e.get("EVENTGRID_TOPIC_KEY", ""),
             timer_scale=float(e.get("DR_TIMER_SCALE", "1") or 1),
             auth_mode=(e.get("AUTH_MODE", "keys") or "keys").strip().lower(),
-            signals_queue=e.get("DR_SIGNALS_QUEUE", "drsignals") or "drsignals",
             probe_schedule=e.get("PROBE_SCHEDULE", "0 * * * * *").strip() or "0 * * * * *",
             probes_table=e.get("DR_PROBES_TABLE", "drprobes") or "drprobes",
             vm_health_table=e.get("DR_VM_HEALTH_TABLE", "drvmhealth") or "drvmhealth",

@@ -20,7 +20,7 @@ from lib.autopilot.vault_index import VaultIndex
 from lib.autopilot.vm_share import VmShare
 from lib.guard.policy import Policy, RegionPolicy, Target
 from lib.signals import IgnoreCode, Ignored, RegionHealthSignal, SignalState, Source
-from tests.integration.autopilot.conftest import vm_id
+from tests.integration.sources.conftest import vm_id
 
 pytestmark = pytest.mark.integration
 

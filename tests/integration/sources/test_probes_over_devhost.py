@@ -103,7 +103,7 @@ def test_the_probe_timer_signals_once_down_and_once_recovered(
     queue = StorageWorkQueue.from_connection_string(storage_connection_string, app_settings.signals_queue)
     env = {**app_env(app_settings), "DR_POLICY": policy(flaky.url)}
     root = write_script_root(tmp_path / "root", {"version": "2.0"}, {})
-    with running_devhost(env=env, app="tests.integration.autopilot.probes_app:app", script_root=root) as host:
+    with running_devhost(env=env, app="tests.integration.sources.probes_app:app", script_root=root) as host:
         for attempt in range(1, FAILURES_TO_SIGNAL + 2):
             run_timer(host)
             found = signals(queue)

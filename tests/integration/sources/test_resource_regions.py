@@ -19,7 +19,7 @@ from lib.autopilot.resources import ResourceRegions
 from lib.autopilot.vault_index import VaultIndex
 from lib.ports.resource_locations import LocationUnavailable
 from lib.signals import IgnoreCode, Ignored, RegionHealthSignal, SignalState, Source
-from tests.integration.autopilot.conftest import LB, STORAGE, SUBSCRIPTION, vm_id
+from tests.integration.sources.conftest import LB, STORAGE, SUBSCRIPTION, vm_id
 
 pytestmark = pytest.mark.integration
 
