@@ -11,6 +11,7 @@ import logging
 
 import azure.functions as func
 
+from lib.autopilot.probing import probes_of
 from lib.autopilot.sources import Sources, build_sources, load_policy
 from lib.guard.parse import PolicyErrors
 from lib.settings import Settings
@@ -36,6 +37,8 @@ def probe_regions(timer: func.TimerRequest) -> None:
     if isinstance(policy, PolicyErrors):
         log.error("probes: the policy is invalid, nothing is probed: %s", "; ".join(policy.lines))
         return
+    if not probes_of(policy):
+        return  # nothing to probe: no storage is touched either
     outcomes = _sources().probes.run(policy)
     for outcome in outcomes:
         if outcome.signal is not None:

@@ -159,3 +159,13 @@ def test_the_trigger_in_process_logs_each_flip(
     assert "probes: 1 probed, 1 failing, 1 signal(s) sent" in caplog.text
     queue = StorageWorkQueue.from_connection_string(storage_connection_string, app_settings.signals_queue)
     assert [s.state for s in signals(queue)] == [SignalState.ACTIVE]
+
+
+def test_without_probes_nothing_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode() -> None:
+        raise AssertionError("the sources were built")
+
+    monkeypatch.setattr(trigger, "_sources", explode)
+    monkeypatch.setenv("DR_POLICY", '{"regions": {"eastus": {"targets": [{"vms": ["vm1"]}]}}}')
+    monkeypatch.delenv("DR_POLICY_FILE", raising=False)
+    trigger.probe_regions(TimerRequest())
