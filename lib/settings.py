@@ -35,6 +35,10 @@ class Settings:
     # "keys": the function key alone decides (local default). "easyauth": App Service Authentication validates
     # the caller's Entra ID token in front of the app; the app checks app roles (the production setting).
     auth_mode: str = "keys"
+    # Signal sources: the probe timer (NCRONTAB) and the sources' state tables.
+    probe_schedule: str = "0 * * * * *"
+    probes_table: str = "drprobes"
+    vm_health_table: str = "drvmhealth"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -60,6 +64,9 @@ class Settings:
             eventgrid_key=e.get("EVENTGRID_TOPIC_KEY", ""),
             timer_scale=float(e.get("DR_TIMER_SCALE", "1") or 1),
             auth_mode=(e.get("AUTH_MODE", "keys") or "keys").strip().lower(),
+            probe_schedule=e.get("PROBE_SCHEDULE", "0 * * * * *").strip() or "0 * * * * *",
+            probes_table=e.get("DR_PROBES_TABLE", "drprobes") or "drprobes",
+            vm_health_table=e.get("DR_VM_HEALTH_TABLE", "drvmhealth") or "drvmhealth",
         )
 
     def missing(self) -> list[str]:

@@ -16,7 +16,8 @@ from lib.adapters.storage_work_queue import StorageWorkQueue
 from lib.adapters.table_autopilot import TableDecisionStore, TableSignalStore
 from lib.autopilot.facts import RunFacts
 from lib.autopilot.runs import start_failover
-from lib.autopilot.service import Autopilot, Resolver, unresolved
+from lib.autopilot.service import Autopilot, Resolver
+from lib.autopilot.sources import Sources, build_sources
 from lib.guard import Policy, PolicyErrors, policy_from_env
 from lib.settings import Settings
 
@@ -47,11 +48,14 @@ class Wired:
     queue: StorageWorkQueue
     signals: TableSignalStore
     decisions: TableDecisionStore
+    sources: Sources | None = None
 
     def provision(self) -> None:
         self.queue.create_queue()
         self.signals.ensure_table()
         self.decisions.ensure_table()
+        if self.sources is not None:
+            self.sources.ensure_storage()
 
 
 def build_autopilot(app: App, resolver: Resolver | None = None) -> Wired:
@@ -60,8 +64,13 @@ def build_autopilot(app: App, resolver: Resolver | None = None) -> Wired:
     queue = StorageWorkQueue.from_connection_string(conn, settings.signals_queue)
     signals = TableSignalStore(TableClient.from_connection_string(conn, settings.signals_table))
     decisions = TableDecisionStore(TableClient.from_connection_string(conn, settings.decisions_table))
+    policy = load_policy(settings)
+    sources = None
+    if resolver is None:  # resource -> region (vault items, then one cached ARM read), then the protected-VM share
+        sources = build_sources(settings, site_recovery=app.deps.asr, clock=app.engine.clock)
+        resolver = sources.intake(policy)
     autopilot = Autopilot(
-        policy=load_policy(settings),
+        policy=policy,
         signals=signals,
         decisions=decisions,
         queue=queue,
@@ -69,7 +78,7 @@ def build_autopilot(app: App, resolver: Resolver | None = None) -> Wired:
         clock=app.engine.clock,
         facts=RunFacts(app.engine.runtime.store, app.deps.asr),
         starter=partial(start_failover, app),
-        resolver=resolver or unresolved,
+        resolver=resolver,
         timer_scale=settings.timer_scale,
     )
-    return Wired(autopilot, queue, signals, decisions)
+    return Wired(autopilot, queue, signals, decisions, sources)

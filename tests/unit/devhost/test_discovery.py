@@ -81,5 +81,6 @@ def test_the_real_app_registers_its_engine_triggers() -> None:
 
     index = index_app(function_app.app)
     assert {q.queue_name for q in index.queues} == {"drwork", "drwork-poison", "drsignals"}
-    assert [(t.name, t.run_on_startup) for t in index.timers] == [("engine_janitor", False)]
+    timers = {(t.name, t.run_on_startup, t.schedule) for t in index.timers}
+    assert {("engine_janitor", False, "0 */2 * * * *"), ("probe_regions", False, "0 * * * * *")} <= timers
     assert "http_health" in {f.name for f in index.http} and index.unsupported == ()
