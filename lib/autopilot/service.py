@@ -42,8 +42,11 @@ log = logging.getLogger("autopilot.decisions")
 
 DECISION_EVENT = "Autopilot.Decision"
 # A redelivery that finds its notification stored but not yet weighed waits this long (scaled by DR_TIMER_SCALE)
-# for the worker that stored it, instead of deciding a second time.
+# for the worker that stored it, instead of deciding a second time. The floor is real time, like the run lease's:
+# how long a worker takes to weigh a signal does not shrink with the time scale (a loaded test machine takes
+# seconds), and a second look too early records a second "started" decision for the one run.
 DUPLICATE_GRACE_S = 60.0
+DUPLICATE_GRACE_FLOOR_S = 15
 Resolver = Callable[[RegionHealthSignal], RegionHealthSignal | Ignored]
 # (region, its policy, the incidents seen there) -> facts per Target.key; read lazily, only when decide asks.
 FactsSource = Callable[[str, RegionPolicy, frozenset[str]], Mapping[str, TargetFacts]]
@@ -117,7 +120,7 @@ class Autopilot:
         return records
 
     def _grace_s(self) -> int:
-        return max(1, math.ceil(DUPLICATE_GRACE_S * self.timer_scale))
+        return max(DUPLICATE_GRACE_FLOOR_S, math.ceil(DUPLICATE_GRACE_S * self.timer_scale))
 
     def _young(self, stored_at: datetime | None) -> bool:
         if stored_at is None:
