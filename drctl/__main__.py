@@ -15,6 +15,7 @@ from rich.console import Console
 
 from drctl.cli import UsageError, parse, request_payload
 from drctl.errors import Interrupted, describe
+from drctl.lease_wait import continue_when_free
 from drctl.render import LiveProgress, history_table, jsonable, runs_table, vm_table
 from lib.api import control
 from lib.api.targets import start_checked
@@ -136,8 +137,12 @@ _OPERATIONS: dict[str, Callable[[App, str], RunRecord]] = {
 
 
 def _control(app: App, args: Any, console: Console, as_json: bool) -> int:
-    """An operation on a run, then (with --wait) drive that run, and only it, to its end."""
-    run = _OPERATIONS[args.command](app, args.run_id)
+    """An operation on a run, then (with --wait) drive that run, and only it, to its end. ``continue --wait``
+    waits out a live lease (printing who holds it) instead of refusing."""
+    if args.command == "continue" and args.wait:
+        run = continue_when_free(app.engine, args.run_id, by="drctl", timeout_s=args.timeout or FOREVER_S)
+    else:
+        run = _OPERATIONS[args.command](app, args.run_id)
     if getattr(args, "wait", False):
         run = _drive(app, run.run_id, args.timeout, console, as_json)
     return _finish(app, run, console, as_json)
