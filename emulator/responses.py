@@ -200,8 +200,9 @@ def jobs_get(b: Backend, req: Request, now: datetime) -> Response:
 
 
 def jobs_cancel(b: Backend, req: Request, now: datetime) -> Response:
+    """An LRO like every action: 202 + ``Location``/``Azure-AsyncOperation`` naming the cancelled job."""
     job = actions.cancel_job(b, b.job(req.param("jobName")), now)
-    return ok(vault_shapes.job_json(b, job, now))
+    return accepted(b, req, job, b.job_id(job.name))
 
 
 def jobs_not_supported(operation: str) -> Handler:
@@ -320,6 +321,8 @@ HANDLERS: dict[str, Handler] = {
 
 
 def dispatch(b: Backend, req: Request, now: datetime) -> Response:
+    if req.route.name == "opresult:jobs.get":  # a job cancel's result is the job itself
+        return ok(vault_shapes.job_json(b, b.job(req.param("jobName")), now))
     if req.route.name.startswith("opresult:"):
         return operation_result(b, req, now)
     return HANDLERS[req.route.name](b, req, now)

@@ -68,7 +68,7 @@ def job_json(b: Backend, job: Job, now: datetime) -> dict[str, Any]:
             "errors": list(job.errors) if finished else [],
             "startTime": iso(job.start),
             "endTime": iso(job.finish_time()) if finished else None,
-            "allowedActions": [] if finished else ["Cancel"],
+            "allowedActions": ["Cancel"] if job.cancellable(now) else [],
             "targetObjectId": job.target_object_id,
             "targetObjectName": job.target_object_name,
             "targetInstanceType": job.target_instance_type,

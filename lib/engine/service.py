@@ -159,7 +159,7 @@ class Engine(Generic[D]):
         def change(run: RunRecord, now: datetime) -> Checkpoint:
             return ops.cancel(self._rt.registry.get(run.workflow), run, now, by, reason)
 
-        return ops.update(self._rt, run_id, "cancel", change)
+        return ops.update(self._rt, run_id, "cancel", change, enqueue=True)
 
     def approve(self, run_id: str, *, by: str, approval: str | None = None, comment: str = "") -> RunRecord:
         """Continue a paused run with the step after the pause; ``by`` is recorded and shown to that step."""

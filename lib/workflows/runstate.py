@@ -182,6 +182,8 @@ class RunState:
     choice: str = ""  # an operator's answer to a partial failover: commit, retry or rollback
     chosen_by: str = ""  # who chose it
     linked_run: str = ""  # the rollback's return-trip run (on the run that chose rollback)
+    stop_requested: bool = False  # an operator cancelled while an ASR job ran: start nothing more, then stop
+    cancelled_jobs: list[str] = field(default_factory=list)  # ASR jobs the run asked ASR to cancel (once each)
 
     def pending(self, phase: str) -> Iterator[tuple[str, VmProgress]]:
         """VMs still active that have not finished ``phase``, in group order then name order."""
@@ -224,6 +226,8 @@ class RunState:
             "choice": self.choice or None,
             "chosen_by": self.chosen_by or None,
             "linked_run": self.linked_run or None,
+            "stop_requested": self.stop_requested or None,
+            "cancelled_jobs": list(self.cancelled_jobs) or None,
         }
         data.update({k: v for k, v in optional.items() if v is not None})
         return data
@@ -256,6 +260,8 @@ class RunState:
             choice=str(data.get("choice") or ""),
             chosen_by=str(data.get("chosen_by") or ""),
             linked_run=str(data.get("linked_run") or ""),
+            stop_requested=bool(data.get("stop_requested", False)),
+            cancelled_jobs=[str(j) for j in cast(list[object], data.get("cancelled_jobs") or [])],
         )
 
     @classmethod
