@@ -126,7 +126,7 @@ class FakeSiteRecovery:
         job = self.jobs[job_name]
         if job_name not in self.pending or "Cancel" not in job.allowed_actions:
             raise OperationNotAllowed("OperationNotAllowed", f"job {job_name} cannot be cancelled", status=400)
-        vm, action, _left = self.pending.pop(job_name)
+        vm, _action, _left = self.pending.pop(job_name)
         self.actions.append(("cancel", vm))
         self.jobs[job_name] = replace(job, state="Cancelled", state_description="Cancelled", end_time=T0)
         self._set(vm, current_scenario="None", current_job_name=None, allowed_operations=PROTECTED)

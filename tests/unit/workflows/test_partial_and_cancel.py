@@ -94,7 +94,6 @@ def test_a_drill_cancel_goes_through_before_its_test_failover_and_is_a_request_a
     assert isinstance(unreadable, CancelRefused)
 
 
-
 def test_rollback_commits_and_reprotects_then_starts_one_linked_failback_of_what_moved() -> None:
     asr = FakeSiteRecovery(["web-1", "web-2"])
     asr.fail_next[("failover", "web-2")] = "70094"
