@@ -77,6 +77,13 @@ def job_json(b: Backend, job: Job, now: datetime) -> dict[str, Any]:
     }
 
 
+def cancel_status_json(operation: str, job: Job) -> dict[str, Any]:
+    """The operation status of a job cancel: it succeeded (the job itself reads ``Cancelled``)."""
+    at = iso(job.finish_time())
+    return {"error": None, "id": None, "name": operation, "properties": None, "status": "Succeeded",
+            "startTime": at, "endTime": at, "percentComplete": None}  # fmt: skip
+
+
 def op_status_json(job: Job, now: datetime) -> dict[str, Any]:
     state, _ = job.state(now)
     # azure-core only stops on succeeded/failed/canceled: ASR's "Cancelled" must be spelled "Canceled" here.
