@@ -102,3 +102,18 @@ def test_a_failover_job_that_fails_after_a_cancel_ends_the_run_cancelled_as_befo
         assert run.status is RunStatus.CANCELLED, (run.status, run.reason)
         assert "no VM failed over" in run.reason and _as_before(stack, "web-1")
         assert stack.posts("unplannedFailover") == 1 and stack.posts("failoverCommit") == 0
+
+
+def test_cancel_during_a_plan_test_failover_cancels_the_plan_job(dr_stack: Any) -> None:
+    plan = {"name": "app", "groups": [["db"], ["web-1"]]}
+    with dr_stack(topology(["db", "web-1"], [plan]), time_scale=5) as stack:
+        run_id = stack.start("drill", {"plan": "app", "test_network_id": NETWORK})
+        _step_until(stack, run_id, lambda run: "test_failover" in (run.state.get("plan") or {}).get("jobs", {}))
+        _requested(stack, run_id)
+        _step_until(stack, run_id, lambda run: bool(run.state.get("cancelled_jobs")))
+        stack.emu.set_time_scale(3000)
+        run = stack.finish(run_id)
+        assert run.status is RunStatus.CANCELLED, (run.status, run.reason)
+        assert stack.posts("cancel") == 1 and stack.posts("testFailover") == 1
+        assert run.state["cancelled_jobs"] == [run.state["plan"]["jobs"]["test_failover"]]
+        assert _as_before(stack, "db") and _as_before(stack, "web-1")
