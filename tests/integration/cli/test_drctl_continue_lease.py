@@ -32,6 +32,9 @@ def test_continue_waits_for_a_live_lease_then_drives_the_run(env: dict[str, str]
     until = datetime.now(UTC) + timedelta(seconds=60)  # far beyond the test: only the hand-back frees it
     engine.runtime.store.save_lease(run_id, loaded.etag, Lease(HOLDER, until, loaded.run.msg_id, 1))
 
+    shown = drctl(env, "show", run_id)  # a held lease shows who holds it and until when
+    assert f"lease: {HOLDER} until {until.isoformat()} (live)" in shown.stdout.replace("\n", " "), shown.stdout
+
     refused = drctl(env, "continue", run_id)
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert HOLDER in refused.stderr and until.isoformat()[:19] in refused.stderr
