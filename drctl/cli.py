@@ -49,7 +49,7 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     operations = (
         ("approve", "approve a paused run"),
-        ("cancel", "cancel a run (refused once VMs failed over: commit or rollback instead)"),
+        ("cancel", "cancel a run (stops its running ASR jobs first; refused once VMs failed over: commit or rollback)"),
         ("resume", "resume a failed or partial run"),
         (
             "continue",
