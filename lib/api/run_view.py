@@ -60,7 +60,7 @@ def _steps(run: RunRecord, history: Sequence[HistoryRecord]) -> list[dict[str, A
         current = steps[-1]
         current["executions"] += 1
         current["outcome"], current["reason"] = row.outcome, row.reason
-        if row.outcome in ("next", "done", "fail", "error"):
+        if row.outcome in ("next", "done", "fail", "error", "cancelled"):
             current["endedAt"] = _iso(row.at)
         entered = row.at
     return steps

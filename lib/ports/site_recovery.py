@@ -49,7 +49,7 @@ class SiteRecovery(Protocol):
     # --- job actions -------------------------------------------------------------------------------------
     def cancel_job(self, job_name: str) -> str:
         """Ask ASR to cancel a running job (only where its ``allowedActions`` offers ``Cancel``). Returns the
-        job's name; the job ends ``Cancelled`` later, so poll ``get_job`` like after any action."""
+        name the 202 gives the operation (not awaited); read the job with ``get_job`` to see it ``Cancelled``."""
         ...
 
     # --- recovery-plan actions ---------------------------------------------------------------------------
