@@ -46,6 +46,7 @@ class Backend:
         self.items: dict[str, Item] = {}
         self.plans: dict[str, Plan] = {}
         self.jobs: dict[str, Job] = {}
+        self.cancel_ops: dict[str, str] = {}  # a job cancel's operation id (lower case) -> the cancelled job
         self.events: list[Event] = []
         self.issued_points: dict[str, dict[str, RecoveryPointInfo]] = {}
         self._effects: list[tuple[datetime, int, Callable[[datetime], None]]] = []

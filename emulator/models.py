@@ -219,6 +219,23 @@ class Job:
     def finish_time(self) -> datetime:
         return self.cancelled_at if self.cancelled_at is not None else self.end
 
+    def cancellable(self, now: datetime) -> bool:
+        """Whether ``allowedActions`` offers ``Cancel`` now (see ``CANCELLABLE_UNTIL``)."""
+        if self.finished(now) or self.scenario not in CANCELLABLE_UNTIL:
+            return False
+        until = CANCELLABLE_UNTIL[self.scenario]
+        task = next((t for t in self.tasks if t.task_id == until), None) if until else None
+        return task is None or now < task.start
+
+
+# Jobs ASR lets you cancel, and the task from which on it no longer does (None: until the job ends). A test
+# failover touches nothing in production; a reprotect can stop before it starts replicating the VM. A failover
+# (A2A cannot undo one), a commit, a cleanup and the other jobs cannot be cancelled.
+CANCELLABLE_UNTIL: dict[str, str | None] = {
+    "TestFailover": None,
+    "SwitchReplicationGroupProtection": "ProtectReplicaTask",
+}
+
 
 @dataclass
 class Plan:

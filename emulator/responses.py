@@ -200,8 +200,11 @@ def jobs_get(b: Backend, req: Request, now: datetime) -> Response:
 
 
 def jobs_cancel(b: Backend, req: Request, now: datetime) -> Response:
+    """An LRO like every action: 202 + ``Location``/``Azure-AsyncOperation`` naming the cancelled job."""
     job = actions.cancel_job(b, b.job(req.param("jobName")), now)
-    return ok(vault_shapes.job_json(b, job, now))
+    operation = b.new_guid()
+    b.cancel_ops[operation.lower()] = job.name
+    return accepted(b, req, job, b.job_id(job.name), operation)
 
 
 def jobs_not_supported(operation: str) -> Handler:
@@ -252,6 +255,9 @@ def events_get(b: Backend, req: Request, now: datetime) -> Response:
 
 
 def opstatus_get(b: Backend, req: Request, now: datetime) -> Response:
+    cancelled = b.cancel_ops.get(req.param("jobName").lower())
+    if cancelled is not None:  # a job cancel: done (Succeeded) as soon as the job is Cancelled, i.e. at once
+        return Response(200, vault_shapes.cancel_status_json(req.param("jobName"), b.job(cancelled)), {})
     job = b.job(req.param("jobName"))
     retry = b.topology.retry_after
     headers = {} if job.finished(now) else {"Retry-After": retry_after(retry)}
@@ -332,6 +338,9 @@ HANDLERS: dict[str, Handler] = {
 
 
 def dispatch(b: Backend, req: Request, now: datetime) -> Response:
+    if req.route.name == "opresult:jobs.get":  # a job cancel's result is the cancelled job
+        operation = req.param("jobName")
+        return ok(vault_shapes.job_json(b, b.job(b.cancel_ops.get(operation.lower(), operation)), now))
     if req.route.name.startswith("opresult:"):
         return operation_result(b, req, now)
     return HANDLERS[req.route.name](b, req, now)

@@ -71,6 +71,7 @@ RESULT_PARENTS: list[tuple[str, str]] = [
     ("containers.get", CONTAINER),
     ("plans.get", PLAN),
     ("health.default", VAULT + "/replicationVaultHealth/default"),
+    ("jobs.get", VAULT + "/replicationJobs/{cancelledJob}"),  # a job cancel's result (the job itself)
 ]
 
 

@@ -68,13 +68,20 @@ def job_json(b: Backend, job: Job, now: datetime) -> dict[str, Any]:
             "errors": list(job.errors) if finished else [],
             "startTime": iso(job.start),
             "endTime": iso(job.finish_time()) if finished else None,
-            "allowedActions": [] if finished else ["Cancel"],
+            "allowedActions": ["Cancel"] if job.cancellable(now) else [],
             "targetObjectId": job.target_object_id,
             "targetObjectName": job.target_object_name,
             "targetInstanceType": job.target_instance_type,
             "customDetails": details,
         },
     }
+
+
+def cancel_status_json(operation: str, job: Job) -> dict[str, Any]:
+    """The operation status of a job cancel: it succeeded (the job itself reads ``Cancelled``)."""
+    at = iso(job.finish_time())
+    return {"error": None, "id": None, "name": operation, "properties": None, "status": "Succeeded",
+            "startTime": at, "endTime": at, "percentComplete": None}  # fmt: skip
 
 
 def op_status_json(job: Job, now: datetime) -> dict[str, Any]:

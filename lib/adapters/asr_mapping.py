@@ -173,6 +173,7 @@ def job(sdk_job: m.Job) -> Job:
         errors=_job_errors(props.errors),
         new_item_id=new_item_id or None,
         tasks=tuple((t.friendly_name or t.name or t.task_id or "", t.state or "") for t in props.tasks or ()),
+        allowed_actions=frozenset(props.allowed_actions or ()),
     )
 
 

@@ -138,7 +138,9 @@ def cancel(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
     current = app.engine.get(run_id).run
     if not current.active:  # the engine would refuse too; say why in the words of the API
         raise ApiError(409, "StateConflict", f"run {run_id} is already {current.status.value}; nothing to cancel")
-    return _operated(app, app.engine.cancel(run_id, by=who.label, reason=fields.get("reason", "")))
+    run = app.engine.cancel(run_id, by=who.label, reason=fields.get("reason", ""))
+    # Still active: the cancel is a request the run carries out (an ASR job is cancelled or waited out first).
+    return json_response(202 if run.active else 200, _view(app, run.run_id))
 
 
 def resume(app: App, who: Principal, req: ApiRequest) -> ApiResponse:

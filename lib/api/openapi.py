@@ -173,6 +173,13 @@ def _run_schema() -> dict[str, Any]:
                         "description": "awaiting-decision: what the operator may choose (commit, retry, rollback)"},
             "choice": {"type": ["string", "null"]}, "decidedBy": {"type": ["string", "null"]},
             "linkedRun": {"type": ["string", "null"], "description": "a rollback's return-trip run"},
+            "rollbackRun": {"type": ["string", "null"], "description": "the linked run that brings the VMs back"},
+            "links": {"type": "array", "description": "runs this run started: runId, reason (rollback), kind, by",
+                      "items": {"type": "object", "required": ["runId", "reason"]}},
+            "linkedFrom": {"type": ["object", "null"],
+                           "description": "the run that started this one: runId, reason (rollback), by"},
+            "cancel": {"type": ["object", "null"],
+                       "description": "a cancel asked for while ASR jobs ran: requested, cancelledJobs"},
             "lease": {"type": ["object", "null"], "description": "holder, acquired_at, expires_at, expired"},
         },
     }  # fmt: skip
@@ -227,6 +234,13 @@ def _run_op(name: str, summary: str, body: str) -> dict[str, Any]:
     }}  # fmt: skip
 
 
+def _cancel_op() -> dict[str, Any]:
+    op = _run_op("cancelRun", "cancel an active run (202: while an ASR job runs, a request the run carries out)",
+                 "ReasonRequest")  # fmt: skip
+    op["post"]["responses"]["202"] = _answer("the run, still active: it stops its ASR jobs, then ends", "Run")
+    return op
+
+
 def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
@@ -252,7 +266,7 @@ def _paths() -> dict[str, Any]:
                                        "responses": {"200": _answer("every transition", "History"),
                                                      **_errors("401", "403", "404")}}},
         "/runs/{id}/approve": _run_op("approveRun", "approve a paused run", "ApproveRequest"),
-        "/runs/{id}/cancel": _run_op("cancelRun", "cancel an active run", "ReasonRequest"),
+        "/runs/{id}/cancel": _cancel_op(),
         "/runs/{id}/resume": _run_op("resumeRun", "resume a failed, partial or paused run", "ReasonRequest"),
         "/runs/{id}/commit": _run_op("commitRun", "commit what failed over (a partial failover's choice, or the"
                                      " approval of the commit pause)", "CommentRequest"),

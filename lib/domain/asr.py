@@ -134,6 +134,7 @@ class Job:
     errors: tuple[JobError, ...] = ()
     new_item_id: str | None = None  # switch-protection: the item's ARM id under its new container
     tasks: tuple[tuple[str, str], ...] = ()  # (friendly name, state) in order
+    allowed_actions: frozenset[str] = frozenset()  # what ASR lets you do to the job now ("Cancel", "Restart")
 
     @property
     def finished(self) -> bool:
@@ -142,6 +143,11 @@ class Job:
     @property
     def succeeded(self) -> bool:
         return self.state == "Succeeded"
+
+    @property
+    def cancellable(self) -> bool:
+        """ASR offers ``Cancel`` on this running job (A2A failover jobs mostly do not)."""
+        return not self.finished and "Cancel" in self.allowed_actions
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,12 @@ class SiteRecovery(Protocol):
         """Reprotect (A2A): POST on the item's current container; the item moves to the other side."""
         ...
 
+    # --- job actions -------------------------------------------------------------------------------------
+    def cancel_job(self, job_name: str) -> str:
+        """Ask ASR to cancel a running job (only where its ``allowedActions`` offers ``Cancel``). Returns the
+        name the 202 gives the operation (not awaited); read the job with ``get_job`` to see it ``Cancelled``."""
+        ...
+
     # --- recovery-plan actions ---------------------------------------------------------------------------
     def plan_unplanned_failover(
         self, plan: str, *, direction: str, shutdown_source: bool, recovery_point_type: str

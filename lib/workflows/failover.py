@@ -12,7 +12,7 @@ from lib.domain.dr import DrRequest
 from lib.domain.errors import OperationNotAllowed
 from lib.engine import Decide, Next, Outcome, Step, StepContext, Workflow
 from lib.workflows.approval import gated_preflight
-from lib.workflows.cancel import on_cancel
+from lib.workflows.cancel import after_stop, on_cancel
 from lib.workflows.deps import DrDeps
 from lib.workflows.evidence import report
 from lib.workflows.health import await_healthy
@@ -68,6 +68,7 @@ FAILOVER = ActionPhase(
     start_item=_start_failover,
     start_plan=_start_plan_failover,
     ordered=True,
+    stoppable=True,
 )
 COMMIT = ActionPhase(
     name="commit",
@@ -97,6 +98,9 @@ def _phase_step(phase: ActionPhase) -> Step[DrDeps]:
 
 
 def await_commit(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
+    stopped = after_stop(ctx, deps, state)
+    if stopped is not None:
+        return stopped  # a cancel asked for during the failover: end cancelled, or ask commit or rollback
     partial = decide_partial(ctx, state)
     if partial is not None:
         return partial  # a partial failover never commits on its own
