@@ -17,10 +17,22 @@ from lib.signals.regions import REGION_DISPLAY_NAMES
 __all__ = ["service_health"]
 
 
-def service_health(tracking_id: str, region: str, *, stage: str, at: datetime, subscription: str) -> dict[str, Any]:
-    """One notification of incident ``tracking_id`` in ``region`` (ARM name) at ``stage`` (Active, Resolved)."""
+def service_health(
+    tracking_id: str,
+    region: str,
+    *,
+    stage: str,
+    at: datetime,
+    subscription: str,
+    incident_type: str = "Incident",
+    synthetic: bool = False,
+    update: int = 0,
+) -> dict[str, Any]:
+    """One notification of incident ``tracking_id`` in ``region`` (ARM name) at ``stage`` (Active, Resolved).
+    ``incident_type`` Maintenance makes it planned maintenance; ``synthetic`` an action group's test notification;
+    ``update`` a later communication of the same stage (a new ``eventDataId``)."""
     display = REGION_DISPLAY_NAMES.get(region, region)
-    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tracking_id}/{region}/{stage}"))
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tracking_id}/{region}/{stage}/{incident_type}/{update}"))
     when = at.isoformat().replace("+00:00", "Z")
     impacted = [
         {"ImpactedRegions": [{"RegionName": display}], "ServiceName": service}
@@ -43,9 +55,10 @@ def service_health(tracking_id: str, region: str, *, stage: str, at: datetime, s
                 "operationName": "Microsoft.ServiceHealth/incident/action", "status": stage,
                 "submissionTimestamp": when,
                 "properties": {
-                    "title": title, "service": "Virtual Machines", "region": display, "incidentType": "Incident",
+                    "title": title, "service": "Virtual Machines", "region": display, "incidentType": incident_type,
                     "trackingId": tracking_id, "impactStartTime": when, "impactedServices": json.dumps(impacted),
                     "defaultLanguageTitle": title, "stage": stage, "isHIR": "true", "version": "0.1.1",
+                    **({"IsSynthetic": "True"} if synthetic else {}),
                 },
             },
             "customProperties": None,
