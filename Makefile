@@ -8,7 +8,7 @@ TOOLS_VENV := .venv-tools
 TOOLS_PY := $(TOOLS_VENV)/bin/python
 STAMP_TOOLS := $(TOOLS_VENV)/.stamp-requirements
 
-.PHONY: setup test lint typecheck unit bench clean dev
+.PHONY: setup test lint typecheck unit bench clean dev demo
 
 setup: $(STAMP_PY) $(STAMP_NODE) $(STAMP_TOOLS)
 
@@ -52,6 +52,12 @@ unit: $(STAMP_PY)
 ## Every benchmark in bench/, one JSON line each (figures, not pass/fail).
 bench: setup
 	$(PY) -m bench
+
+## A regional outage played end to end through the app's real entry points (alerts -> automatic failover -> region
+## recovered -> operator failback -> a drill from the timer), live progress and a summary; exit 0 when all held.
+## DEMO_SUMMARY=path.json also writes the summary as JSON.
+demo: setup
+	$(PY) -m demo
 
 ## Azurite + the ASR emulator (demo topology, time-scaled) + the devhost serving function_app.py; Ctrl-C stops all.
 dev: setup
