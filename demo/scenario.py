@@ -76,7 +76,12 @@ class Scenario:
         active = self._notice("Active")
         for _ in range(self.duplicates):  # Azure may deliver a notification more than once
             self.api.call("POST", "/api/alerts", active, expect=(200, 202))
-        runs = self._await_runs(act, "failover", len(topology.TARGETS))
+        try:
+            runs = self._await_runs(act, "failover", len(topology.TARGETS))
+        except DemoError as exc:
+            latest = next(iter(self.api.decisions(topology.PRIMARY)), {})
+            why = f"{latest.get('outcome')}: {'; '.join(latest.get('reasons', []))}" if latest else "no decision"
+            raise DemoError(f"{exc}; the autopilot's latest decision for {topology.PRIMARY}: {why}") from None
         self._settle(act, runs)
         self.check("one failover run per target", len(act.runs) == len(topology.TARGETS),
                    f"{len(act.runs)} failover runs for {len(topology.TARGETS)} targets after "
