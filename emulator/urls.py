@@ -17,6 +17,7 @@ CONTAINER = VAULT + "/replicationFabrics/{fabricName}/replicationProtectionConta
 ITEM = CONTAINER + "/replicationProtectedItems/{replicatedProtectedItemName}"
 PLAN = VAULT + "/replicationRecoveryPlans/{recoveryPlanName}"
 JOB = VAULT + "/replicationJobs/{jobName}"
+USAGES = "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/usages"
 
 # (name, method, template). Order matters only for templates that could match the same path.
 ROUTES: list[tuple[str, str, str]] = [
@@ -57,6 +58,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("events.list", "GET", VAULT + "/replicationEvents"),
     ("events.get", "GET", VAULT + "/replicationEvents/{eventName}"),
     ("opstatus.get", "GET", VAULT + "/replicationOperationStatus/{jobName}"),
+    ("usages.list", "GET", USAGES),
 ]
 
 # Resources whose ``Location`` URL is ``{resourcePath}/operationresults/{jobName}``.
