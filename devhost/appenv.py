@@ -25,4 +25,8 @@ def app_env(settings: Settings) -> dict[str, str]:
         "EVENTGRID_TOPIC_KEY": settings.eventgrid_key,
         "DR_TIMER_SCALE": repr(settings.timer_scale),
         "AUTH_MODE": settings.auth_mode,
+        "DR_READINESS_TABLE": settings.readiness_table,
+        "READINESS_SCHEDULE": settings.readiness_schedule,
+        "STATUS_CACHE_SECONDS": repr(settings.status_cache_seconds),
+        "REGION_NAME": settings.app_region,
     }

@@ -9,6 +9,15 @@ from dataclasses import dataclass
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
 
 
+def _seconds(raw: str, default: float = 30.0) -> float:
+    """``STATUS_CACHE_SECONDS``: a bad value falls back to the default rather than stopping the app."""
+    try:
+        value = float(raw)
+    except ValueError:
+        return default
+    return value if value >= 0 else default
+
+
 @dataclass(frozen=True)
 class Settings:
     storage_connection: str = ""
@@ -30,6 +39,11 @@ class Settings:
     # "keys": the function key alone decides (local default). "easyauth": App Service Authentication validates
     # the caller's Entra ID token in front of the app; the app checks app roles (the production setting).
     auth_mode: str = "keys"
+    readiness_table: str = "drreadiness"
+    readiness_schedule: str = "0 */30 * * * *"  # NCRONTAB: every 30 minutes
+    status_cache_seconds: float = 30.0  # GET /api/status answers from this cache, so refreshing costs no ARM reads
+    # The region the app itself runs in: the Functions host sets REGION_NAME (sometimes as "East US").
+    app_region: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -50,6 +64,10 @@ class Settings:
             eventgrid_key=e.get("EVENTGRID_TOPIC_KEY", ""),
             timer_scale=float(e.get("DR_TIMER_SCALE", "1") or 1),
             auth_mode=(e.get("AUTH_MODE", "keys") or "keys").strip().lower(),
+            readiness_table=e.get("DR_READINESS_TABLE", "drreadiness"),
+            readiness_schedule=e.get("READINESS_SCHEDULE", "") or "0 */30 * * * *",
+            status_cache_seconds=_seconds(e.get("STATUS_CACHE_SECONDS", "")),
+            app_region=e.get("REGION_NAME", "").replace(" ", "").lower(),
         )
 
     def missing(self) -> list[str]:

@@ -43,6 +43,17 @@ class ItemRef:
 
 
 @dataclass(frozen=True)
+class AgentStatus:
+    """The Mobility agent of an A2A item: the portal's "Software updates" come from these fields."""
+
+    version: str = ""
+    update_required: bool = False
+    expiry: datetime | None = None
+    certificate_update_required: bool = False
+    certificate_expiry: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ProtectedItem:
     id: str
     name: str
@@ -68,6 +79,8 @@ class ProtectedItem:
     test_vm_name: str | None = None
     rpo_seconds: int | None = None
     health_error_codes: tuple[str, ...] = ()
+    recovery_vm_size: str | None = None  # the size the VM gets when it fails over
+    agent: AgentStatus = field(default_factory=AgentStatus)
 
     @property
     def ref(self) -> ItemRef:
@@ -155,6 +168,7 @@ class HealthIssue:
     severity: str
     message: str
     affected: int
+    scope: str = "item"  # item | vault | fabric | container
 
 
 @dataclass(frozen=True)
