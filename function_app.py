@@ -5,8 +5,10 @@ import azure.functions as func
 from functions.engine import bp as engine_bp
 from functions.http_meta import bp as meta_bp
 from functions.http_runs import bp as runs_bp
+from functions.monitoring import bp as monitoring_bp
 
 app = func.FunctionApp()
 app.register_functions(meta_bp)
 app.register_functions(runs_bp)
 app.register_functions(engine_bp)
+app.register_functions(monitoring_bp)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from lib.api import handlers
+from lib.api import handlers, status
 from lib.api.auth import Access, Principal, authenticate, require_role
 from lib.api.errors import error_response, to_api_error
 from lib.api.http import ApiRequest, ApiResponse
@@ -45,6 +45,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation("retryRun", Access.OPERATE, handlers.retry),
         Operation("rollbackRun", Access.OPERATE, handlers.rollback),
         Operation("continueRun", Access.OPERATE, handlers.continue_run),
+        Operation("getStatus", Access.READ, status.get_status),
     )
 }
 
