@@ -68,6 +68,11 @@ class StatusService:
         return {**cached.body, "cache": {"generatedAt": cached.at.isoformat(), "ageSeconds": round(age, 3),
                                          "maxAgeSeconds": self._ttl.total_seconds()}}  # fmt: skip
 
+    def clear(self) -> None:
+        """Forget the cached answer: the next ``get`` reads ASR again."""
+        with self._lock:
+            self._cached = None
+
     def _compose(self, now: datetime) -> dict[str, Any]:
         items = self._asr.list_protected_items()
         readiness = self._readiness.latest()

@@ -23,6 +23,8 @@ from tests.integration.workflows.conftest import dr_stack  # noqa: F401 (a fixtu
 
 pytestmark = pytest.mark.integration
 
+__all__ = ["CACHE_WUS", "Monitor", "Topic", "policy", "topology"]
+
 CACHE_WUS = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/cachewus"
 
 
@@ -72,7 +74,9 @@ class Monitor:
 
 
 @pytest.fixture
-def monitor_stack(api_stack: Callable[..., Any], unique_name: str) -> Callable[..., Any]:
+def monitor_stack(request: pytest.FixtureRequest, unique_name: str) -> Callable[..., Any]:
+    make_api = request.getfixturevalue("api_stack")
+
     @contextmanager
     def make(topo: dict[str, Any], *, cache_seconds: float = 0.0, cache_accounts: str = f"westus={CACHE_WUS}",
              region: str = "") -> Iterator[Monitor]:  # fmt: skip
@@ -80,7 +84,7 @@ def monitor_stack(api_stack: Callable[..., Any], unique_name: str) -> Callable[.
         server = ThreadingHTTPServer(("127.0.0.1", 0), topic)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
-            with api_stack(topo) as api:
+            with make_api(topo) as api:
                 app = api.stack.app
                 app.settings = replace(app.settings, readiness_table=f"{unique_name}rd", app_region=region,
                                        status_cache_seconds=cache_seconds,

@@ -4,6 +4,7 @@ readiness that ``GET /api/status`` then shows over real HTTP; the schedule comes
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from devhost.appenv import app_env
-from devhost.launcher import running_devhost
+from devhost.launcher import DevhostInfo, running_devhost
 from devhost.local import local_settings
 from emulator.launcher import running_emulator
 from tests.integration.monitoring.conftest import CACHE_WUS, topology
@@ -19,6 +20,14 @@ from tests.integration.monitoring.conftest import CACHE_WUS, topology
 pytestmark = pytest.mark.integration
 
 POLICY = {"regions": {"eastus": {"targets": [{"vms": ["vm1"]}], "rpoTargetSeconds": 60}}}
+
+
+def _wait_for_line(host: DevhostInfo, text: str, deadline_s: float = 15.0) -> None:
+    """The timer thread logs its schedule when it starts, shortly after the host says it is ready."""
+    deadline = time.monotonic() + deadline_s
+    while text not in host.log():
+        assert time.monotonic() < deadline, host.log()[-2000:]
+        time.sleep(0.05)
 
 
 def test_the_timer_evaluates_and_the_route_shows_it(storage_connection_string: str, tmp_path: Path) -> None:
@@ -33,7 +42,7 @@ def test_the_timer_evaluates_and_the_route_shows_it(storage_connection_string: s
         env = {**app_env(settings), "DR_POLICY": json.dumps(POLICY)}
         (tmp_path / "host.json").write_text(json.dumps({"version": "2.0"}))
         with running_devhost(env=env, script_root=tmp_path) as host:
-            assert "readiness_timer (0 0 3 * * *)" in host.log()
+            _wait_for_line(host, "readiness_timer (0 0 3 * * *)")
             status, _, body = host.request("POST", "/admin/functions/readiness_timer", {}, key=host.master_key)
             assert status == 202 and json.loads(body)["status"] == "Succeeded", host.log()[-3000:]
             status, _, body = host.request("GET", "/api/status", key=host.function_key)

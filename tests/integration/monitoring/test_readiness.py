@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from lib.readiness import State
-from tests.integration.monitoring.conftest import Monitor, policy, topology
+from tests.integration.monitoring.conftest import policy, topology
 
 pytestmark = pytest.mark.integration
 
