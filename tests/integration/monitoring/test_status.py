@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -70,3 +72,25 @@ def test_refreshing_within_the_cache_reads_arm_once(monitor_stack: Callable[...,
             again = m.status()
         assert again["generatedAt"] == first["generatedAt"] and again["cache"]["maxAgeSeconds"] == 60.0
         assert m.emu.requests_count()["byRoute"] == {LIST_ITEMS: 1}
+
+
+def _reprotecting(row: dict[str, Any]) -> bool:
+    return row["step"] == "await_healthy" and any(v["reprotectPercent"] is not None for v in row["vms"])
+
+
+def test_a_running_failover_shows_its_step_and_per_vm_reprotect_progress(monitor_stack: Callable[..., Any]) -> None:
+    with monitor_stack(topology(["vm1", "vm2"])) as m:
+        run_id = m.api.stack.start("failover", {"vms": ["vm1", "vm2"]})
+        seen: list[dict[str, Any]] = []
+        driving = threading.Thread(target=m.api.stack.finish, args=(run_id,), daemon=True)
+        driving.start()
+        while driving.is_alive() and not any(_reprotecting(r) for r in seen):
+            seen += [r for r in m.status()["activeRuns"] if r["runId"] == run_id]
+            time.sleep(0.02)
+        driving.join(180)
+        watching = [r for r in seen if _reprotecting(r)]
+        assert watching, [(r["step"], r["vms"]) for r in seen]
+        assert {v["vm"] for v in watching[0]["vms"]} == {"vm1", "vm2"}
+        assert all(0 <= v["reprotectPercent"] <= 100 for v in watching[0]["vms"] if v["reprotectPercent"] is not None)
+        assert {r["step"] for r in seen} > {"await_healthy"}  # the view followed the run through its steps
+        assert m.status()["activeRuns"] == []
