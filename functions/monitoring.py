@@ -1,4 +1,4 @@
-"""Monitoring triggers: the readiness timer and GET /api/status.
+"""Monitoring triggers: the readiness timer, GET /api/status and GET /api/dashboard.
 
 Thin on purpose: the timer calls ``lib.monitoring.evaluate_readiness`` and logs the outcome; the route names its
 operation and ``lib.api`` answers. The schedule is read once, when the host indexes the app, like the queue
@@ -33,3 +33,8 @@ def readiness_timer(timer: func.TimerRequest) -> None:
 @bp.route(route="status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def http_status(req: func.HttpRequest) -> func.HttpResponse:
     return call("getStatus", req)
+
+
+@bp.route(route="dashboard", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def http_dashboard(req: func.HttpRequest) -> func.HttpResponse:
+    return call("getDashboard", req)

@@ -46,6 +46,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation("rollbackRun", Access.OPERATE, handlers.rollback),
         Operation("continueRun", Access.OPERATE, handlers.continue_run),
         Operation("getStatus", Access.READ, status.get_status),
+        Operation("getDashboard", Access.READ, status.get_dashboard),
     )
 }
 

@@ -317,6 +317,11 @@ def _paths() -> dict[str, Any]:
                             " target, active runs, last drills, recent decisions (served from a short cache)",
                             "responses": {"200": _answer("the status", "Status"),
                                           **_errors("401", "403", "502", "503")}}},
+        "/dashboard": {"get": {"operationId": "getDashboard", "summary": "the live dashboard page (self-contained"
+                               " HTML that reads /status; pass the key as ?code= so the page can too)",
+                               "responses": {"200": {"description": "the page",
+                                                     "content": {"text/html": {"schema": {"type": "string"}}}},
+                                             **_errors("401", "403")}}},
         "/openapi.json": {"get": {"operationId": "getOpenApi", "summary": "this document",
                                   "responses": {"200": {"description": "OpenAPI 3.1", "content": _ANY_JSON},
                                                 **_errors("401", "403")}}},

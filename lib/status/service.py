@@ -4,12 +4,11 @@ answered from a short cache so that a dashboard refreshing every few seconds cos
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.domain.dr import request_from_json
 from lib.domain.runs import ACTIVE, RunStatus, RunSummary
 from lib.engine import Engine, RunNotFound
 from lib.guard import Target
@@ -20,16 +19,18 @@ from lib.status import tiles
 from lib.status.decisions import DecisionSource, NoDecisions
 from lib.workflows.deps import DrDeps
 
-__all__ = ["DECISIONS_SHOWN", "StatusService", "target_of_request"]
+__all__ = ["DECISIONS_SHOWN", "StatusService", "target_of_view"]
 
 DECISIONS_SHOWN = 20
 DRILLS_SCANNED = 100  # newest index rows looked at for the last drill per target
 RunView = Callable[[str], dict[str, Any]]  # run id -> the API's run view
 
 
-def target_of_request(payload: Any) -> str:
-    req = request_from_json(payload)
-    return (Target(recovery_plan=req.plan) if req.plan else Target(vms=tuple(req.vms))).key
+def target_of_view(view: dict[str, Any]) -> str:
+    """``lib.guard.Target.key`` of a run view's requested target."""
+    target = view["request"]["target"]
+    plan = target.get("recoveryPlan")
+    return (Target(recovery_plan=plan) if plan else Target(vms=tuple(target.get("vms") or ()))).key
 
 
 @dataclass
@@ -114,22 +115,20 @@ class StatusService:
             return None  # removed between the listing and the read
 
     def _last_drills(self) -> list[dict[str, Any]]:
-        drills = [r for r in self._engine.list_runs(None, DRILLS_SCANNED).items
-                  if r.workflow == "drill" and r.status not in ACTIVE]  # fmt: skip
-        return _first_per_target(drills, self._engine)
-
-
-def _first_per_target(drills: Sequence[RunSummary], engine: Engine[DrDeps]) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
-    for row in drills:  # newest first
-        try:
-            run = engine.get(row.run_id).run
-        except RunNotFound:
-            continue
-        key = target_of_request(run.input)
-        if key in seen:
-            continue
-        seen[key] = {"target": key, "runId": row.run_id, "status": run.status.value,
-                     "succeeded": run.status is RunStatus.SUCCEEDED, "finishedAt": run.updated_at.isoformat(),
-                     "reason": run.reason}  # fmt: skip
-    return [seen[k] for k in sorted(seen)]
+        """The newest finished drill of each target, with its RTO/RPO evidence."""
+        seen: dict[str, dict[str, Any]] = {}
+        for row in self._engine.list_runs(None, DRILLS_SCANNED).items:  # newest first
+            if row.workflow != "drill" or row.status in ACTIVE:
+                continue
+            view = self._view(row.run_id)
+            if view is None:
+                continue
+            key = target_of_view(view)
+            if key in seen:
+                continue
+            evidence = view.get("evidence") or {}
+            seen[key] = {"target": key, "runId": row.run_id, "status": view["status"],
+                         "succeeded": view["status"] == RunStatus.SUCCEEDED.value, "finishedAt": view["updatedAt"],
+                         "reason": view["reason"], "rtoSeconds": evidence.get("rtoSeconds"),
+                         "rpoSeconds": evidence.get("rpoSeconds")}  # fmt: skip
+        return [seen[k] for k in sorted(seen)]
