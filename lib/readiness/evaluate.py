@@ -73,7 +73,8 @@ def _region(spec: TargetSpec, members: Sequence[ProtectedItem]) -> str:
 
 
 def _recovery_region(members: Sequence[ProtectedItem]) -> str:
-    return members[0].initial_recovery_location.lower() if members else ""
+    """Where the VMs would fail over to now: the current recovery side (the original primary once reprotected)."""
+    return members[0].recovery_location.lower() if members else ""
 
 
 def _read_failures(obs: Observation) -> list[Check]:

@@ -65,3 +65,11 @@ def test_stored_form_round_trips() -> None:
     result = evaluate(_obs(_policy(rpoTargetSeconds=30), items=[vm("a", rpo_seconds=90), vm("b")]))[0]
     again = TargetReadiness.from_json(result.to_json())
     assert again == result and again.to_json()["state"] == "ActionRequired"
+
+
+def test_quota_is_weighed_where_the_vms_would_fail_over_to_now() -> None:
+    reversed_vms = [vm(n, primary_location="westus", recovery_location="eastus") for n in ("a", "b")]
+    usages = {"eastus": [Usage("cores", 0, 4)], "westus": [Usage("cores", 0, 100)]}
+    result = evaluate(_obs(_policy(), items=reversed_vms, usages=usages))[0]
+    quota = next(c for c in result.checks if c.name == "vCPU quota")
+    assert quota.state is State.ACTION_REQUIRED and "in eastus" in quota.reason
