@@ -149,7 +149,7 @@ def _status_schemas() -> dict[str, Any]:
                                      "region": {"type": "string"}, "state": _ref("ReadinessState"),
                                      "evaluatedAt": {"type": "string"}, "reasons": names,
                                      "checks": {"type": "array", "items": check}}},
-        "Status": {"type": "object",
+        "StatusView": {"type": "object",
                    "required": ["generatedAt", "tiles", "rpo", "readiness", "lastReadinessEvaluation", "activeRuns",
                                 "lastDrills", "decisions", "cache"],
                    "properties": {
@@ -315,7 +315,7 @@ def _paths() -> dict[str, Any]:
                                        " expired lease)", "ReasonRequest"),
         "/status": {"get": {"operationId": "getStatus", "summary": "the dashboard tiles, RPO per VM, readiness per"
                             " target, active runs, last drills, recent decisions (served from a short cache)",
-                            "responses": {"200": _answer("the status", "Status"),
+                            "responses": {"200": _answer("the status", "StatusView"),
                                           **_errors("401", "403", "502", "503")}}},
         "/dashboard": {"get": {"operationId": "getDashboard", "summary": "the live dashboard page (self-contained"
                                " HTML that reads /status; pass the key as ?code= so the page can too)",

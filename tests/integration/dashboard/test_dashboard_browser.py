@@ -82,8 +82,21 @@ def _until(what: str, probe: Callable[[], _T | None], deadline_s: float = 60.0) 
         time.sleep(0.1)
 
 
+# The page re-renders every refresh: read it in one script call, never through element handles that go stale.
+_TILES = """return Object.fromEntries([...document.querySelectorAll('.tile li')].map(
+    (li) => [li.id, {count: Number(li.querySelector('.count').textContent), text: li.textContent,
+                     title: li.title}]));"""
+_PCT = """const cell = document.querySelector('.run .vm[data-vm="' + arguments[0] + '"] .pct');
+return cell ? cell.textContent : null;"""
+
+
+def _tiles(page: webdriver.Chrome) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = page.execute_script(_TILES)
+    return found
+
+
 def _count(page: webdriver.Chrome, tile: str, segment: str) -> int:
-    return int(page.find_element(By.CSS_SELECTOR, f"#tile-{tile}-{segment} .count").text)
+    return int(_tiles(page)[f"tile-{tile}-{segment}"]["count"])
 
 
 def _status(host: DevhostInfo) -> dict[str, Any]:
@@ -94,8 +107,7 @@ def _status(host: DevhostInfo) -> dict[str, Any]:
 
 
 def _pct(page: webdriver.Chrome, vm: str) -> int | None:
-    cells = page.find_elements(By.CSS_SELECTOR, f'.run .vm[data-vm="{vm}"] .pct')
-    text = cells[0].text.replace("%", "").strip() if cells else ""
+    text = (page.execute_script(_PCT, vm) or "").replace("%", "").strip()
     return int(text) if text.isdigit() else None
 
 
@@ -107,14 +119,16 @@ def test_the_dashboard_shows_the_status_live(stack: tuple[DevhostInfo, EmulatorI
     _until("the first refresh", lambda: browser.find_element(By.ID, "updated").get_attribute("data-generated"))
 
     status = _status(host)  # nothing moves yet: the page and the API must agree number for number
+    shown = _tiles(browser)
     for tile in ("replicatedItems", "failoverTestSuccess"):
         for segment, count in status["tiles"][tile]["counts"].items():
-            assert _count(browser, tile, segment) == count, (tile, segment)
+            assert shown[f"tile-{tile}-{segment}"]["count"] == count, (tile, segment)
     for segment, issue in status["tiles"]["configurationIssues"].items():
-        assert _count(browser, "configurationIssues", segment) == issue["count"], segment
-    assert _count(browser, "replicatedItems", "healthy") == 2
-    row = browser.find_element(By.CSS_SELECTOR, '#readiness tr[data-target="vms:vm1,vm2"]')
-    assert "Warning" in row.text and "last test failover" in row.text  # the state is written, not only coloured
+        assert shown[f"tile-configurationIssues-{segment}"]["count"] == issue["count"], segment
+    assert shown["tile-replicatedItems-healthy"]["count"] == 2
+    row = browser.execute_script("return document.querySelector('#readiness tr[data-target=\"vms:vm1,vm2\"]')"
+                                 ".textContent")  # fmt: skip
+    assert "Warning" in row and "last test failover" in row  # the state is written, not only coloured
 
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "dashboard-desktop.png"))
@@ -126,8 +140,8 @@ def test_the_dashboard_shows_the_status_live(stack: tuple[DevhostInfo, EmulatorI
 
     emu.inject_health_issue("vm2")
     _until("vm2 Critical", lambda: _count(browser, "replicatedItems", "critical") == 1)
-    critical = browser.find_element(By.ID, "tile-replicatedItems-critical")
-    assert "Critical" in critical.text and critical.get_attribute("title") == "vm2"
+    critical = _tiles(browser)["tile-replicatedItems-critical"]
+    assert "Critical" in critical["text"] and critical["title"] == "vm2"
 
     code, _, body = host.request("POST", "/api/failover", {"target": {"vms": ["vm1"]}, "timing": TIMING},
                                  key=host.function_key)  # fmt: skip

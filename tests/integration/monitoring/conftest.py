@@ -11,10 +11,12 @@ from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import jsonschema
 import pytest
 from azure.core.credentials import AzureKeyCredential
 
 from lib.adapters.eventgrid_notifier import EventGridNotifier
+from lib.api.openapi import document
 from lib.guard import Policy, policy_from_data
 from lib.monitoring import evaluate_readiness
 from lib.readiness import TargetReadiness
@@ -25,6 +27,8 @@ pytestmark = pytest.mark.integration
 
 __all__ = ["CACHE_WUS", "Monitor", "Topic", "policy", "topology"]
 
+DOCUMENT = document()
+STATUS_SCHEMA = DOCUMENT["paths"]["/status"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
 CACHE_WUS = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/cachewus"
 
 
@@ -64,9 +68,11 @@ class Monitor:
         return {r.target: r for r in report.results}
 
     def status(self) -> dict[str, Any]:
+        """GET /api/status, checked against its schema in the OpenAPI document."""
         reply = self.api.call("GET", "status")
         assert reply.status == 200, reply.raw
         body: dict[str, Any] = reply.json
+        jsonschema.validate(body, {**STATUS_SCHEMA, "components": DOCUMENT["components"]})
         return body
 
     def readiness_events(self) -> list[dict[str, Any]]:

@@ -80,6 +80,7 @@ def _reprotecting(row: dict[str, Any]) -> bool:
 
 def test_a_running_failover_shows_its_step_and_per_vm_reprotect_progress(monitor_stack: Callable[..., Any]) -> None:
     with monitor_stack(topology(["vm1", "vm2"])) as m:
+        m.emu.set_time_scale(100)  # reverse replication lasts ~30 s: the watch step is seen even on a busy machine
         run_id = m.api.stack.start("failover", {"vms": ["vm1", "vm2"]})
         seen: list[dict[str, Any]] = []
         driving = threading.Thread(target=m.api.stack.finish, args=(run_id,), daemon=True)
@@ -87,6 +88,7 @@ def test_a_running_failover_shows_its_step_and_per_vm_reprotect_progress(monitor
         while driving.is_alive() and not any(_reprotecting(r) for r in seen):
             seen += [r for r in m.status()["activeRuns"] if r["runId"] == run_id]
             time.sleep(0.02)
+        m.emu.set_time_scale(3000)  # seen: finish quickly
         driving.join(180)
         watching = [r for r in seen if _reprotecting(r)]
         assert watching, [(r["step"], r["vms"]) for r in seen]
