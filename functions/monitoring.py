@@ -11,7 +11,8 @@ import logging
 
 import azure.functions as func
 
-from functions.http_common import call, current_app
+from functions import http_common
+from functions.http_common import call
 from lib.settings import Settings
 
 log = logging.getLogger("autopilot.functions.monitoring")
@@ -25,7 +26,7 @@ READINESS_SCHEDULE = Settings.from_env().readiness_schedule
 def readiness_timer(timer: func.TimerRequest) -> None:
     from lib.monitoring import evaluate_readiness
 
-    report = evaluate_readiness(current_app())
+    report = evaluate_readiness(http_common.current_app())  # looked up at call time, so tests can swap it
     states = ", ".join(f"{r.target} {r.state.value}" for r in report.results)
     log.info("readiness: %d targets (%s); changed: %s", len(report.results), states, report.changed or "none")
 

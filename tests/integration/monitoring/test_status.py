@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -96,3 +97,22 @@ def test_a_running_failover_shows_its_step_and_per_vm_reprotect_progress(monitor
         assert all(0 <= v["reprotectPercent"] <= 100 for v in watching[0]["vms"] if v["reprotectPercent"] is not None)
         assert {r["step"] for r in seen} > {"await_healthy"}  # the view followed the run through its steps
         assert m.status()["activeRuns"] == []
+
+
+def test_the_timer_trigger_and_the_dashboard_route_in_process(
+    monitor_stack: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from azure.functions.timer import TimerRequest
+
+    from functions.monitoring import readiness_timer
+
+    monkeypatch.setenv("DR_POLICY", json.dumps({"regions": {"eastus": {"targets": [{"vms": ["vm1"]}]}}}))
+    with monitor_stack(topology(["vm1"])) as m:
+        m.emu.add_fault({"kind": "http", "status": 403, "method": "GET", "route": "/replicationVaultHealth"})
+        readiness_timer(TimerRequest(past_due=False))
+        (readiness,) = m.status()["readiness"]
+        assert readiness["target"] == "vms:vm1" and readiness["state"] == "Warning"
+        assert any(r.startswith("vault health: could not read the vault health") for r in readiness["reasons"])
+        page = m.api.call("GET", "dashboard")
+        assert page.status == 200 and page.headers["Content-Type"] == "text/html"
+        assert b"GET /api/status" in page.raw
