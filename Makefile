@@ -8,7 +8,8 @@ TOOLS_VENV := .venv-tools
 TOOLS_PY := $(TOOLS_VENV)/bin/python
 STAMP_TOOLS := $(TOOLS_VENV)/.stamp-requirements
 
-.PHONY: setup test lint typecheck unit bench clean dev demo
+.PHONY: setup browser test lint typecheck unit bench clean dev demo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(STAMP_PY) $(STAMP_NODE) $(STAMP_TOOLS)
 
@@ -33,6 +34,11 @@ $(STAMP_NODE): package.json package-lock.json
 	else npm ci --no-audit --no-fund --loglevel=error; fi
 	touch $@
 
+## The dashboard's browser test drives Debian's chromium through its chromedriver; installed when missing.
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
 lint: $(STAMP_PY)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -42,7 +48,7 @@ typecheck: $(STAMP_PY)
 
 ## The README's test command: lint, type check, the whole suite (unit + integration on real Azurite and the ASR emulator)
 ## on four workers, with branch coverage of lib/ and functions/ held at the floor in pyproject.toml.
-test: setup lint typecheck
+test: setup browser lint typecheck
 	$(PY) -m pytest -n 4 --cov --cov-report=term:skip-covered
 
 ## The unit tier alone (no Azurite, no emulator): seconds, for the edit-test loop.

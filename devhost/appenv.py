@@ -33,4 +33,8 @@ def app_env(settings: Settings) -> dict[str, str]:
         "PROBE_SCHEDULE": settings.probe_schedule,
         "DR_PROBES_TABLE": settings.probes_table,
         "DR_VM_HEALTH_TABLE": settings.vm_health_table,
+        "DR_READINESS_TABLE": settings.readiness_table,
+        "READINESS_SCHEDULE": settings.readiness_schedule,
+        "STATUS_CACHE_SECONDS": repr(settings.status_cache_seconds),
+        "REGION_NAME": settings.app_region,
     }

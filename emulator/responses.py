@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from emulator import actions, arm_resources, plan_actions, shapes, vault_shapes
+from emulator import actions, arm_resources, compute, plan_actions, shapes, vault_shapes
 from emulator.arm import Handler, Request, Response, accepted, ok, page, parse_filter, retry_after
 from emulator.backend import Backend
 from emulator.clock import parse_iso
@@ -293,6 +293,10 @@ def resources_get(b: Backend, req: Request, now: datetime) -> Response:
     return ok(found)
 
 
+def usages_list(b: Backend, req: Request, now: datetime) -> Response:
+    return ok({"value": compute.usages_json(b, req.param("location"))})
+
+
 HANDLERS: dict[str, Handler] = {
     "items.list": items_list,
     "items.list_by_container": items_list_by_container,
@@ -334,6 +338,7 @@ HANDLERS: dict[str, Handler] = {
     "events.get": events_get,
     "opstatus.get": opstatus_get,
     "resources.get": resources_get,
+    "usages.list": usages_list,
 }
 
 

@@ -51,6 +51,7 @@ REGION_NAMES = {
 }
 
 DEFAULT_DISK_GIB = 127
+DEFAULT_VM_SIZE = "Standard_DS1_v2"
 
 
 def stable_guid(*parts: str) -> str:
@@ -81,6 +82,7 @@ class VmSpec:
     disk_gib: int
     resource_group: str
     recovery_resource_group: str
+    size: str = DEFAULT_VM_SIZE
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,8 @@ def _parse_vms(raw_vms: list[Any], vm_rg_default: str) -> tuple[VmSpec, ...]:
         if disk <= 0:
             raise TopologyError(f"topology: diskGiB of '{name}' must be > 0")
         vm_rg = str(entry.get("resourceGroup") or vm_rg_default)
-        vms.append(VmSpec(name, disk, vm_rg, str(entry.get("recoveryResourceGroup") or f"{vm_rg}-asr")))
+        size = str(entry.get("size") or DEFAULT_VM_SIZE)
+        vms.append(VmSpec(name, disk, vm_rg, str(entry.get("recoveryResourceGroup") or f"{vm_rg}-asr"), size))
     return tuple(vms)
 
 

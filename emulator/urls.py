@@ -21,6 +21,7 @@ RESOURCE = (
     "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
     "/providers/{resourceProviderNamespace}/{resourceType}/{resourceName}"
 )
+USAGES = "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/usages"
 
 # (name, method, template). Order matters only for templates that could match the same path.
 ROUTES: list[tuple[str, str, str]] = [
@@ -61,6 +62,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("events.list", "GET", VAULT + "/replicationEvents"),
     ("events.get", "GET", VAULT + "/replicationEvents/{eventName}"),
     ("opstatus.get", "GET", VAULT + "/replicationOperationStatus/{jobName}"),
+    ("usages.list", "GET", USAGES),
     # Any other resource (a VM, a storage account...): last, so every ASR route above wins.
     ("resources.get", "GET", RESOURCE),
 ]

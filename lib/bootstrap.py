@@ -7,7 +7,7 @@ them once, on first use. ``App.ensure_storage`` creates the tables and queues (i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lib.adapters.clocks import SystemClock
@@ -42,6 +42,8 @@ class App:
     locks: TableItemLocks
     _storage_ready: bool = False
     _autopilot: Wired | None = None
+    # Parts built on first use by other wiring modules (e.g. lib.monitoring), kept for the App's lifetime.
+    parts: dict[str, Any] = field(default_factory=dict)
 
     def ensure_storage(self) -> None:
         if self._storage_ready:

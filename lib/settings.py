@@ -9,6 +9,15 @@ from dataclasses import dataclass
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
 
 
+def _seconds(raw: str, default: float = 30.0) -> float:
+    """``STATUS_CACHE_SECONDS``: a bad value falls back to the default rather than stopping the app."""
+    try:
+        value = float(raw)
+    except ValueError:
+        return default
+    return value if value >= 0 else default
+
+
 @dataclass(frozen=True)
 class Settings:
     storage_connection: str = ""
@@ -39,6 +48,11 @@ class Settings:
     probe_schedule: str = "0 * * * * *"
     probes_table: str = "drprobes"
     vm_health_table: str = "drvmhealth"
+    readiness_table: str = "drreadiness"
+    readiness_schedule: str = "0 */30 * * * *"  # NCRONTAB: every 30 minutes
+    status_cache_seconds: float = 30.0  # GET /api/status answers from this cache, so refreshing costs no ARM reads
+    # The region the app itself runs in: the Functions host sets REGION_NAME (sometimes as "East US").
+    app_region: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +81,10 @@ class Settings:
             probe_schedule=e.get("PROBE_SCHEDULE", "0 * * * * *").strip() or "0 * * * * *",
             probes_table=e.get("DR_PROBES_TABLE", "drprobes") or "drprobes",
             vm_health_table=e.get("DR_VM_HEALTH_TABLE", "drvmhealth") or "drvmhealth",
+            readiness_table=e.get("DR_READINESS_TABLE", "drreadiness"),
+            readiness_schedule=e.get("READINESS_SCHEDULE", "") or "0 */30 * * * *",
+            status_cache_seconds=_seconds(e.get("STATUS_CACHE_SECONDS", "")),
+            app_region=e.get("REGION_NAME", "").replace(" ", "").lower(),
         )
 
     def missing(self) -> list[str]:

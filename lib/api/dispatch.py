@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from lib.api import autopilot, handlers
+from lib.api import autopilot, handlers, status
 from lib.api.auth import Access, Principal, authenticate, require_role
 from lib.api.errors import error_response, to_api_error
 from lib.api.http import ApiRequest, ApiResponse
@@ -48,6 +48,8 @@ OPERATIONS: dict[str, Operation] = {
         Operation("receiveAlert", Access.SIGNAL, autopilot.receive_alert),
         Operation("listDecisions", Access.READ, autopilot.list_decisions),
         Operation("getPolicy", Access.READ, autopilot.get_policy),
+        Operation("getStatus", Access.READ, status.get_status),
+        Operation("getDashboard", Access.READ, status.get_dashboard),
     )
 }
 

@@ -104,6 +104,89 @@ def _schemas() -> dict[str, Any]:
         "ApproveRequest": _text_body("comment", "approval"),
         "ReasonRequest": _text_body("reason"),
         "CommentRequest": _text_body("comment"),
+        **_status_schemas(),
+    }  # fmt: skip
+
+
+def _tile(*segments: str) -> dict[str, Any]:
+    names = {"type": "array", "items": {"type": "string"}}
+    return {"type": "object", "required": ["counts", "items"], "properties": {
+        "counts": {"type": "object", "required": list(segments),
+                   "properties": {s: {"type": "integer", "minimum": 0} for s in segments}},
+        "items": {"type": "object", "required": list(segments),
+                  "properties": {s: names for s in segments}}}}  # fmt: skip
+
+
+def _status_schemas() -> dict[str, Any]:
+    names = {"type": "array", "items": {"type": "string"}}
+    issue = {
+        "type": "object",
+        "required": ["count", "items", "reasons"],
+        "properties": {"count": {"type": "integer"}, "items": names, "reasons": names},
+    }
+    classes = ("missingConfigurations", "missingResources", "subscriptionQuota", "softwareUpdates")
+    check = {
+        "type": "object",
+        "required": ["name", "state", "reason", "category"],
+        "properties": {
+            "name": {"type": "string"},
+            "state": _ref("ReadinessState"),
+            "reason": {"type": "string"},
+            "category": {"type": "string"},
+            "items": names,
+        },
+    }
+    vm = {
+        "type": "object",
+        "required": ["vm", "phase", "state"],
+        "properties": {
+            "vm": {"type": "string"},
+            "phase": {"type": "string"},
+            "state": {"type": "string"},
+            "reprotectPercent": {"type": ["integer", "null"]},
+        },
+    }
+    return {
+        "ReadinessState": {"enum": ["Ready", "Warning", "ActionRequired"]},
+        "Readiness": {"type": "object", "required": ["target", "region", "state", "evaluatedAt", "reasons", "checks"],
+                      "properties": {"target": {"type": "string", "description": "plan:<name> or vms:<names>"},
+                                     "region": {"type": "string"}, "state": _ref("ReadinessState"),
+                                     "evaluatedAt": {"type": "string"}, "reasons": names,
+                                     "checks": {"type": "array", "items": check}}},
+        "StatusView": {"type": "object",
+                   "required": ["generatedAt", "tiles", "rpo", "readiness", "lastReadinessEvaluation", "activeRuns",
+                                "lastDrills", "decisions", "cache"],
+                   "properties": {
+                       "generatedAt": {"type": "string"},
+                       "tiles": {"type": "object", "required": ["replicatedItems", "failoverTestSuccess",
+                                                                "configurationIssues"],
+                                 "properties": {
+                                     "replicatedItems": _tile("healthy", "warning", "critical", "notApplicable"),
+                                     "failoverTestSuccess": _tile("performedSuccessfully", "recommended",
+                                                                  "notApplicable"),
+                                     "configurationIssues": {"type": "object", "required": list(classes),
+                                                             "properties": {c: issue for c in classes}}}},
+                       "rpo": {"type": "array", "items": {"type": "object", "required": ["vm", "rpoSeconds"],
+                                                          "properties": {"vm": {"type": "string"},
+                                                                         "rpoSeconds": {"type": ["integer", "null"]},
+                                                                         "replicationHealth": {"type": "string"}}}},
+                       "readiness": {"type": "array", "items": _ref("Readiness")},
+                       "lastReadinessEvaluation": {"type": ["string", "null"]},
+                       "activeRuns": {"type": "array", "items": {
+                           "type": "object", "required": ["runId", "kind", "status", "step", "vms"],
+                           "properties": {"runId": {"type": "string"}, "kind": {"type": "string"},
+                                          "status": _ref("Status"), "step": {"type": "string"},
+                                          "vms": {"type": "array", "items": vm}}}},
+                       "lastDrills": {"type": "array", "items": {
+                           "type": "object", "required": ["target", "runId", "status", "succeeded"],
+                           "properties": {"target": {"type": "string"}, "runId": {"type": "string"},
+                                          "status": _ref("Status"), "succeeded": {"type": "boolean"},
+                                          "finishedAt": {"type": "string"}}}},
+                       "decisions": {"type": "array", "items": {"type": "object"},
+                                     "description": "the newest 20 policy decisions with their reasons"},
+                       "cache": {"type": "object", "properties": {"generatedAt": {"type": "string"},
+                                                                  "ageSeconds": {"type": "number"},
+                                                                  "maxAgeSeconds": {"type": "number"}}}}},
     }  # fmt: skip
 
 
@@ -277,6 +360,15 @@ def _paths() -> dict[str, Any]:
         "/runs/{id}/continue": _run_op("continueRun", "drive a pending, running or waiting run now (takes over an"
                                        " expired lease)", "ReasonRequest"),
         **_autopilot_paths(),
+        "/status": {"get": {"operationId": "getStatus", "summary": "the dashboard tiles, RPO per VM, readiness per"
+                            " target, active runs, last drills, recent decisions (served from a short cache)",
+                            "responses": {"200": _answer("the status", "StatusView"),
+                                          **_errors("401", "403", "502", "503")}}},
+        "/dashboard": {"get": {"operationId": "getDashboard", "summary": "the live dashboard page (self-contained"
+                               " HTML that reads /status; pass the key as ?code= so the page can too)",
+                               "responses": {"200": {"description": "the page",
+                                                     "content": {"text/html": {"schema": {"type": "string"}}}},
+                                             **_errors("401", "403")}}},
         "/openapi.json": {"get": {"operationId": "getOpenApi", "summary": "this document",
                                   "responses": {"200": {"description": "OpenAPI 3.1", "content": _ANY_JSON},
                                                 **_errors("401", "403")}}},

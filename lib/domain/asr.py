@@ -43,6 +43,17 @@ class ItemRef:
 
 
 @dataclass(frozen=True)
+class AgentStatus:
+    """The Mobility agent of an A2A item: the portal's "Software updates" come from these fields."""
+
+    version: str = ""
+    update_required: bool = False
+    expiry: datetime | None = None
+    certificate_update_required: bool = False
+    certificate_expiry: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ProtectedItem:
     id: str
     name: str
@@ -72,6 +83,8 @@ class ProtectedItem:
     # how a resource-level health signal about a VM is matched to its item (compare case-insensitively).
     vm_id: str = ""
     recovery_vm_id: str | None = None
+    recovery_vm_size: str | None = None  # the size the VM gets when it fails over
+    agent: AgentStatus = field(default_factory=AgentStatus)
 
     @property
     def ref(self) -> ItemRef:
@@ -165,6 +178,7 @@ class HealthIssue:
     severity: str
     message: str
     affected: int
+    scope: str = "item"  # item | vault | fabric | container
 
 
 @dataclass(frozen=True)

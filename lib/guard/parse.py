@@ -48,6 +48,7 @@ REGION_KEYS = (
     "services",
     "probes",
     "failover",
+    "rpoTargetSeconds",
 )
 TARGET_KEYS = ("recoveryPlan", "vms")
 PROBE_KEYS = ("url", "failuresToSignal")
@@ -197,6 +198,7 @@ def _region(value: object, path: str, errors: _Errors) -> RegionPolicy | None:
         services=_services(body.get("services"), f"{path}.services", errors),
         probes=_list(body.get("probes"), f"{path}.probes", _probe, errors),
         failover=_failover(body.get("failover"), f"{path}.failover", errors),
+        rpo_target_seconds=_optional_int(body, "rpoTargetSeconds", path, (1, 7 * 24 * 3600), errors),
     )
     return region if len(errors.found) == before else None
 

@@ -106,6 +106,7 @@ class RegionPolicy:
     services: tuple[str, ...] = DEFAULT_SERVICES
     probes: tuple[Probe, ...] = ()
     failover: FailoverOptions = field(default_factory=FailoverOptions)
+    rpo_target_seconds: int | None = None  # readiness: an RPO above this is ActionRequired
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,6 +124,7 @@ class RegionPolicy:
             "services": list(self.services),
             "probes": [p.to_json() for p in self.probes],
             "failover": self.failover.to_json(),
+            "rpoTargetSeconds": self.rpo_target_seconds,
         }
 
 
