@@ -64,7 +64,7 @@ def test_drills_section_parses_to_typed_drills() -> None:
         "target": {"recoveryPlan": "rp-web"}, "testNetworkId": NET}})  # fmt: skip
     weekly = policy.drills["weekly"]
     assert weekly.target.vms == ("vm1", "vm2") and weekly.every_days == 30
-    assert weekly.window == DrillWindow(("Sat", "Sun"), weekly.window.start, weekly.window.end, "UTC")
+    assert weekly.window == DrillWindow(("Sat", "Sun"), *_times("02:00", "06:00"), "UTC")
     assert weekly.request_body()["probeUrl"] == "https://app.example/health"
     assert policy.drills["plan"].window is None and policy.drills["plan"].every_days == 30
     assert "drills" in policy.to_json()
