@@ -25,4 +25,6 @@ def app_env(settings: Settings) -> dict[str, str]:
         "EVENTGRID_TOPIC_KEY": settings.eventgrid_key,
         "DR_TIMER_SCALE": repr(settings.timer_scale),
         "AUTH_MODE": settings.auth_mode,
+        "DR_REPORTS_CONTAINER": settings.reports_container,
+        "DRILL_ABANDONED_HOURS": repr(settings.drill_abandoned_hours),
     }

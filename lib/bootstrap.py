@@ -23,6 +23,7 @@ from lib.workflows.deps import DrDeps
 if TYPE_CHECKING:
     from lib.adapters.engine_storage import EngineStorage
     from lib.adapters.table_locks import TableItemLocks
+    from lib.reports import ReportWriter
 
 
 def workflows() -> dict[str, Workflow[DrDeps]]:
@@ -39,6 +40,7 @@ class App:
     deps: DrDeps
     storage: EngineStorage
     locks: TableItemLocks
+    reports: ReportWriter
     _storage_ready: bool = False
 
     def ensure_storage(self) -> None:
@@ -46,6 +48,7 @@ class App:
             return
         self.storage.provision()
         self.locks.ensure_table()
+        self.reports.store.ensure()
         self._storage_ready = True
 
     def start(self, kind: str, payload: Mapping[str, Any], *, key: str | None = None, actor: str = "") -> StartResult:
@@ -81,9 +84,11 @@ def build(
     from azure.data.tables import TableClient
 
     from lib.adapters.asr_sdk import build_site_recovery
+    from lib.adapters.blob_report_store import BlobReportStore
     from lib.adapters.engine_storage import engine_storage
     from lib.adapters.http_probe import UrllibProbe
     from lib.adapters.table_locks import TableItemLocks
+    from lib.reports import ReportWriter
 
     conn = settings.storage_connection
     storage = engine_storage(
@@ -119,4 +124,7 @@ def build(
         config=engine_config,
     )
     engines.append(engine)
-    return App(settings, engine, deps, storage, locks)
+    # A report for every finished run, written right after the checkpoint that finished it.
+    reports = ReportWriter(BlobReportStore(conn, settings.reports_container), storage.store, engine.clock)
+    engine.add_observer(reports.observe)
+    return App(settings, engine, deps, storage, locks, reports)

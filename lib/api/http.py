@@ -27,8 +27,11 @@ class ApiResponse:
     status: int
     body: Any = None  # JSON-able, or None for an empty body
     headers: Mapping[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a body sent as it is (its Content-Type in ``headers``), e.g. a report's HTML
 
     def encoded(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
         return b"" if self.body is None else json.dumps(self.body, separators=(",", ":")).encode()
 
 
