@@ -2,6 +2,7 @@
 
 import azure.functions as func
 
+from functions.drills import bp as drills_bp
 from functions.engine import bp as engine_bp
 from functions.http_meta import bp as meta_bp
 from functions.http_runs import bp as runs_bp
@@ -10,3 +11,4 @@ app = func.FunctionApp()
 app.register_functions(meta_bp)
 app.register_functions(runs_bp)
 app.register_functions(engine_bp)
+app.register_functions(drills_bp)
