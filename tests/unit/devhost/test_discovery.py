@@ -81,5 +81,6 @@ def test_the_real_app_registers_its_engine_triggers() -> None:
 
     index = index_app(function_app.app)
     assert {q.queue_name for q in index.queues} == {"drwork", "drwork-poison"}
-    assert [(t.name, t.run_on_startup) for t in index.timers] == [("engine_janitor", False)]
+    timers = {t.name: (t.schedule, t.run_on_startup) for t in index.timers}
+    assert timers == {"engine_janitor": ("0 */2 * * * *", False), "drill_timer_tick": ("0 0 * * * *", False)}
     assert "http_health" in {f.name for f in index.http} and index.unsupported == ()
