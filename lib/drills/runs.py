@@ -21,8 +21,9 @@ MAX_DRILL_RUNS = 200  # finished drill runs loaded at most
 @dataclass(frozen=True)
 class OwnDrill:
     run_id: str
-    ended: datetime
+    ended: datetime  # our clock
     passed: bool
+    cleanup_end: datetime | None = None  # when its last cleanup job ended, ASR's clock
 
 
 @dataclass
@@ -35,10 +36,7 @@ class RunFacts:
 
 def run_vms(run: RunRecord, plan_vms: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
     """The VMs a run covers, lower case: those in its state, else those its request names (a plan's items)."""
-    try:
-        state = RunState.load(run.state)
-    except StateLayoutError:
-        state = RunState()
+    state = _state(run)
     if state.vms:
         return tuple(vm.lower() for vm in state.vms)
     request = request_from_json(run.input)
@@ -47,11 +45,16 @@ def run_vms(run: RunRecord, plan_vms: Mapping[str, tuple[str, ...]]) -> tuple[st
     return tuple(vm.lower() for vm in request.vms)
 
 
-def _job_names(run: RunRecord) -> list[str]:
+def _state(run: RunRecord) -> RunState:
     try:
-        return list(RunState.load(run.state).jobs)
+        return RunState.load(run.state)
     except StateLayoutError:
-        return []
+        return RunState()
+
+
+def _cleanup_end(state: RunState) -> datetime | None:
+    ends = [job.end for job in state.jobs.values() if job.phase == "cleanup" and job.end is not None]
+    return max(ends) if ends else None
 
 
 def read_run_facts(store: RunStore, plan_vms: Mapping[str, tuple[str, ...]]) -> RunFacts:
@@ -82,12 +85,13 @@ def _read_finished_drills(store: RunStore, plan_vms: Mapping[str, tuple[str, ...
             if loaded is None or loaded.run.active:
                 continue
             run = loaded.run
-            own = OwnDrill(run.run_id, run.updated_at, run.status is RunStatus.SUCCEEDED)
+            state = _state(run)
+            own = OwnDrill(run.run_id, run.updated_at, run.status is RunStatus.SUCCEEDED, _cleanup_end(state))
             for vm in run_vms(run, plan_vms):
                 current = facts.last_drill.get(vm)
                 if current is None or current.ended < own.ended:
                     facts.last_drill[vm] = own
-            facts.ended_drill_jobs.update(dict.fromkeys(_job_names(run), run.run_id))
+            facts.ended_drill_jobs.update(dict.fromkeys(state.jobs, run.run_id))
         token = page.continuation
         if token is None:
             break

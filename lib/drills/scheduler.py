@@ -109,6 +109,7 @@ class DrillTimer:
                 asr_last_success=item.last_successful_test_failover_time,
                 own_last_end=own.last_drill[vm].ended if vm in own.last_drill else None,
                 own_last_passed=own.last_drill[vm].passed if vm in own.last_drill else False,
+                own_last_cleanup_end=own.last_drill[vm].cleanup_end if vm in own.last_drill else None,
             )
             for vm, item in by_vm.items()
         }

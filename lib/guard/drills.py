@@ -99,20 +99,29 @@ class Drill:
 @dataclass(frozen=True)
 class VmDrillHistory:
     """What is known of one VM's test failovers: ASR's ``lastSuccessfulTestFailoverTime`` (by hand or ours), and
-    our own latest drill run that covered the VM (when it ended and whether it passed)."""
+    our own latest drill run that covered the VM (when it ended, whether it passed, and when its cleanup job ended
+    on ASR's clock)."""
 
     asr_last_success: datetime | None = None
     own_last_end: datetime | None = None
     own_last_passed: bool = False
+    own_last_cleanup_end: datetime | None = None  # ASR's clock, comparable with asr_last_success
+
+
+def _stamped_by_our_failed_drill(vm: VmDrillHistory) -> bool:
+    """ASR stamps its time when a test failover is cleaned up, which our failed drills do too."""
+    if vm.asr_last_success is None or vm.own_last_end is None or vm.own_last_passed:
+        return False
+    if vm.own_last_cleanup_end is not None:  # same clock: the stamp is no later than our cleanup's end
+        return vm.asr_last_success <= vm.own_last_cleanup_end
+    return vm.own_last_end >= vm.asr_last_success
 
 
 def last_successful_drill(vm: VmDrillHistory) -> datetime | None:
-    """Pure: when the VM last passed a drill. ASR's time counts (a test failover by hand counts) unless our own
-    latest drill on the VM failed at or after it: ASR stamps the time at cleanup, which a failed drill does too."""
+    """Pure: when the VM last passed a drill. ASR's time counts (a test failover by hand counts) unless it was
+    stamped by the cleanup of our own latest drill on the VM, which failed."""
     own = vm.own_last_end if vm.own_last_passed else None
-    asr = vm.asr_last_success
-    if asr is not None and vm.own_last_end is not None and not vm.own_last_passed and vm.own_last_end >= asr:
-        asr = None
+    asr = None if _stamped_by_our_failed_drill(vm) else vm.asr_last_success
     known = [t for t in (own, asr) if t is not None]
     return max(known) if known else None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -231,6 +232,17 @@ def test_asr_time_stamped_by_our_failed_drills_cleanup_does_not_count() -> None:
     # A by-hand test after our failed drill counts again.
     by_hand_later = VmDrillHistory(asr_last_success=cleaned + timedelta(hours=5), own_last_end=cleaned)
     assert last_successful_drill(by_hand_later) == cleaned + timedelta(hours=5)
+
+
+def test_asr_time_from_our_failed_drill_is_recognised_on_asrs_own_clock() -> None:
+    stamp = SAT_3AM + timedelta(days=40)  # ASR's clock may run anywhere relative to ours
+    ours = SAT_3AM  # our clock
+    failed = VmDrillHistory(
+        asr_last_success=stamp, own_last_end=ours, own_last_cleanup_end=stamp + timedelta(seconds=5)
+    )
+    assert last_successful_drill(failed) is None
+    later_by_hand = replace(failed, asr_last_success=stamp + timedelta(hours=2))
+    assert last_successful_drill(later_by_hand) == stamp + timedelta(hours=2)
 
 
 def test_drill_request_body_is_what_post_drills_takes() -> None:
