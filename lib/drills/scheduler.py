@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from lib.domain.errors import AutopilotError, ValidationError
 from lib.drills.abandoned import WAITING, Ownership, choose_cleanups
+from lib.drills.freshness import plan_vms_of, target_vms, vm_histories
 from lib.drills.runs import RunFacts, read_run_facts
-from lib.guard.drills import Drill, DrillAction, DrillFacts, VmDrillHistory, due_drills
+from lib.guard.drills import DrillAction, DrillFacts, due_drills
 from lib.guard.parse import PolicyErrors, policy_from_env
 from lib.guard.policy import Policy
 from lib.ports.clock import Clock
@@ -31,7 +32,7 @@ __all__ = ["ACTOR", "DrillTimer", "TickReport", "drill_timer", "load_policy"]
 
 ACTOR = "drill-scheduler"
 
-# (workflow, body, idempotency key, actor) -> (run id, created): ``App.start`` validates the body like the API does.
+# (drill request body, idempotency key, actor) -> (run id, created): ``App.start`` validates the body like the API does.
 StartDrill = Callable[[Mapping[str, Any], str, str], tuple[str, bool]]
 
 
@@ -51,14 +52,6 @@ class TickReport:
 def load_policy(env: Mapping[str, str] | None = None) -> Policy | PolicyErrors:
     """The policy of ``DR_POLICY`` / ``DR_POLICY_FILE`` (the app settings)."""
     return policy_from_env(os.environ if env is None else env, lambda path: Path(path).read_text(encoding="utf-8"))
-
-
-def _plan_vms(asr: SiteRecovery, items: list[ProtectedItem]) -> dict[str, tuple[str, ...]]:
-    vm_of = {item.name.lower(): item.vm_name.lower() for item in items}
-    return {
-        plan.name.lower(): tuple(vm_of[name.lower()] for name in plan.item_names if name.lower() in vm_of)
-        for plan in asr.list_recovery_plans()
-    }
 
 
 @dataclass(frozen=True)
@@ -84,7 +77,7 @@ class DrillTimer:
     def tick(self, policy: Policy | PolicyErrors) -> TickReport:
         report = TickReport()
         items = self.asr.list_protected_items()
-        plan_vms = _plan_vms(self.asr, items) if isinstance(policy, Policy) and policy.drills else {}
+        plan_vms = plan_vms_of(self.asr, items) if isinstance(policy, Policy) and policy.drills else {}
         own = read_run_facts(self.runs, plan_vms)
         now = self.clock.now()
         if isinstance(policy, PolicyErrors):
@@ -101,18 +94,10 @@ class DrillTimer:
     def _facts(self, policy: Policy, seen: _Seen) -> DrillFacts:
         by_vm = {item.vm_name.lower(): item for item in seen.items}
         own = seen.own
-        targets = {name: _target_vms(drill, by_vm, seen.plan_vms) for name, drill in policy.drills.items()}
+        targets = {name: target_vms(drill.target, by_vm, seen.plan_vms) for name, drill in policy.drills.items()}
         regions = {name: frozenset(by_vm[vm].primary_location.lower() for vm in vms) for name, vms in targets.items()}
         every_region = frozenset().union(*regions.values()) if regions else frozenset()
-        histories = {
-            vm: VmDrillHistory(
-                asr_last_success=item.last_successful_test_failover_time,
-                own_last_end=own.last_drill[vm].ended if vm in own.last_drill else None,
-                own_last_passed=own.last_drill[vm].passed if vm in own.last_drill else False,
-                own_last_cleanup_end=own.last_drill[vm].cleanup_end if vm in own.last_drill else None,
-            )
-            for vm, item in by_vm.items()
-        }
+        histories = vm_histories(seen.items, own)
         return DrillFacts(
             target_vms=targets,
             target_regions=regions,
@@ -174,15 +159,6 @@ class DrillTimer:
                 continue
             report.cleaned.append({"vm": choice.vm, "job": job, "reason": choice.reason})
             self.log.record("test-failover-cleanup", choice.vm, choice.reason, {"job": job})
-
-
-def _target_vms(
-    drill: Drill, by_vm: Mapping[str, ProtectedItem], plan_vms: Mapping[str, tuple[str, ...]]
-) -> tuple[str, ...]:
-    if drill.target.recovery_plan is not None:
-        return plan_vms.get(drill.target.recovery_plan.lower(), ())
-    names = tuple(vm.lower() for vm in drill.target.vms)
-    return names if all(vm in by_vm for vm in names) else ()
 
 
 def drill_timer(app: App, log: DrillLog | None = None, incidents: IncidentView | None = None) -> DrillTimer:

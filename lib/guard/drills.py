@@ -26,6 +26,7 @@ __all__ = [
     "VmDrillHistory",
     "due_drills",
     "last_successful_drill",
+    "target_last_success",
 ]
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # datetime.weekday() order
@@ -161,9 +162,10 @@ class DrillDecision:
         }
 
 
-def _target_last_success(vms: Sequence[str], facts: DrillFacts) -> datetime | None:
-    """A target passed a drill when every one of its VMs did: the oldest of their last successes."""
-    times = [last_successful_drill(facts.vms.get(vm, VmDrillHistory())) for vm in vms]
+def target_last_success(vms: Sequence[str], histories: Mapping[str, VmDrillHistory]) -> datetime | None:
+    """Pure: a target passed a drill when every one of its VMs did: the oldest of their last successes (None when
+    one of them never passed, or the target has no VM)."""
+    times = [last_successful_drill(histories.get(vm, VmDrillHistory())) for vm in vms]
     if not times or any(t is None for t in times):
         return None
     return min(t for t in times if t is not None)
@@ -171,7 +173,7 @@ def _target_last_success(vms: Sequence[str], facts: DrillFacts) -> datetime | No
 
 def _decide(drill: Drill, now: datetime, facts: DrillFacts) -> DrillDecision:
     vms = facts.target_vms.get(drill.name, ())
-    last = _target_last_success(vms, facts)
+    last = target_last_success(vms, facts.vms)
 
     def skip(reason: str) -> DrillDecision:
         return DrillDecision(drill.name, DrillAction.SKIP, reason, last)

@@ -22,8 +22,9 @@ from azure.storage.blob import ContainerClient
 from lib.adapters.clocks import ManualClock
 from lib.domain.runs import RunStatus
 from lib.drills import DrillTimer, drill_timer
+from lib.drills.freshness import last_drill_ok
 from lib.engine import CrashPoint, InjectedCrash, LeaseHeld
-from lib.guard import Policy, parse_policy
+from lib.guard import Policy, Target, parse_policy
 from lib.reports import report_name
 from tests.integration.workflows.conftest import NETWORK, Stack, topology
 
@@ -169,6 +170,9 @@ def test_a_test_failover_by_hand_resets_the_due_date(dr_stack: Any) -> None:
         [skipped] = report.skipped
         assert skipped["drill"] == "tested" and skipped["reason"].startswith("not due yet")
         assert f"{by_hand:%Y-%m-%d %H:%M}" in skipped["reason"]
+        # The failover policy's drill gate reads the same source.
+        gate = last_drill_ok(stack.app.deps.asr, stack.app.storage.store)
+        assert gate(Target(vms=("web-2",))) == by_hand and gate(Target(vms=("web-1", "web-2"))) is None
         stack.finish(report.started[0]["runId"])
 
 
