@@ -6,9 +6,11 @@ from functions.drills import bp as drills_bp
 from functions.engine import bp as engine_bp
 from functions.http_meta import bp as meta_bp
 from functions.http_runs import bp as runs_bp
+from functions.reports import bp as reports_bp
 
 app = func.FunctionApp()
 app.register_functions(meta_bp)
 app.register_functions(runs_bp)
 app.register_functions(engine_bp)
 app.register_functions(drills_bp)
+app.register_functions(reports_bp)

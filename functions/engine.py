@@ -50,10 +50,6 @@ def engine_janitor(timer: func.TimerRequest) -> None:
         report.repaired,
         report.orphans,
     )
-    # A worker that died between finishing a run and writing its report left it unwritten: write it now.
-    written = _app().reports.write_missing()
-    if written:
-        log.info("janitor: wrote the missing reports of %s", written)
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=f"{WORK_QUEUE}-poison", connection="AzureWebJobsStorage")

@@ -82,5 +82,9 @@ def test_the_real_app_registers_its_engine_triggers() -> None:
     index = index_app(function_app.app)
     assert {q.queue_name for q in index.queues} == {"drwork", "drwork-poison"}
     timers = {t.name: (t.schedule, t.run_on_startup) for t in index.timers}
-    assert timers == {"engine_janitor": ("0 */2 * * * *", False), "drill_timer_tick": ("0 0 * * * *", False)}
+    assert timers == {
+        "engine_janitor": ("0 */2 * * * *", False),
+        "drill_timer_tick": ("0 0 * * * *", False),
+        "reports_repair": ("0 */10 * * * *", False),
+    }
     assert "http_health" in {f.name for f in index.http} and index.unsupported == ()
