@@ -1,8 +1,8 @@
 """Writing each finished run's report once, and finding the ones a crash left unwritten.
 
 ``observe`` is an engine observer: it writes the report right after the checkpoint that finished the run. A worker
-that dies between that checkpoint and the write leaves the run without a report; ``write_missing`` (on the janitor
-timer) finds finished runs without one and writes it. Both are idempotent: the blobs are create-only, and once the
+that dies between that checkpoint and the write leaves the run without a report; ``write_missing`` (the
+``reports_repair`` timer) finds finished runs without one and writes it. Both are idempotent: the blobs are create-only, and once the
 JSON exists the HTML is rendered from it, so the two never disagree.
 """
 
@@ -63,8 +63,8 @@ class ReportWriter:
             return
         try:
             self.write(run.run_id)
-        except Exception:  # the janitor's write_missing writes it later; the run itself is done
-            log.exception("report for run %s not written now (the janitor retries)", run.run_id)
+        except Exception:  # write_missing (a timer) writes it later; the run is done
+            log.exception("report for run %s not written now (the reports_repair timer writes it later)", run.run_id)
 
     # -- writing and reading ------------------------------------------------------------------------------------
 

@@ -98,7 +98,7 @@ def test_a_report_is_written_once_per_run_and_a_second_attempt_leaves_the_first_
         html = container.get_blob_client(report_name(run_id, run.created_at, "html"))
         assert str(html.get_blob_properties().content_settings.content_type).startswith("text/html")
 
-        again = stack.app.reports.write(run_id)  # e.g. the janitor, or a redelivered final step
+        again = stack.app.reports.write(run_id)  # e.g. the repair timer, or a redelivered final step
 
         assert again.written == () and set(again.existed) == names
         after = container.get_blob_client(json_name).get_blob_properties()
@@ -106,7 +106,7 @@ def test_a_report_is_written_once_per_run_and_a_second_attempt_leaves_the_first_
         assert stack.app.reports.write_missing() == []
 
 
-def test_the_janitor_writes_a_report_a_crash_left_unwritten(dr_stack: Any) -> None:
+def test_the_repair_timer_writes_a_report_a_crash_left_unwritten(dr_stack: Any) -> None:
     with dr_stack(topology(["web-1"])) as stack:
         stack.app.engine.remove_observer(stack.app.reports.observe)  # the worker dies before writing it
         run_id = stack.start("drill", {"vms": ["web-1"], "test_network_id": NETWORK})
