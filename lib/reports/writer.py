@@ -2,8 +2,8 @@
 
 ``observe`` is an engine observer: it writes the report right after the checkpoint that finished the run. A worker
 that dies between that checkpoint and the write leaves the run without a report; ``write_missing`` (the
-``reports_repair`` timer) finds finished runs without one and writes it. Both are idempotent: the blobs are create-only, and once the
-JSON exists the HTML is rendered from it, so the two never disagree.
+``reports_repair`` timer) finds finished runs without one and writes it. Both are idempotent: the blobs are
+create-only, and once the JSON exists the HTML is rendered from it, so the two never disagree.
 """
 
 from __future__ import annotations
