@@ -31,16 +31,27 @@ class BlobReportStore:
             self._container().create_container()
 
     def put_once(self, name: str, data: bytes, content_type: str) -> bool:
-        from azure.core.exceptions import ResourceExistsError
+        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
         from azure.storage.blob import ContentSettings
 
+        settings = ContentSettings(content_type=content_type)
         try:
-            self._container().upload_blob(
-                name, data, overwrite=False, content_settings=ContentSettings(content_type=content_type)
-            )
+            try:
+                self._container().upload_blob(name, data, overwrite=False, content_settings=settings)
+            except ResourceNotFoundError:  # the container is not there yet (storage never provisioned)
+                self.ensure()
+                self._container().upload_blob(name, data, overwrite=False, content_settings=settings)
         except ResourceExistsError:
             return False
         return True
+
+    def names(self, prefix: str) -> set[str]:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return set(self._container().list_blob_names(name_starts_with=prefix))
+        except ResourceNotFoundError:
+            return set()
 
     def get(self, name: str) -> bytes | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -49,6 +60,3 @@ class BlobReportStore:
             return self._container().download_blob(name).readall()
         except ResourceNotFoundError:
             return None
-
-    def names(self, prefix: str) -> set[str]:
-        return set(self._container().list_blob_names(name_starts_with=prefix))
