@@ -259,3 +259,22 @@ def test_a_worker_dying_mid_drill_still_cleans_up(dr_stack: Any) -> None:
         assert run.status is RunStatus.SUCCEEDED, run.error
         assert stack.vm("web-1")["testFailoverState"] == "None"
         assert stack.posts("testFailover") == 1 and stack.posts("testFailoverCleanup") == 1
+
+
+class EastUsDown:
+    def active(self, region: str) -> bool:
+        return region == "eastus"
+
+
+def test_an_incident_or_the_kill_switch_keeps_a_due_drill_from_starting(dr_stack: Any) -> None:
+    with dr_stack(topology(["web-1"])) as stack:
+        log = Log()
+        down = drill_timer(stack.app, log=log, incidents=EastUsDown())
+        [skipped] = down.tick(_policy(web=_drill(["web-1"]))).skipped
+        assert skipped["reason"] == "due, but eastus has an active incident"
+        killed = parse_policy(json.dumps({"killSwitch": True, "drills": {"web": _drill(["web-1"])}}))
+        assert isinstance(killed, Policy)
+        [off] = _timer(stack, log).tick(killed).skipped
+        assert off["reason"] == "due, but the kill switch is on"
+        assert [k for k, _, _ in log.lines] == ["drill-skip", "drill-skip"]
+        assert stack.posts("testFailover") == 0
