@@ -31,7 +31,7 @@ class Settings:
     # the caller's Entra ID token in front of the app; the app checks app roles (the production setting).
     auth_mode: str = "keys"
     reports_container: str = "drreports"  # a report for every finished run (Blob storage, create-only)
-    # A test failover left waiting for cleanup longer than this, and owned by no active drill, is cleaned up.
+    # A test failover left waiting for cleanup longer than this, on a VM no active run holds, is cleaned up.
     drill_abandoned_hours: float = 24.0
 
     @classmethod

@@ -20,8 +20,8 @@ WAITING = "WaitingForCompletion"
 
 @dataclass(frozen=True)
 class Ownership:
-    """Who owns which test failover: ``owned`` VM -> active drill run; ``ended_jobs`` ASR job -> our finished drill
-    run that started it; ``job_ends`` ASR job -> when it ended (ASR's clock; None when unknown)."""
+    """Who owns which test failover: ``owned`` VM -> the active run holding it; ``ended_jobs`` ASR job -> our
+    finished drill run that started it; ``job_ends`` ASR job -> when it ended (ASR's clock; None when unknown)."""
 
     owned: Mapping[str, str]
     ended_jobs: Mapping[str, str]
@@ -44,7 +44,7 @@ def _choose(item: ProtectedItem, whose: Ownership, now: datetime, limit: timedel
         return CleanupChoice(vm, item, clean, reason)
 
     if vm in owned:
-        return choice(False, f"drill run {owned[vm]} owns it and cleans it up")
+        return choice(False, f"run {owned[vm]} is active on it (a drill cleans up its own test failover)")
     if not item.allows(Operation.TEST_FAILOVER_CLEANUP):
         return choice(False, "ASR does not allow a cleanup now (a job runs on the item)")
     job = item.current_job_name or ""

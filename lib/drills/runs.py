@@ -29,7 +29,6 @@ class OwnDrill:
 @dataclass
 class RunFacts:
     busy: dict[str, str] = field(default_factory=dict)  # VM (lower case) -> the active run holding it
-    drill_owned: dict[str, str] = field(default_factory=dict)  # VM -> the active drill run testing it
     last_drill: dict[str, OwnDrill] = field(default_factory=dict)  # VM -> its newest finished drill run
     ended_drill_jobs: dict[str, str] = field(default_factory=dict)  # ASR job -> the finished drill run that started it
 
@@ -65,8 +64,6 @@ def read_run_facts(store: RunStore, plan_vms: Mapping[str, tuple[str, ...]]) -> 
             continue
         for vm in run_vms(loaded.run, plan_vms):
             facts.busy.setdefault(vm, loaded.run.run_id)
-            if loaded.run.workflow == "drill":
-                facts.drill_owned.setdefault(vm, loaded.run.run_id)
     _read_finished_drills(store, plan_vms, facts)
     return facts
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lib.domain.errors import AutopilotError, ValidationError
+from lib.domain.errors import AutopilotError
 from lib.drills.abandoned import WAITING, Ownership, choose_cleanups
 from lib.drills.freshness import plan_vms_of, target_vms, vm_histories
 from lib.drills.runs import RunFacts, read_run_facts
@@ -117,7 +117,7 @@ class DrillTimer:
             drill = policy.drills[decision.drill]
             try:
                 run_id, created = self.start_drill(drill.request_body(), decision.idempotency_key, ACTOR)
-            except (ValidationError, AutopilotError) as exc:
+            except AutopilotError as exc:  # e.g. a policy drill the request parser refuses
                 reason = f"due, but the drill could not start: {exc}"
                 report.skipped.append({"drill": decision.drill, "reason": reason})
                 self.log.record("drill-skip", decision.drill, reason, details)
@@ -134,7 +134,7 @@ class DrillTimer:
             job = item.current_job_name
             if item.test_failover_state != WAITING or not job or job in own.ended_drill_jobs:
                 continue
-            if item.vm_name.lower() in own.drill_owned:
+            if item.vm_name.lower() in own.busy:
                 continue
             try:
                 found = self.asr.get_job(job)
@@ -145,7 +145,9 @@ class DrillTimer:
         return ends
 
     def _cleanups(self, items: list[ProtectedItem], own: RunFacts, now: datetime, report: TickReport) -> None:
-        whose = Ownership(own.drill_owned, own.ended_drill_jobs, self._job_ends(items, own))
+        # Any active run holding the VM keeps us off it: a drill cleans up its own, and no action is sent to a VM
+        # another run works on.
+        whose = Ownership(own.busy, own.ended_drill_jobs, self._job_ends(items, own))
         for choice in choose_cleanups(items, whose, now, self.abandoned_after):
             if not choice.clean:
                 report.left.append({"vm": choice.vm, "reason": choice.reason})

@@ -44,9 +44,9 @@ def test_a_test_failover_waiting_longer_than_the_limit_is_cleaned_up_with_its_re
     assert choices["web-2"] == (False, "waiting for cleanup for 2.0 h, under the limit")
 
 
-def test_an_active_drill_owns_its_test_failovers() -> None:
+def test_an_active_run_on_the_vm_keeps_the_timer_off_it() -> None:
     choices = _choices(owned={"web-1": "run-7"})
-    assert choices["web-1"] == (False, "drill run run-7 owns it and cleans it up")
+    assert choices["web-1"] == (False, "run run-7 is active on it (a drill cleans up its own test failover)")
 
 
 def test_a_test_failover_left_by_our_finished_drill_is_cleaned_up_at_once() -> None:
