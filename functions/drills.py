@@ -12,7 +12,7 @@ import os
 
 import azure.functions as func
 
-from functions.http_common import current_app
+from functions import http_common
 from lib.drills import drill_timer, load_policy
 
 log = logging.getLogger("autopilot.functions.drills")
@@ -27,5 +27,5 @@ SCHEDULE = "%DRILL_SCHEDULE%" if os.environ.get("DRILL_SCHEDULE", "").strip() el
 
 @bp.timer_trigger(arg_name="timer", schedule=SCHEDULE, run_on_startup=False, use_monitor=True)
 def drill_timer_tick(timer: func.TimerRequest) -> None:
-    report = drill_timer(current_app()).tick(load_policy())
+    report = drill_timer(http_common.current_app()).tick(load_policy())
     log.info("drill timer: %s", json.dumps(report.to_json(), sort_keys=True))

@@ -278,3 +278,25 @@ def test_an_incident_or_the_kill_switch_keeps_a_due_drill_from_starting(dr_stack
         assert off["reason"] == "due, but the kill switch is on"
         assert [k for k, _, _ in log.lines] == ["drill-skip", "drill-skip"]
         assert stack.posts("testFailover") == 0
+
+
+def test_the_timer_triggers_in_process(dr_stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two timer functions as the host calls them (the devhost test runs them in a host process)."""
+    from azure.functions.timer import TimerRequest
+
+    from functions import drills, http_common, reports
+
+    with dr_stack(topology(["web-1"])) as stack:
+        monkeypatch.setattr(http_common, "current_app", lambda: stack.app)
+        monkeypatch.setenv("DR_POLICY", json.dumps({"drills": {"web": _drill(["web-1"])}}))
+        drills.drill_timer_tick(TimerRequest())
+        [run] = stack.app.engine.list_runs().items
+        assert run.workflow == "drill"
+        stack.app.engine.remove_observer(stack.app.reports.observe)
+        finished = stack.finish(run.run_id)
+        assert finished.status is RunStatus.SUCCEEDED, finished.error
+
+        reports.reports_repair(TimerRequest())
+
+        name = report_name(run.run_id, finished.created_at, "html")
+        assert _container(stack).get_blob_client(name).exists()
