@@ -300,3 +300,14 @@ def test_the_timer_triggers_in_process(dr_stack: Any, monkeypatch: pytest.Monkey
 
         name = report_name(run.run_id, finished.created_at, "html")
         assert _container(stack).get_blob_client(name).exists()
+
+
+def test_a_bad_policy_starts_no_drill_and_says_why(dr_stack: Any) -> None:
+    with dr_stack(topology(["web-1"])) as stack:
+        bad = parse_policy(json.dumps({"drills": {"web": {**_drill(["web-1"]), "everyDays": 0}}}))
+        assert not isinstance(bad, Policy)
+        log = Log()
+        report = _timer(stack, log).tick(bad)
+        assert report.started == [] and report.policy_errors == [bad.lines[0]]
+        assert "drills.web.everyDays" in report.policy_errors[0]
+        assert log.lines == [("drill-skip", "*", "the policy is invalid: no drill starts")]
