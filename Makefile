@@ -4,15 +4,27 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.stamp-requirements
 STAMP_NODE := node_modules/.stamp-npm
+TOOLS_VENV := .venv-tools
+TOOLS_PY := $(TOOLS_VENV)/bin/python
+STAMP_TOOLS := $(TOOLS_VENV)/.stamp-requirements
 
 .PHONY: setup test lint typecheck unit bench clean dev
 
-setup: $(STAMP_PY) $(STAMP_NODE)
+setup: $(STAMP_PY) $(STAMP_NODE) $(STAMP_TOOLS)
 
 $(STAMP_PY): requirements.txt requirements-cli.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# checkov (tests/infra) in its own venv. Its pin of pycep-parser (0.5.1) cannot read current Bicep (lambdas,
+# fail(), extension), so the newer parser the tests use (pinned in requirements-dev.txt) replaces it there.
+$(STAMP_TOOLS): requirements-tools.txt requirements-dev.txt
+	test -x $(TOOLS_PY) || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_PY) -m pip install --quiet --upgrade pip
+	$(TOOLS_PY) -m pip install --quiet -r requirements-tools.txt
+	$(TOOLS_PY) -m pip install --quiet --no-deps "$$(grep -o '^pycep-parser==[^ ]*' requirements-dev.txt)"
 	touch $@
 
 # A worktree may link node_modules to a shared install; `npm ci` through that link would empty it for everyone.
@@ -46,4 +58,4 @@ dev: setup
 	$(PY) -m devhost.dev
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
+	rm -rf $(VENV) $(TOOLS_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

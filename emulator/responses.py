@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from emulator import actions, plan_actions, shapes, vault_shapes
+from emulator import actions, arm_resources, plan_actions, shapes, vault_shapes
 from emulator.arm import Handler, Request, Response, accepted, ok, page, parse_filter, retry_after
 from emulator.backend import Backend
 from emulator.clock import parse_iso
@@ -276,6 +276,17 @@ def operation_result(b: Backend, req: Request, now: datetime) -> Response:
     return ok(vault_shapes.job_json(b, job, now))
 
 
+def resources_get(b: Backend, req: Request, now: datetime) -> Response:
+    found = arm_resources.find(b, req.path)
+    if found is None:
+        kind = f"{req.param('resourceProviderNamespace')}/{req.param('resourceType')}/{req.param('resourceName')}"
+        raise NotFound(
+            f"The Resource '{kind}' under resource group '{req.param('resourceGroupName')}' was not found. "
+            "For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+        )
+    return ok(found)
+
+
 HANDLERS: dict[str, Handler] = {
     "items.list": items_list,
     "items.list_by_container": items_list_by_container,
@@ -316,6 +327,7 @@ HANDLERS: dict[str, Handler] = {
     "events.list": events_list,
     "events.get": events_get,
     "opstatus.get": opstatus_get,
+    "resources.get": resources_get,
 }
 
 

@@ -17,6 +17,10 @@ CONTAINER = VAULT + "/replicationFabrics/{fabricName}/replicationProtectionConta
 ITEM = CONTAINER + "/replicationProtectedItems/{replicatedProtectedItemName}"
 PLAN = VAULT + "/replicationRecoveryPlans/{recoveryPlanName}"
 JOB = VAULT + "/replicationJobs/{jobName}"
+RESOURCE = (
+    "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
+    "/providers/{resourceProviderNamespace}/{resourceType}/{resourceName}"
+)
 
 # (name, method, template). Order matters only for templates that could match the same path.
 ROUTES: list[tuple[str, str, str]] = [
@@ -57,6 +61,8 @@ ROUTES: list[tuple[str, str, str]] = [
     ("events.list", "GET", VAULT + "/replicationEvents"),
     ("events.get", "GET", VAULT + "/replicationEvents/{eventName}"),
     ("opstatus.get", "GET", VAULT + "/replicationOperationStatus/{jobName}"),
+    # Any other resource (a VM, a storage account...): last, so every ASR route above wins.
+    ("resources.get", "GET", RESOURCE),
 ]
 
 # Resources whose ``Location`` URL is ``{resourcePath}/operationresults/{jobName}``.

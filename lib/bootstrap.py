@@ -23,6 +23,7 @@ from lib.workflows.deps import DrDeps
 if TYPE_CHECKING:
     from lib.adapters.engine_storage import EngineStorage
     from lib.adapters.table_locks import TableItemLocks
+    from lib.autopilot.wiring import Wired
     from lib.reports import ReportWriter
 
 
@@ -42,6 +43,7 @@ class App:
     locks: TableItemLocks
     reports: ReportWriter
     _storage_ready: bool = False
+    _autopilot: Wired | None = None
 
     def ensure_storage(self) -> None:
         if self._storage_ready:
@@ -49,7 +51,16 @@ class App:
         self.storage.provision()
         self.locks.ensure_table()
         self.reports.store.ensure()
+        self.autopilot().provision()
         self._storage_ready = True
+
+    def autopilot(self) -> Wired:
+        """The autopilot (signals in, guarded failovers out), built on first use: its policy, stores and queue."""
+        if self._autopilot is None:
+            from lib.autopilot.wiring import build_autopilot
+
+            self._autopilot = build_autopilot(self)
+        return self._autopilot
 
     def start(self, kind: str, payload: Mapping[str, Any], *, key: str | None = None, actor: str = "") -> StartResult:
         """Validate a DR request body (``ValidationError`` names the field) and start its run."""

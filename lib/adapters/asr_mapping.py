@@ -117,6 +117,8 @@ def protected_item(rpi: m.ReplicationProtectedItem) -> ProtectedItem:
         test_vm_name=(details.tfo_azure_vm_name if details else None) or None,
         rpo_seconds=details.rpo_in_seconds if details else None,
         health_error_codes=tuple(e.error_code for e in props.health_errors or () if e.error_code),
+        vm_id=(details.fabric_object_id if details else None) or "",
+        recovery_vm_id=(details.recovery_fabric_object_id if details else None) or None,
     )
 
 

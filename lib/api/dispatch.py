@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from lib.api import handlers, report
+from lib.api import autopilot, handlers, report
 from lib.api.auth import Access, Principal, authenticate, require_role
 from lib.api.errors import error_response, to_api_error
 from lib.api.http import ApiRequest, ApiResponse
@@ -46,6 +46,9 @@ OPERATIONS: dict[str, Operation] = {
         Operation("retryRun", Access.OPERATE, handlers.retry),
         Operation("rollbackRun", Access.OPERATE, handlers.rollback),
         Operation("continueRun", Access.OPERATE, handlers.continue_run),
+        Operation("receiveAlert", Access.SIGNAL, autopilot.receive_alert),
+        Operation("listDecisions", Access.READ, autopilot.list_decisions),
+        Operation("getPolicy", Access.READ, autopilot.get_policy),
     )
 }
 

@@ -8,6 +8,7 @@ from lib.api.body import MAX_BODY
 from lib.domain.asr import RecoveryPointType
 from lib.domain.dr import KINDS, MAX_VMS, TIMING_FIELDS
 from lib.domain.runs import RunStatus
+from lib.guard import Outcome
 
 __all__ = ["document"]
 
@@ -96,10 +97,41 @@ def _schemas() -> dict[str, Any]:
                    "properties": {"status": {"enum": ["ok", "degraded"]},
                                   "missingSettings": {"type": "array", "items": {"type": "string"}},
                                   "invalidSettings": {"type": "array", "items": {"type": "string"}},
+                                  "policyErrors": {"type": "array", "items": {"type": "string"},
+                                                   "description": "each bad policy field: path: reason"},
                                   "authMode": nullable_text}},
+        **_autopilot_schemas(),
         "ApproveRequest": _text_body("comment", "approval"),
         "ReasonRequest": _text_body("reason"),
         "CommentRequest": _text_body("comment"),
+    }  # fmt: skip
+
+
+def _autopilot_schemas() -> dict[str, Any]:
+    text = {"type": "string"}
+    texts = {"type": "array", "items": text}
+    return {
+        "AlertAccepted": {"type": "object", "required": ["accepted"],
+                          "properties": {"accepted": {"type": "integer", "description": "notifications read"},
+                                         "ignored": {**texts, "description": "why some will be ignored"}}},
+        "Decision": {"type": "object",
+                     "required": ["id", "at", "region", "incident", "sources", "outcome", "reasons", "runs",
+                                  "policyHash"],
+                     "properties": {"id": text, "at": text, "region": text, "incident": {"type": ["string", "null"]},
+                                    "sources": texts, "outcome": {"enum": [o.value for o in Outcome]},
+                                    "reasons": texts, "runs": texts, "policyHash": text,
+                                    "signal": {"type": ["string", "null"], "description": "its notification key"},
+                                    "targets": {"type": "array", "items": {"type": "object"}},
+                                    "incidents": texts, "pending": {"type": ["object", "null"]}}},
+        "DecisionPage": {"type": "object", "required": ["decisions"],
+                         "properties": {"decisions": {"type": "array", "items": _ref("Decision")}}},
+        "PolicyView": {"type": "object", "required": ["valid", "policyHash", "policy", "errors"],
+                       "properties": {"valid": {"type": "boolean"}, "policyHash": {"type": ["string", "null"]},
+                                      "policy": {"type": ["object", "null"], "description": "every default filled"},
+                                      "origin": text,
+                                      "errors": {"type": "array", "items": {
+                                          "type": "object", "required": ["path", "reason"],
+                                          "properties": {"path": text, "reason": text}}}}},
     }  # fmt: skip
 
 
@@ -240,11 +272,37 @@ def _paths() -> dict[str, Any]:
                                        " with a linked failback run", "ReasonRequest"),
         "/runs/{id}/continue": _run_op("continueRun", "drive a pending, running or waiting run now (takes over an"
                                        " expired lease)", "ReasonRequest"),
+        **_autopilot_paths(),
         "/openapi.json": {"get": {"operationId": "getOpenApi", "summary": "this document",
                                   "responses": {"200": {"description": "OpenAPI 3.1", "content": _ANY_JSON},
                                                 **_errors("401", "403")}}},
         "/health": {"get": {"operationId": "getHealth", "summary": "liveness and missing settings (names only)",
                             "security": [], "responses": {"200": _answer("alive", "Health")}}},
+    }  # fmt: skip
+
+
+def _autopilot_paths() -> dict[str, Any]:
+    decision_params = [
+        _query("region", {"type": "string", "pattern": "^([a-z0-9]{1,60}|-)$"}),
+        _query("since", {"type": "string", "format": "date-time"}),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+    ]  # fmt: skip
+    return {
+        "/alerts": {"post": {
+            "operationId": "receiveAlert",
+            "summary": "the Azure Monitor action-group webhook (common alert schema, legacy activity-log schema)",
+            "description": "Queues the payload and answers at once; the decision is taken on the signals queue. "
+                           "AUTH_MODE=easyauth: the action group's secure webhook, app role DR.AlertSender.",
+            "requestBody": {"required": True, "content": _ANY_JSON},
+            "responses": {"202": _answer("queued", "AlertAccepted"), **_errors("400", "401", "403", "413", "415")},
+        }},
+        "/decisions": {"get": {"operationId": "listDecisions", "summary": "the autopilot's decisions, newest first",
+                               "parameters": decision_params,
+                               "responses": {"200": _answer("decisions", "DecisionPage"),
+                                             **_errors("400", "401", "403")}}},
+        "/policy": {"get": {"operationId": "getPolicy", "summary": "the automatic-failover policy, or its errors",
+                            "responses": {"200": _answer("the policy in force", "PolicyView"),
+                                          **_errors("401", "403")}}},
     }  # fmt: skip
 
 

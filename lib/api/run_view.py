@@ -40,6 +40,10 @@ def request_view(req: DrRequest) -> dict[str, Any]:
     if req.kind == "drill":
         out["testNetworkId"] = req.test_network_id
         out["probeUrl"] = req.probe_url
+    if req.approval is not None:  # set by the autopilot: the run waits for an operator before any ASR action
+        out["approval"] = {"timeoutSeconds": req.approval.timeout_s, "onTimeout": req.approval.on_timeout}
+    if req.trigger is not None:  # the autopilot decision that started the run
+        out["trigger"] = dict(req.trigger)
     return out
 
 

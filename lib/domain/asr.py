@@ -68,6 +68,10 @@ class ProtectedItem:
     test_vm_name: str | None = None
     rpo_seconds: int | None = None
     health_error_codes: tuple[str, ...] = ()
+    # ARM ids of the VM in the primary region (``fabricObjectId``) and, once failed over, in the recovery region:
+    # how a resource-level health signal about a VM is matched to its item (compare case-insensitively).
+    vm_id: str = ""
+    recovery_vm_id: str | None = None
 
     @property
     def ref(self) -> ItemRef:

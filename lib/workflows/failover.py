@@ -11,13 +11,14 @@ from lib.domain.asr import Operation, ProtectedItem, RecoveryPointType
 from lib.domain.dr import DrRequest
 from lib.domain.errors import OperationNotAllowed
 from lib.engine import Decide, Next, Outcome, Step, StepContext, Workflow
+from lib.workflows.approval import gated_preflight
 from lib.workflows.cancel import on_cancel
 from lib.workflows.deps import DrDeps
 from lib.workflows.evidence import report
 from lib.workflows.health import await_healthy
 from lib.workflows.partial import COMMIT_CHOICES, apply_choice, decide_partial, return_trip, where
 from lib.workflows.phases import ActionPhase, run_phase
-from lib.workflows.preflight import preflight, renew_locks
+from lib.workflows.preflight import renew_locks
 from lib.workflows.runstate import RunState
 from lib.workflows.steps import request, ride_out, with_state
 from lib.workflows.vmstate import RecoveryPointUsed, VmProgress
@@ -143,7 +144,7 @@ def _workflow(name: str) -> Workflow[DrDeps]:
     return Workflow(
         name=name,
         steps=(
-            Step("preflight", ride_out(preflight)),
+            Step("preflight", ride_out(gated_preflight)),
             _phase_step(FAILOVER),
             Step("await_commit", with_state(await_commit)),
             _phase_step(COMMIT),

@@ -80,11 +80,12 @@ def test_the_real_app_registers_its_engine_triggers() -> None:
     import function_app
 
     index = index_app(function_app.app)
-    assert {q.queue_name for q in index.queues} == {"drwork", "drwork-poison"}
-    timers = {t.name: (t.schedule, t.run_on_startup) for t in index.timers}
+    assert {q.queue_name for q in index.queues} == {"drwork", "drwork-poison", "drsignals"}
+    timers = {(t.name, t.run_on_startup, t.schedule) for t in index.timers}
     assert timers == {
-        "engine_janitor": ("0 */2 * * * *", False),
-        "drill_timer_tick": ("0 0 * * * *", False),
-        "reports_repair": ("0 */10 * * * *", False),
+        ("engine_janitor", False, "0 */2 * * * *"),
+        ("probe_regions", False, "0 * * * * *"),
+        ("drill_timer_tick", False, "0 0 * * * *"),
+        ("reports_repair", False, "0 */10 * * * *"),
     }
     assert "http_health" in {f.name for f in index.http} and index.unsupported == ()
