@@ -108,8 +108,12 @@ class DrillTimer:
         )
 
     def _drills(self, policy: Policy, seen: _Seen, report: TickReport) -> None:
-        for decision in due_drills(policy.drills, seen.now, self._facts(policy, seen)):
-            details = decision.to_json()
+        facts = self._facts(policy, seen)
+        for decision in due_drills(policy.drills, seen.now, facts):
+            # What a decisions store needs besides the reason: where, which target, and the policy in force.
+            regions = sorted(facts.target_regions.get(decision.drill, frozenset()))
+            target = policy.drills[decision.drill].target.key
+            details = {**decision.to_json(), "regions": regions, "target": target, "policyHash": policy.policy_hash}
             if decision.action is DrillAction.SKIP:
                 report.skipped.append({"drill": decision.drill, "reason": decision.reason})
                 self.log.record("drill-skip", decision.drill, decision.reason, details)

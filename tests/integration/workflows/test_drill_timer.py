@@ -44,9 +44,11 @@ def _drill(vms: list[str], every_days: int = 30) -> dict[str, Any]:
 class Log:
     def __init__(self) -> None:
         self.lines: list[tuple[str, str, str]] = []
+        self.details: list[dict[str, Any]] = []
 
     def record(self, kind: str, subject: str, reason: str, details: Any) -> None:
         self.lines.append((kind, subject, reason))
+        self.details.append(dict(details))
 
 
 def _timer(stack: Stack, log: Log, clock: Any = None) -> DrillTimer:
@@ -272,6 +274,8 @@ def test_an_incident_or_the_kill_switch_keeps_a_due_drill_from_starting(dr_stack
         down = drill_timer(stack.app, log=log, incidents=EastUsDown())
         [skipped] = down.tick(_policy(web=_drill(["web-1"]))).skipped
         assert skipped["reason"] == "due, but eastus has an active incident"
+        recorded = log.details[0]
+        assert recorded["regions"] == ["eastus"] and recorded["target"] == "vms:web-1" and recorded["policyHash"]
         killed = parse_policy(json.dumps({"killSwitch": True, "drills": {"web": _drill(["web-1"])}}))
         assert isinstance(killed, Policy)
         [off] = _timer(stack, log).tick(killed).skipped
