@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from lib.adapters.engine_storage import EngineStorage
     from lib.adapters.table_locks import TableItemLocks
     from lib.autopilot.wiring import Wired
+    from lib.reports import ReportWriter
 
 
 def workflows() -> dict[str, Workflow[DrDeps]]:
@@ -40,6 +41,7 @@ class App:
     deps: DrDeps
     storage: EngineStorage
     locks: TableItemLocks
+    reports: ReportWriter
     _storage_ready: bool = False
     _autopilot: Wired | None = None
     # Parts built on first use by other wiring modules (e.g. lib.monitoring), kept for the App's lifetime.
@@ -50,6 +52,7 @@ class App:
             return
         self.storage.provision()
         self.locks.ensure_table()
+        self.reports.store.ensure()
         self.autopilot().provision()
         self._storage_ready = True
 
@@ -94,9 +97,11 @@ def build(
     from azure.data.tables import TableClient
 
     from lib.adapters.asr_sdk import build_site_recovery
+    from lib.adapters.blob_report_store import BlobReportStore
     from lib.adapters.engine_storage import engine_storage
     from lib.adapters.http_probe import UrllibProbe
     from lib.adapters.table_locks import TableItemLocks
+    from lib.reports import ReportWriter
 
     conn = settings.storage_connection
     storage = engine_storage(
@@ -132,4 +137,7 @@ def build(
         config=engine_config,
     )
     engines.append(engine)
-    return App(settings, engine, deps, storage, locks)
+    # A report for every finished run, written right after the checkpoint that finished it.
+    reports = ReportWriter(BlobReportStore(conn, settings.reports_container), storage.store, engine.clock)
+    engine.add_observer(reports.observe)
+    return App(settings, engine, deps, storage, locks, reports)
