@@ -22,7 +22,7 @@ __all__ = ["Act", "Check", "Scenario", "Watch"]
 SETTLED = {"succeeded", "failed", "partially-succeeded", "cancelled", "awaiting-approval", "awaiting-decision"}
 INCIDENT = "DEMO-7K2Q"
 CLEAN = (None, "", "None", "MarkedForDeletion")  # MarkedForDeletion: cleaned up, the state not yet cleared
-DRILL_TIMER = "drill_timer"  # the timer trigger's function name in function_app.py
+DRILL_TIMER = "drill_timer_tick"  # the timer trigger's function name in function_app.py
 Watch = Callable[[list[dict[str, Any]]], None]  # shown the runs of an act at every poll
 
 

@@ -164,13 +164,19 @@ class DrillTimer:
                 self.log.record("test-failover-cleanup", choice.vm, f"cleanup refused by ASR: {exc}", {})
                 continue
             report.cleaned.append({"vm": choice.vm, "job": job, "reason": choice.reason})
-            self.log.record("test-failover-cleanup", choice.vm, choice.reason, {"job": job})
+            where = {"job": job, "regions": [choice.item.primary_location.lower()], "target": choice.vm}
+            self.log.record("test-failover-cleanup", choice.vm, choice.reason, where)
 
 
 def drill_timer(app: App, log: DrillLog | None = None, incidents: IncidentView | None = None) -> DrillTimer:
-    """The timer wired on the app. TODO(merge): pass the decisions store as ``log`` and the signals' incident view
-    as ``incidents`` (see lib/drills/README.md)."""
-    from lib.adapters.drill_log import LogDrillLog, NoIncidents
+    """The timer wired on the app: its decisions go to the autopilot's decisions store, and a region's incidents
+    are the autopilot's recorded signals, weighed like the guard weighs them (tests may pass their own)."""
+    from lib.autopilot.drill_bridge import DecisionDrillLog, SignalIncidents
+
+    if log is None or incidents is None:
+        wired = app.autopilot()
+        log = log or DecisionDrillLog(wired.decisions, app.engine.clock)
+        incidents = incidents or SignalIncidents(wired.signals, wired.autopilot.policy)
 
     def start(body: Mapping[str, Any], key: str, actor: str) -> tuple[str, bool]:
         started = app.start("drill", body, key=key, actor=actor)
@@ -181,7 +187,7 @@ def drill_timer(app: App, log: DrillLog | None = None, incidents: IncidentView |
         runs=app.storage.store,
         start_drill=start,
         clock=app.engine.clock,
-        log=log or LogDrillLog(),
-        incidents=incidents or NoIncidents(),
+        log=log,
+        incidents=incidents,
         abandoned_after=timedelta(hours=app.settings.drill_abandoned_hours),
     )
