@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -19,4 +20,13 @@ def local_settings(emu: EmulatorInfo, storage_connection: str = "", **overrides:
         asr_arm_endpoint=emu.endpoint,
         asr_ca_bundle=emu.ca_bundle,
     )
-    return replace(base, **overrides)
+    return replace(base, **{**_autopilot_names(overrides), **overrides})
+
+
+def _autopilot_names(overrides: dict[str, Any]) -> dict[str, str]:
+    """A stack with its own work queue gets its own signals queue and tables too (tests share one Azurite)."""
+    queue = str(overrides.get("work_queue") or "")
+    stem = re.sub(r"[^a-z0-9]", "", queue.lower())
+    if not stem:
+        return {}
+    return {"signals_queue": f"{stem}sig", "signals_table": f"{stem}sig", "decisions_table": f"{stem}dec"}

@@ -9,18 +9,21 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from drctl.cli import UsageError, parse, request_payload
 from drctl.errors import Interrupted, describe
-from drctl.render import LiveProgress, history_table, jsonable, runs_table, vm_table
+from drctl.lease_wait import continue_when_free
+from drctl.render import LiveProgress, history_table, jsonable, link_lines, runs_table, vm_table
 from lib.api import control
 from lib.api.targets import start_checked
 from lib.bootstrap import App, build
 from lib.domain.runs import RunRecord, RunStatus
 from lib.engine import Driver, WatchInterrupted
+from lib.reports import ReportNotReady
 from lib.settings import Settings
 
 FOREVER_S = 7 * 24 * 3600.0
@@ -41,7 +44,7 @@ def _drive(app: App, run_id: str, timeout: float | None, console: Console, as_js
         raise Interrupted(run_id, exc.released) from None
 
 
-def _finish(app: App, run: RunRecord, console: Console, as_json: bool) -> int:
+def _finish(app: App, run: RunRecord, console: Console, as_json: bool, *, ok: RunStatus = RunStatus.SUCCEEDED) -> int:
     if as_json:
         print(json.dumps(jsonable({"run": run})))
     else:
@@ -51,7 +54,7 @@ def _finish(app: App, run: RunRecord, console: Console, as_json: bool) -> int:
             console.print(f"waiting for approval '{run.approval}': {PROG} approve {run.run_id}")
         if run.status is RunStatus.AWAITING_DECISION:
             console.print(f"waiting for a decision: {PROG} {'|'.join(run.choices)} {run.run_id}")
-    return 0 if run.status is RunStatus.SUCCEEDED else 1
+    return 0 if run.status is ok else 1
 
 
 def _setup(argv: Sequence[str]) -> tuple[App, Any] | int:
@@ -117,10 +120,26 @@ def _show(app: App, args: Any, console: Console, as_json: bool) -> int:
         print(json.dumps(jsonable({"run": view.run, "history": view.history, "lease": lease})))
     else:
         console.print(vm_table(view.run))
+        for line in link_lines(view.run):
+            console.print(line, soft_wrap=True)
         console.print(history_table(view.history))
         if view.lease is not None:
             state = "expired (its holder is gone: continue takes over)" if view.lease.expired else "live"
             console.print(f"lease: {view.lease.holder} until {view.lease.expires_at.isoformat()} ({state})")
+    return 0
+
+
+def _report(app: App, args: Any, console: Console, as_json: bool) -> int:
+    try:
+        data = app.reports.read(args.run_id, "json")
+        page = app.reports.read(args.run_id, "html") if args.html else None
+    except ReportNotReady as exc:
+        print(f"drctl: {exc}", file=sys.stderr)
+        return 1
+    if page is not None:
+        Path(args.html).write_bytes(page)
+        print(f"drctl: wrote {args.html}", file=sys.stderr)
+    sys.stdout.write(data.decode() + "\n")
     return 0
 
 
@@ -136,11 +155,22 @@ _OPERATIONS: dict[str, Callable[[App, str], RunRecord]] = {
 
 
 def _control(app: App, args: Any, console: Console, as_json: bool) -> int:
-    """An operation on a run, then (with --wait) drive that run, and only it, to its end."""
-    run = _OPERATIONS[args.command](app, args.run_id)
+    """An operation on a run, then (with --wait) drive that run, and only it, to its end. ``continue --wait``
+    waits out a live lease (printing who holds it) instead of refusing."""
+    if args.command == "continue" and args.wait:
+        run = continue_when_free(app.engine, args.run_id, by="drctl", timeout_s=args.timeout or FOREVER_S)
+    else:
+        run = _OPERATIONS[args.command](app, args.run_id)
+    if args.command == "cancel" and run.active and not args.wait:
+        # Accepted as a request: the run stops its ASR jobs itself (a cancel while nothing runs ends it at once).
+        if not as_json:
+            console.print(f"{run.reason}\nfollow it: {PROG} continue {run.run_id} --wait", soft_wrap=True)
+        return _finish(app, run, console, as_json, ok=run.status)
     if getattr(args, "wait", False):
         run = _drive(app, run.run_id, args.timeout, console, as_json)
-    return _finish(app, run, console, as_json)
+    return _finish(
+        app, run, console, as_json, ok=RunStatus.CANCELLED if args.command == "cancel" else RunStatus.SUCCEEDED
+    )
 
 
 _COMMANDS: dict[str, Callable[[App, Any, Console, bool], int]] = {
@@ -149,6 +179,7 @@ _COMMANDS: dict[str, Callable[[App, Any, Console, bool], int]] = {
     "drill": _start,
     "runs": _runs,
     "show": _show,
+    "report": _report,
 }
 
 

@@ -47,11 +47,17 @@ def parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="a run and its history")
     show.add_argument("run_id")
     show.add_argument("--json", action="store_true")
+    report = sub.add_parser("report", help="the report of a finished run (JSON on stdout)")
+    report.add_argument("run_id")
+    report.add_argument("--html", metavar="FILE", default=None, help="also write the printable page to FILE")
     operations = (
         ("approve", "approve a paused run"),
-        ("cancel", "cancel a run (refused once VMs failed over: commit or rollback instead)"),
+        ("cancel", "cancel a run (stops its running ASR jobs first; refused once VMs failed over: commit or rollback)"),
         ("resume", "resume a failed or partial run"),
-        ("continue", "drive a pending, running or waiting run (takes over an expired lease)"),
+        (
+            "continue",
+            "drive a pending, running or waiting run (takes over an expired lease; --wait waits out a live one)",
+        ),
         ("commit", "commit what failed over (a partial failover's choice, or the commit approval)"),
         ("retry", "fail the failed VMs over again, or resume a failed or partial run"),
         ("rollback", "commit and reprotect what failed over, then fail it back (a linked run)"),

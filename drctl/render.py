@@ -64,6 +64,27 @@ def vm_table(run: RunRecord) -> Table:
     return table
 
 
+def link_lines(run: RunRecord) -> list[str]:
+    """The runs linked to this one (a rollback's return trip, both ways) and a cancel under way."""
+    lines: list[str] = []
+    came_from = run.input.get("linkedFrom")
+    if isinstance(came_from, Mapping):
+        lines.append(
+            f"linked from run {came_from.get('runId')} ({came_from.get('reason')}, chosen by {came_from.get('by')})"
+        )
+    state = RunState.load(run.state)
+    for link in state.links:
+        lines.append(
+            f"{link.reason}: linked run {link.run_id} ({link.kind}, chosen by {link.by}) brings the VMs back"
+            f" and reprotects them in the original direction: python -m drctl show {link.run_id}"
+        )
+    if state.stop_requested:
+        lines.append("cancel requested: the run starts nothing more and stops its running ASR jobs first")
+    if state.cancelled_jobs:
+        lines.append(f"ASR jobs cancelled: {', '.join(state.cancelled_jobs)}")
+    return lines
+
+
 def history_table(history: Sequence[HistoryRecord]) -> Table:
     table = Table(title="History")
     for col in ("#", "at", "step", "event", "→ status", "reason"):

@@ -319,8 +319,10 @@ def refresh_vault_health(b: Backend, now: datetime) -> Job:
 
 
 def cancel_job(b: Backend, job: Job, now: datetime) -> Job:
-    if job.finished(now):
-        raise OperationNotAllowed("Cancel", f"job {job.name}", [])
+    """Only where ``allowedActions`` offers ``Cancel``; the job ends ``Cancelled`` at once and the item effects
+    it had not reached yet never happen (the item is as before the job, or as far as the job got)."""
+    if not job.cancellable(now):
+        raise OperationNotAllowed("Cancel", f"job {job.name} ({job.scenario}, {job.state(now)[0]})", [])
     job.cancelled_at = now
     for name in job.item_names:
         item = b.items[name]

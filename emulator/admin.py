@@ -9,13 +9,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from emulator import outage
+from emulator import compute, outage
 from emulator import topology as topo
 from emulator.backend import Backend
 from emulator.clock import iso
 from emulator.faults import FaultRuleError
 from emulator.jobs import monitoring_percentage
-from emulator.models import HealthIssue
+from emulator.models import AgentStatus, HealthIssue, InfraIssue
 from emulator.plan_actions import plan_allowed
 
 LOG_SIZE = 10_000  # newest request log entries kept; a long soak must not grow the emulator without bound
@@ -84,6 +84,7 @@ def vm_state(b: Backend, now: datetime) -> dict[str, Any]:
             "rpoInSeconds": outage.rpo_seconds(b, item, now),
             "lastSuccessfulFailoverTime": iso(item.last_failover_time),
             "lastSuccessfulTestFailoverTime": iso(item.last_tfo_time),
+            "vmSize": item.vm_size,
         }
     return out
 
@@ -181,6 +182,74 @@ def _clear_health_issues(b: Backend, counter: RequestCounter, query: dict[str, s
         return {"vm": item.vm, "healthErrorCodes": [h.code for h in item.health]}
 
 
+_AGENT_FIELDS = {
+    "agentVersion": "version",
+    "agentExpiryDate": "expiry",
+    "isReplicationAgentUpdateRequired": "update_required",
+    "agentCertificateExpiryDate": "certificate_expiry",
+    "isReplicationAgentCertificateUpdateRequired": "certificate_update_required",
+}
+
+
+def _set_agent(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    """Change an item's Mobility-agent fields; fields not given keep their value."""
+    fields = dict(body or {})
+    with b.lock:
+        item = b.item_by_vm(str(fields.pop("vm", "")))
+        unknown = set(fields) - set(_AGENT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown agent fields {sorted(unknown)}; known: {sorted(_AGENT_FIELDS)}")
+        current = vars(item.agent) | {_AGENT_FIELDS[k]: v for k, v in fields.items()}
+        item.agent = AgentStatus(**current)
+        return {"vm": item.vm, **{k: getattr(item.agent, v) for k, v in _AGENT_FIELDS.items()}}
+
+
+def _add_infra_issue(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    fields = body or {}
+    scope = str(fields.get("scope") or "vault")
+    if scope not in ("vault", "fabric", "container"):
+        raise ValueError("scope must be vault, fabric or container")
+    region = str(fields.get("region") or ("" if scope == "vault" else b.topology.primary_region)).lower()
+    with b.lock:
+        issue = InfraIssue(
+            scope=scope,
+            region=region,
+            code=str(fields.get("code") or "708"),
+            category=str(fields.get("category") or "FabricInfrastructure"),
+            level=str(fields.get("level") or "Error"),
+            message=str(fields.get("message") or "Recovery Services Provider heartbeat is missing"),
+            created=b.sync(),
+        )
+        b.infra_issues.append(issue)
+        return {"issues": len(b.infra_issues)}
+
+
+def _clear_infra_issues(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    with b.lock:
+        count = len(b.infra_issues)
+        b.infra_issues.clear()
+        return {"cleared": count}
+
+
+def _set_usage(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    fields = body or {}
+    limit, extra = fields.get("limit"), fields.get("used")
+    with b.lock:
+        return compute.set_usage(
+            b,
+            str(fields["region"]),
+            str(fields.get("name") or "cores"),
+            limit=None if limit is None else int(limit),
+            extra_used=None if extra is None else int(extra),
+        )
+
+
+def _usages(b: Backend, counter: RequestCounter, query: dict[str, str], body: Any) -> Any:
+    with b.lock:
+        b.sync()
+        return {"region": query["region"], "usages": compute.usages_json(b, query["region"])}
+
+
 ROUTES: dict[tuple[str, str], AdminHandler] = {
     ("/_emulator/requests", "GET"): _requests,
     ("/_emulator/requests/log", "GET"): _request_log,
@@ -193,6 +262,11 @@ ROUTES: dict[tuple[str, str], AdminHandler] = {
     ("/_emulator/advance", "POST"): _advance,
     ("/_emulator/health-issues", "POST"): _add_health_issue,
     ("/_emulator/health-issues", "DELETE"): _clear_health_issues,
+    ("/_emulator/agent", "POST"): _set_agent,
+    ("/_emulator/vault-health", "POST"): _add_infra_issue,
+    ("/_emulator/vault-health", "DELETE"): _clear_infra_issues,
+    ("/_emulator/usages", "POST"): _set_usage,
+    ("/_emulator/usages", "GET"): _usages,
 }
 
 

@@ -109,17 +109,19 @@ def _split_and(text: str) -> list[str]:
     return [*out, current]
 
 
-def accepted(b: Backend, req: Request, job: Job, resource_path: str) -> Response:
-    """202 + LRO headers the way ASR sends them (asr-api.md §4.1)."""
+def accepted(b: Backend, req: Request, job: Job, resource_path: str, operation: str | None = None) -> Response:
+    """202 + LRO headers the way ASR sends them (asr-api.md §4.1); their last segment is the job's name, or
+    ``operation`` (an id of its own, for an operation on a job such as cancel)."""
     version = urllib.parse.quote(req.api_version)
+    name = operation or job.name
     retry = b.topology.retry_after
     return Response(
         202,
         None,
         {
-            "Location": f"{req.endpoint}{resource_path}/operationresults/{job.name}?api-version={version}",
+            "Location": f"{req.endpoint}{resource_path}/operationresults/{name}?api-version={version}",
             "Azure-AsyncOperation": (
-                f"{req.endpoint}{b.vault_id}/replicationOperationStatus/{job.name}?api-version={version}"
+                f"{req.endpoint}{b.vault_id}/replicationOperationStatus/{name}?api-version={version}"
             ),
             "x-ms-request-id": b.job_id(job.name),
         }

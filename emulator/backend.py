@@ -21,7 +21,7 @@ from emulator import topology as topo
 from emulator.clock import SimClock
 from emulator.errors import NotFound
 from emulator.faults import FaultRegistry
-from emulator.models import PROTECTED, Event, HealthIssue, Item, Job, Plan, Scenario, no_tfo_issue
+from emulator.models import PROTECTED, Event, HealthIssue, InfraIssue, Item, Job, Plan, Scenario, Usage, no_tfo_issue
 
 # Recovery-point cadence (A2A policy defaults: crash-consistent every 5 min, app-consistent every 4 h).
 CRASH_EVERY = timedelta(minutes=5)
@@ -48,10 +48,13 @@ class Backend:
         self.items: dict[str, Item] = {}
         self.plans: dict[str, Plan] = {}
         self.jobs: dict[str, Job] = {}
+        self.cancel_ops: dict[str, str] = {}  # a job cancel's operation id (lower case) -> the cancelled job
         self.events: list[Event] = []
         self.issued_points: dict[str, dict[str, RecoveryPointInfo]] = {}
         self.down_regions: dict[str, datetime] = {}  # region -> outage start (emulator.outage)
         self.switch_inputs: dict[str, list[dict[str, Any]]] = {}  # VM -> switch-protection inputs received
+        self.infra_issues: list[InfraIssue] = []
+        self.usages: dict[str, dict[str, Usage]] = {}  # region -> usage name -> counter (see compute.py)
         self._effects: list[tuple[datetime, int, Callable[[datetime], None]]] = []
         self._seq = 0
         self._job_counter = 0
@@ -82,6 +85,7 @@ class Backend:
                 monitoring_pct=0,
                 last_rpo_time=self._now,
                 vm_running={t.primary_region: True, t.recovery_region: False},
+                vm_size=vm.size,
             )
             item.health = [no_tfo_issue(vm.name, since)]
             self.items[name] = item

@@ -265,7 +265,9 @@ def switch_unit(b: Backend, job: Job, item: Item, start: datetime, rng: random.R
     if unit.error is not None:
         return unit
     ir_duration = timedelta(seconds=ir_seconds(item, rng))
-    stall_step = rng.randint(2, max(2, int(ir_duration / MONITORING_STEP) - 1))
+    refreshes = int(ir_duration / MONITORING_STEP)
+    # One refresh that does not move, somewhere in the first half of a replication long enough to show it.
+    stall_step = rng.randint(2, refreshes // 2) if refreshes >= 6 else None
 
     def switched(at: datetime) -> None:
         old_primary = item.primary

@@ -81,6 +81,40 @@ def no_tfo_issue(vm: str, created: datetime) -> HealthIssue:
 
 
 @dataclass
+class AgentStatus:
+    """The Mobility agent's fields on an A2A item (``providerSpecificDetails``): the "Software updates" inputs."""
+
+    version: str = "9.65.7397.1"
+    expiry: str = "9999-12-31T23:59:59.9999999Z"
+    update_required: bool = False
+    certificate_expiry: str = "2027-01-15T08:53:51Z"
+    certificate_update_required: bool = False
+
+
+@dataclass
+class InfraIssue:
+    """A vault, fabric or container health error (``replicationVaultHealth``), injected through the admin API."""
+
+    scope: str  # vault | fabric | container
+    region: str  # the fabric's / container's region ("" for the vault)
+    code: str
+    category: str
+    level: str
+    message: str
+    created: datetime
+
+
+@dataclass
+class Usage:
+    """One compute usage counter of a region (``Microsoft.Compute/locations/{region}/usages``)."""
+
+    name: str  # "cores" or a family such as "standardDSv2Family"
+    localized: str
+    limit: int
+    extra_used: int = 0  # vCPUs used by VMs outside the vault
+
+
+@dataclass
 class Scenario:
     name: str
     job_name: str
@@ -119,6 +153,8 @@ class Item:
     tfo_network_id: str | None = None
     rpo_seconds: int | None = 393
     last_rpo_time: datetime | None = None
+    vm_size: str = "Standard_DS1_v2"
+    agent: AgentStatus = field(default_factory=AgentStatus)
 
     @property
     def recovery(self) -> str:
@@ -229,6 +265,23 @@ class Job:
 
     def finish_time(self) -> datetime:
         return self.cancelled_at if self.cancelled_at is not None else self.end
+
+    def cancellable(self, now: datetime) -> bool:
+        """Whether ``allowedActions`` offers ``Cancel`` now (see ``CANCELLABLE_UNTIL``)."""
+        if self.finished(now) or self.scenario not in CANCELLABLE_UNTIL:
+            return False
+        until = CANCELLABLE_UNTIL[self.scenario]
+        task = next((t for t in self.tasks if t.task_id == until), None) if until else None
+        return task is None or now < task.start
+
+
+# Jobs ASR lets you cancel, and the task from which on it no longer does (None: until the job ends). A test
+# failover touches nothing in production; a reprotect can stop before it starts replicating the VM. A failover
+# (A2A cannot undo one), a commit, a cleanup and the other jobs cannot be cancelled.
+CANCELLABLE_UNTIL: dict[str, str | None] = {
+    "TestFailover": None,
+    "SwitchReplicationGroupProtection": "ProtectReplicaTask",
+}
 
 
 @dataclass

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from emulator import actions, plan_actions, shapes, vault_shapes
+from emulator import actions, arm_resources, compute, plan_actions, shapes, vault_shapes
 from emulator.arm import Handler, Request, Response, accepted, ok, page, parse_filter
 from emulator.backend import Backend
 from emulator.clock import parse_iso
@@ -198,8 +198,11 @@ def jobs_get(b: Backend, req: Request, now: datetime) -> Response:
 
 
 def jobs_cancel(b: Backend, req: Request, now: datetime) -> Response:
+    """An LRO like every action: 202 + ``Location``/``Azure-AsyncOperation`` naming the cancelled job."""
     job = actions.cancel_job(b, b.job(req.param("jobName")), now)
-    return ok(vault_shapes.job_json(b, job, now))
+    operation = b.new_guid()
+    b.cancel_ops[operation.lower()] = job.name
+    return accepted(b, req, job, b.job_id(job.name), operation)
 
 
 def jobs_not_supported(operation: str) -> Handler:
@@ -250,6 +253,9 @@ def events_get(b: Backend, req: Request, now: datetime) -> Response:
 
 
 def opstatus_get(b: Backend, req: Request, now: datetime) -> Response:
+    cancelled = b.cancel_ops.get(req.param("jobName").lower())
+    if cancelled is not None:  # a job cancel: done (Succeeded) as soon as the job is Cancelled, i.e. at once
+        return Response(200, vault_shapes.cancel_status_json(req.param("jobName"), b.job(cancelled)), {})
     job = b.job(req.param("jobName"))
     # The recorded status responses carry no Retry-After: pollers fall back to their own interval.
     return Response(200, vault_shapes.op_status_json(job, now), {})
@@ -269,6 +275,21 @@ def operation_result(b: Backend, req: Request, now: datetime) -> Response:
     if kind == "health.default":
         return ok(vault_shapes.health_json(b))
     return ok(vault_shapes.job_json(b, job, now))
+
+
+def resources_get(b: Backend, req: Request, now: datetime) -> Response:
+    found = arm_resources.find(b, req.path)
+    if found is None:
+        kind = f"{req.param('resourceProviderNamespace')}/{req.param('resourceType')}/{req.param('resourceName')}"
+        raise NotFound(
+            f"The Resource '{kind}' under resource group '{req.param('resourceGroupName')}' was not found. "
+            "For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+        )
+    return ok(found)
+
+
+def usages_list(b: Backend, req: Request, now: datetime) -> Response:
+    return ok({"value": compute.usages_json(b, req.param("location"))})
 
 
 HANDLERS: dict[str, Handler] = {
@@ -311,10 +332,15 @@ HANDLERS: dict[str, Handler] = {
     "events.list": events_list,
     "events.get": events_get,
     "opstatus.get": opstatus_get,
+    "resources.get": resources_get,
+    "usages.list": usages_list,
 }
 
 
 def dispatch(b: Backend, req: Request, now: datetime) -> Response:
+    if req.route.name == "opresult:jobs.get":  # a job cancel's result is the cancelled job
+        operation = req.param("jobName")
+        return ok(vault_shapes.job_json(b, b.job(b.cancel_ops.get(operation.lower(), operation)), now))
     if req.route.name.startswith("opresult:"):
         return operation_result(b, req, now)
     return HANDLERS[req.route.name](b, req, now)

@@ -51,6 +51,7 @@ REGION_NAMES = {
 }
 
 DEFAULT_DISK_GIB = 127
+DEFAULT_VM_SIZE = "Standard_DS1_v2"
 
 
 def stable_guid(*parts: str) -> str:
@@ -81,12 +82,21 @@ class VmSpec:
     disk_gib: int
     resource_group: str
     recovery_resource_group: str
+    size: str = DEFAULT_VM_SIZE
 
 
 @dataclass(frozen=True)
 class PlanSpec:
     name: str
     groups: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """Any other ARM resource the emulator answers a plain GET for (a storage account, a load balancer...)."""
+
+    id: str
+    location: str
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,7 @@ class Topology:
     page_size: int = 50
     retry_after: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
+    resources: tuple[ResourceSpec, ...] = ()
 
     def other_region(self, region: str) -> str:
         return self.recovery_region if region == self.primary_region else self.primary_region
@@ -126,7 +137,8 @@ def _parse_vms(raw_vms: list[Any], vm_rg_default: str) -> tuple[VmSpec, ...]:
         if disk <= 0:
             raise TopologyError(f"topology: diskGiB of '{name}' must be > 0")
         vm_rg = str(entry.get("resourceGroup") or vm_rg_default)
-        vms.append(VmSpec(name, disk, vm_rg, str(entry.get("recoveryResourceGroup") or f"{vm_rg}-asr")))
+        size = str(entry.get("size") or DEFAULT_VM_SIZE)
+        vms.append(VmSpec(name, disk, vm_rg, str(entry.get("recoveryResourceGroup") or f"{vm_rg}-asr"), size))
     return tuple(vms)
 
 
@@ -141,6 +153,31 @@ def _parse_plans(raw_plans: list[Any], known_vms: set[str]) -> tuple[PlanSpec, .
                     raise TopologyError(f"topology: plan '{pname}' names unknown VM '{vm}'")
         plans.append(PlanSpec(pname, groups))
     return tuple(plans)
+
+
+def _parse_resources(raw: Any, sub: str, default_rg: str) -> tuple[ResourceSpec, ...]:
+    """``[{"id": "/subscriptions/.../providers/Microsoft.Storage/storageAccounts/sa1", "location": "eastus"}]``, or
+    ``{"type": "Microsoft.Storage/storageAccounts", "name": "sa1", "resourceGroup": "rg", "location": "eastus"}``."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise TopologyError("topology: 'resources' must be a list")
+    found: list[ResourceSpec] = []
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise TopologyError(f"topology: resources[{index}] must be an object")
+        location = entry.get("location")
+        if not isinstance(location, str) or not location:
+            raise TopologyError(f"topology: resources[{index}].location must be a non-empty string")
+        rid = entry.get("id")
+        if not isinstance(rid, str) or not rid.startswith("/subscriptions/"):
+            kind, name = entry.get("type"), entry.get("name")
+            if not isinstance(kind, str) or kind.count("/") != 1 or not isinstance(name, str) or not name:
+                raise TopologyError(f"topology: resources[{index}] needs an 'id', or a 'type' and a 'name'")
+            group = str(entry.get("resourceGroup") or default_rg)
+            rid = f"/subscriptions/{sub}/resourceGroups/{group}/providers/{kind}/{name}"
+        found.append(ResourceSpec(rid, location))
+    return tuple(found)
 
 
 def parse_topology(raw: dict[str, Any]) -> Topology:
@@ -158,7 +195,10 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
     page_size = int(raw.get("pageSize") or 50)
     if page_size <= 0:
         raise TopologyError("topology: pageSize must be > 0")
-    known = {"subscriptionId", "resourceGroup", "vault", "primaryRegion", "recoveryRegion", "vms", "recoveryPlans"}
+    known = {
+        "subscriptionId", "resourceGroup", "vault", "primaryRegion", "recoveryRegion", "vms", "recoveryPlans",
+        "resources",
+    }  # fmt: skip
     return Topology(
         subscription_id=sub,
         resource_group=rg,
@@ -170,4 +210,5 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
         page_size=page_size,
         retry_after=float(raw.get("retryAfterSeconds", 30.0)),
         extra={k: v for k, v in raw.items() if k not in known},
+        resources=_parse_resources(raw.get("resources"), sub, str(raw.get("vmResourceGroup") or f"{rg}-vms")),
     )

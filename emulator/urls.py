@@ -17,6 +17,11 @@ CONTAINER = VAULT + "/replicationFabrics/{fabricName}/replicationProtectionConta
 ITEM = CONTAINER + "/replicationProtectedItems/{replicatedProtectedItemName}"
 PLAN = VAULT + "/replicationRecoveryPlans/{recoveryPlanName}"
 JOB = VAULT + "/replicationJobs/{jobName}"
+RESOURCE = (
+    "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
+    "/providers/{resourceProviderNamespace}/{resourceType}/{resourceName}"
+)
+USAGES = "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/usages"
 
 # (name, method, template). Order matters only for templates that could match the same path.
 ROUTES: list[tuple[str, str, str]] = [
@@ -57,6 +62,9 @@ ROUTES: list[tuple[str, str, str]] = [
     ("events.list", "GET", VAULT + "/replicationEvents"),
     ("events.get", "GET", VAULT + "/replicationEvents/{eventName}"),
     ("opstatus.get", "GET", VAULT + "/replicationOperationStatus/{jobName}"),
+    ("usages.list", "GET", USAGES),
+    # Any other resource (a VM, a storage account...): last, so every ASR route above wins.
+    ("resources.get", "GET", RESOURCE),
 ]
 
 # Resources whose ``Location`` URL is ``{resourcePath}/operationresults/{jobName}``.
@@ -65,6 +73,7 @@ RESULT_PARENTS: list[tuple[str, str]] = [
     ("containers.get", CONTAINER),
     ("plans.get", PLAN),
     ("health.default", VAULT + "/replicationVaultHealth/default"),
+    ("jobs.get", VAULT + "/replicationJobs/{cancelledJob}"),  # a job cancel's result (the job itself)
 ]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from emulator import topology as topo
 from emulator.backend import Backend
 from emulator.clock import UNSET_TASK_TIME, iso
-from emulator.models import COMMIT_PENDING, COMMITTED, PROTECTED, TFO_WAITING, Event, Job, Plan, Task
+from emulator.models import COMMIT_PENDING, COMMITTED, PROTECTED, TFO_WAITING, Event, InfraIssue, Job, Plan, Task
 from emulator.plan_actions import plan_allowed
 from emulator.shapes import health_error_json
 
@@ -69,7 +69,7 @@ def job_json(b: Backend, job: Job, now: datetime) -> dict[str, Any]:
             "errors": list(job.errors) if finished else [],
             "startTime": iso(job.start),
             "endTime": iso(job.finish_time()) if finished else None,
-            "allowedActions": [] if finished else ["Cancel"],
+            "allowedActions": ["Cancel"] if job.cancellable(now) else [],
             "targetObjectId": job.target_object_id,
             "targetObjectName": target_object_name(job),
             "targetInstanceType": job.target_instance_type,
@@ -90,6 +90,13 @@ def target_object_name(job: Job) -> str:
     if job.target_instance_type in ("ProtectionEntity", "Vm"):
         return job.target_object_name.lower()
     return job.target_object_name
+
+
+def cancel_status_json(operation: str, job: Job) -> dict[str, Any]:
+    """The operation status of a job cancel: it succeeded (the job itself reads ``Cancelled``)."""
+    at = iso(job.finish_time())
+    return {"error": None, "id": None, "name": operation, "properties": None, "status": "Succeeded",
+            "startTime": at, "endTime": at, "percentComplete": None}  # fmt: skip
 
 
 def op_status_json(job: Job, now: datetime) -> dict[str, Any]:
@@ -228,22 +235,65 @@ def _counts(b: Backend) -> dict[str, int]:
     return counts
 
 
+def _vault_error_json(b: Backend, issue: InfraIssue) -> dict[str, Any]:
+    return {
+        "innerHealthErrors": [],
+        "errorSource": "VaultHealthValidator",
+        "errorType": issue.code,
+        "errorLevel": issue.level,
+        "errorCategory": issue.category,
+        "errorCode": issue.code,
+        "summaryMessage": issue.message,
+        "errorMessage": issue.message,
+        "possibleCauses": "",
+        "recommendedAction": "",
+        "creationTimeUtc": iso(issue.created),
+        "recoveryProviderErrorMessage": None,
+        "entityId": b.vault_id,
+        "errorId": f"6:{issue.code}",
+        "customerResolvability": "Allowed",
+    }
+
+
+def _infra_summary(b: Backend, scope: str) -> list[dict[str, Any]]:
+    """Fabric or container issues grouped by code, like the recorded ``fabricsHealth.issues``."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for issue in (i for i in b.infra_issues if i.scope == scope):
+        entry = grouped.setdefault(
+            issue.code,
+            {
+                "summaryCode": issue.code,
+                "category": issue.category,
+                "severity": issue.level,
+                "summaryMessage": issue.message,
+                "affectedResourceType": "RecoveryServicesProvider" if scope == "fabric" else "ProtectionContainer",
+                "affectedResourceSubtype": None,
+                "affectedResourceCorrelationIds": [],
+            },
+        )
+        entry["affectedResourceCorrelationIds"].append(b.fabric_guid(issue.region))
+    return list(grouped.values())
+
+
 def health_json(b: Backend) -> dict[str, Any]:
+    vault_errors = [_vault_error_json(b, i) for i in b.infra_issues if i.scope == "vault"]
     return {
         "name": "Default",
         "type": HEALTH_TYPE,
         "id": f"{b.vault_id}/replicationVaultHealth/Default",
         "properties": {
-            "vaultErrors": [],
+            "vaultErrors": vault_errors,
             "protectedItemsHealth": {
                 "resourceCount": len(b.items),
                 "issues": _issues(b),
                 "categorizedResourceCounts": _counts(b),
             },
-            "fabricsHealth": {"resourceCount": 2, "issues": [], "categorizedResourceCounts": None},
-            "containersHealth": {"resourceCount": 2, "issues": [], "categorizedResourceCounts": None},
+            "fabricsHealth": {"resourceCount": 2, "issues": _infra_summary(b, "fabric"),
+                              "categorizedResourceCounts": None},
+            "containersHealth": {"resourceCount": 2, "issues": _infra_summary(b, "container"),
+                                 "categorizedResourceCounts": None},
         },
-    }
+    }  # fmt: skip
 
 
 def event_json(b: Backend, event: Event) -> dict[str, Any]:

@@ -32,7 +32,7 @@ def to_api(req: func.HttpRequest) -> ApiRequest:
 def to_func(res: ApiResponse) -> func.HttpResponse:
     headers = dict(res.headers)
     if res.body is not None:
-        headers["Content-Type"] = "application/json"
+        headers["Content-Type"] = res.media_type
     return func.HttpResponse(res.encoded(), status_code=res.status, headers=headers)
 
 

@@ -7,7 +7,7 @@ them once, on first use. ``App.ensure_storage`` creates the tables and queues (i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lib.adapters.clocks import SystemClock
@@ -23,6 +23,8 @@ from lib.workflows.deps import DrDeps
 if TYPE_CHECKING:
     from lib.adapters.engine_storage import EngineStorage
     from lib.adapters.table_locks import TableItemLocks
+    from lib.autopilot.wiring import Wired
+    from lib.reports import ReportWriter
 
 
 def workflows() -> dict[str, Workflow[DrDeps]]:
@@ -39,14 +41,28 @@ class App:
     deps: DrDeps
     storage: EngineStorage
     locks: TableItemLocks
+    reports: ReportWriter
     _storage_ready: bool = False
+    _autopilot: Wired | None = None
+    # Parts built on first use by other wiring modules (e.g. lib.monitoring), kept for the App's lifetime.
+    parts: dict[str, Any] = field(default_factory=dict)
 
     def ensure_storage(self) -> None:
         if self._storage_ready:
             return
         self.storage.provision()
         self.locks.ensure_table()
+        self.reports.store.ensure()
+        self.autopilot().provision()
         self._storage_ready = True
+
+    def autopilot(self) -> Wired:
+        """The autopilot (signals in, guarded failovers out), built on first use: its policy, stores and queue."""
+        if self._autopilot is None:
+            from lib.autopilot.wiring import build_autopilot
+
+            self._autopilot = build_autopilot(self)
+        return self._autopilot
 
     def start(self, kind: str, payload: Mapping[str, Any], *, key: str | None = None, actor: str = "") -> StartResult:
         """Validate a DR request body (``ValidationError`` names the field) and start its run."""
@@ -81,9 +97,11 @@ def build(
     from azure.data.tables import TableClient
 
     from lib.adapters.asr_sdk import build_site_recovery
+    from lib.adapters.blob_report_store import BlobReportStore
     from lib.adapters.engine_storage import engine_storage
     from lib.adapters.http_probe import UrllibProbe
     from lib.adapters.table_locks import TableItemLocks
+    from lib.reports import ReportWriter
 
     conn = settings.storage_connection
     storage = engine_storage(
@@ -120,4 +138,7 @@ def build(
         config=engine_config,
     )
     engines.append(engine)
-    return App(settings, engine, deps, storage, locks)
+    # A report for every finished run, written right after the checkpoint that finished it.
+    reports = ReportWriter(BlobReportStore(conn, settings.reports_container), storage.store, engine.clock)
+    engine.add_observer(reports.observe)
+    return App(settings, engine, deps, storage, locks, reports)

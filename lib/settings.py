@@ -9,6 +9,15 @@ from dataclasses import dataclass
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
 
 
+def _seconds(raw: str, default: float = 30.0) -> float:
+    """``STATUS_CACHE_SECONDS``: a bad value falls back to the default rather than stopping the app."""
+    try:
+        value = float(raw)
+    except ValueError:
+        return default
+    return value if value >= 0 else default
+
+
 @dataclass(frozen=True)
 class Settings:
     storage_connection: str = ""
@@ -24,12 +33,29 @@ class Settings:
     runs_table: str = "drruns"
     run_index_table: str = "drrunindex"
     locks_table: str = "drlocks"
+    signals_queue: str = "drsignals"  # the autopilot's queue: received payloads, probe signals, dwell timers
+    signals_table: str = "drsignals"  # every region-health signal, per region (PK region, RK notification key)
+    decisions_table: str = "drdecisions"  # every autopilot decision, per region, newest first
+    policy: str = ""  # DR_POLICY: the automatic-failover policy as inline JSON (lib/guard/README.md)
+    policy_file: str = ""  # DR_POLICY_FILE: a file holding it (set one of the two)
     eventgrid_endpoint: str = ""
     eventgrid_key: str = ""  # local only; in Azure the managed identity publishes
     timer_scale: float = 1.0  # dev/demo only: shrink every workflow wait
     # "keys": the function key alone decides (local default). "easyauth": App Service Authentication validates
     # the caller's Entra ID token in front of the app; the app checks app roles (the production setting).
     auth_mode: str = "keys"
+    reports_container: str = "drreports"  # a report for every finished run (Blob storage, create-only)
+    # A test failover left waiting for cleanup longer than this, on a VM no active run holds, is cleaned up.
+    drill_abandoned_hours: float = 24.0
+    # Signal sources: the probe timer (NCRONTAB) and the sources' state tables.
+    probe_schedule: str = "0 * * * * *"
+    probes_table: str = "drprobes"
+    vm_health_table: str = "drvmhealth"
+    readiness_table: str = "drreadiness"
+    readiness_schedule: str = "0 */30 * * * *"  # NCRONTAB: every 30 minutes
+    status_cache_seconds: float = 30.0  # GET /api/status answers from this cache, so refreshing costs no ARM reads
+    # The region the app itself runs in: the Functions host sets REGION_NAME (sometimes as "East US").
+    app_region: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,10 +72,24 @@ class Settings:
             runs_table=e.get("DR_RUNS_TABLE", "drruns"),
             run_index_table=e.get("DR_RUN_INDEX_TABLE", "drrunindex"),
             locks_table=e.get("DR_LOCKS_TABLE", "drlocks"),
+            signals_queue=e.get("DR_SIGNALS_QUEUE", "drsignals") or "drsignals",
+            signals_table=e.get("DR_SIGNALS_TABLE", "drsignals") or "drsignals",
+            decisions_table=e.get("DR_DECISIONS_TABLE", "drdecisions") or "drdecisions",
+            policy=e.get("DR_POLICY", ""),
+            policy_file=e.get("DR_POLICY_FILE", ""),
             eventgrid_endpoint=e.get("EVENTGRID_TOPIC_ENDPOINT", ""),
             eventgrid_key=e.get("EVENTGRID_TOPIC_KEY", ""),
             timer_scale=float(e.get("DR_TIMER_SCALE", "1") or 1),
             auth_mode=(e.get("AUTH_MODE", "keys") or "keys").strip().lower(),
+            reports_container=e.get("DR_REPORTS_CONTAINER", "drreports") or "drreports",
+            drill_abandoned_hours=float(e.get("DRILL_ABANDONED_HOURS", "24") or 24),
+            probe_schedule=e.get("PROBE_SCHEDULE", "0 * * * * *").strip() or "0 * * * * *",
+            probes_table=e.get("DR_PROBES_TABLE", "drprobes") or "drprobes",
+            vm_health_table=e.get("DR_VM_HEALTH_TABLE", "drvmhealth") or "drvmhealth",
+            readiness_table=e.get("DR_READINESS_TABLE", "drreadiness"),
+            readiness_schedule=e.get("READINESS_SCHEDULE", "") or "0 */30 * * * *",
+            status_cache_seconds=_seconds(e.get("STATUS_CACHE_SECONDS", "")),
+            app_region=e.get("REGION_NAME", "").replace(" ", "").lower(),
         )
 
     def missing(self) -> list[str]:
@@ -70,6 +110,10 @@ class Settings:
                 raise ValueError(f"ASR_CACHE_STORAGE_ACCOUNTS: '{part}' is not region=<storage account id>")
             accounts[region.strip().lower()] = account.strip()
         return accounts
+
+    def policy_env(self) -> dict[str, str]:
+        """``DR_POLICY`` / ``DR_POLICY_FILE`` as ``lib.guard.policy_from_env`` reads them."""
+        return {"DR_POLICY": self.policy, "DR_POLICY_FILE": self.policy_file}
 
     @property
     def uses_local_emulator(self) -> bool:

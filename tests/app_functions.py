@@ -15,6 +15,7 @@ import function_app
 def registered_functions() -> tuple[Any, ...]:
     app = function_app.app
     recorded = app.functions_bindings
+    app.functions_bindings = None  # another reader in this process (devhost.discovery) may have left its record
     try:
         return tuple(app.get_functions())
     finally:

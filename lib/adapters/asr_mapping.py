@@ -12,7 +12,16 @@ from enum import Enum
 
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
-from lib.domain.asr import HealthIssue, Job, JobError, ProtectedItem, RecoveryPlan, RecoveryPoint, VaultHealth
+from lib.domain.asr import (
+    AgentStatus,
+    HealthIssue,
+    Job,
+    JobError,
+    ProtectedItem,
+    RecoveryPlan,
+    RecoveryPoint,
+    VaultHealth,
+)
 
 # Anything before this is one of ASR's "never" sentinels.
 _EARLIEST_REAL_TIME = datetime(1900, 1, 1, tzinfo=UTC)
@@ -82,6 +91,18 @@ def _scenario(details: m.CurrentScenarioDetails | None) -> tuple[str | None, str
     return (None if not name or name == "None" else name), job_name_of(details.job_id)
 
 
+def agent_status(details: m.A2AReplicationDetails | None) -> AgentStatus:
+    if details is None:
+        return AgentStatus()
+    return AgentStatus(
+        version=details.agent_version or "",
+        update_required=bool(details.is_replication_agent_update_required),
+        expiry=real_time(details.agent_expiry_date),
+        certificate_update_required=bool(details.is_replication_agent_certificate_update_required),
+        certificate_expiry=real_time(details.agent_certificate_expiry_date),
+    )
+
+
 def protected_item(rpi: m.ReplicationProtectedItem) -> ProtectedItem:
     props = rpi.properties or m.ReplicationProtectedItemProperties()
     a2a = props.provider_specific_details
@@ -117,6 +138,10 @@ def protected_item(rpi: m.ReplicationProtectedItem) -> ProtectedItem:
         test_vm_name=(details.tfo_azure_vm_name if details else None) or None,
         rpo_seconds=details.rpo_in_seconds if details else None,
         health_error_codes=tuple(e.error_code for e in props.health_errors or () if e.error_code),
+        vm_id=(details.fabric_object_id if details else None) or "",
+        recovery_vm_id=(details.recovery_fabric_object_id if details else None) or None,
+        recovery_vm_size=(details.recovery_azure_vm_size if details else None) or None,
+        agent=agent_status(details),
     )
 
 
@@ -183,6 +208,7 @@ def job(sdk_job: m.Job) -> Job:
         new_item_id=new_item_id or None,
         tasks=tuple((t.friendly_name or t.name or t.task_id or "", t.state or "") for t in props.tasks or ()),
         points=_failover_points(custom),
+        allowed_actions=frozenset(props.allowed_actions or ()),
     )
 
 
@@ -205,7 +231,7 @@ def recovery_points(points: list[m.RecoveryPoint]) -> list[RecoveryPoint]:
     return sorted(mapped, key=lambda p: p.time)
 
 
-def _issues(summary: m.ResourceHealthSummary | None) -> list[HealthIssue]:
+def _issues(summary: m.ResourceHealthSummary | None, scope: str = "item") -> list[HealthIssue]:
     return [
         HealthIssue(
             code=issue.summary_code or "",
@@ -213,6 +239,7 @@ def _issues(summary: m.ResourceHealthSummary | None) -> list[HealthIssue]:
             severity=_text(issue.severity),
             message=issue.summary_message or "",
             affected=len(issue.affected_resource_correlation_ids or ()),
+            scope=scope,
         )
         for issue in (summary.issues if summary else None) or ()
     ]
@@ -229,6 +256,7 @@ def vault_health(health: m.VaultHealthDetails) -> VaultHealth:
             severity=e.error_level or "",
             message=e.error_message or e.summary_message or "",
             affected=1,
+            scope="vault",
         )
         for e in props.vault_errors or ()
     ]
@@ -236,5 +264,7 @@ def vault_health(health: m.VaultHealthDetails) -> VaultHealth:
         item_count=(items.resource_count if items else None) or 0,
         counts=dict((items.categorized_resource_counts if items else None) or {}),
         item_issues=tuple(_issues(items)),
-        infrastructure_issues=tuple(vault_errors + _issues(props.fabrics_health) + _issues(props.containers_health)),
+        infrastructure_issues=tuple(
+            vault_errors + _issues(props.fabrics_health, "fabric") + _issues(props.containers_health, "container")
+        ),
     )

@@ -232,6 +232,12 @@ class SdkSiteRecovery:
             body,
         )
 
+    # --- job actions -------------------------------------------------------------------------------------
+    def cancel_job(self, job_name: str) -> str:
+        """``POST …/replicationJobs/{job}/cancel``: a 202 LRO like the other actions; its URLs name the job."""
+        jobs = self.client.replication_jobs
+        return self._start(f"cancel_job {job_name}", "", jobs.begin_cancel, job_name)  # a job 404 may be lag
+
     # --- recovery-plan actions ---------------------------------------------------------------------------
     def plan_unplanned_failover(
         self, plan: str, *, direction: str, shutdown_source: bool, recovery_point_type: str

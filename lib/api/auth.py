@@ -6,7 +6,8 @@ caller that reaches a handler may do everything; runs record them as ``function-
 ``AUTH_MODE=easyauth`` (production): App Service Authentication validates the Entra ID token in front of the app
 and forwards the principal in ``X-MS-CLIENT-PRINCIPAL``: base64 JSON ``{"auth_typ", "claims": [{"typ", "val"}],
 "name_typ", "role_typ"}``. External requests cannot set that header; App Service strips it. Mutating routes need
-the app role ``DR.Operator``; reads need ``DR.Reader`` or ``DR.Operator``.
+the app role ``DR.Operator``; reads need ``DR.Reader`` or ``DR.Operator``. The alert webhook (``POST /api/alerts``)
+needs ``DR.AlertSender`` (the role given to the action group's secure-webhook identity) or ``DR.Operator``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Any
 from lib.api.errors import ApiError
 from lib.api.http import ApiRequest
 
-__all__ = ["OPERATOR", "READER", "Access", "Principal", "authenticate", "authorize", "require_role"]
+__all__ = ["ALERT_SENDER", "OPERATOR", "READER", "Access", "Principal", "authenticate", "authorize", "require_role"]
 
 OPERATOR = "DR.Operator"
 READER = "DR.Reader"
+ALERT_SENDER = "DR.AlertSender"
 PRINCIPAL_HEADER = "x-ms-client-principal"
 _ROLE_TYPES = {"roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"}
 _NAME_TYPES = ("name", "preferred_username", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name")
@@ -35,6 +37,7 @@ class Access(StrEnum):
     ANONYMOUS = "anonymous"
     READ = "read"
     OPERATE = "operate"
+    SIGNAL = "signal"  # deliver region-health signals (the alert webhook)
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def require_role(who: Principal, mode: str, access: Access) -> None:
     """``ApiError`` 403 when an easyauth caller lacks the app role ``access`` needs."""
     if access is Access.ANONYMOUS or mode != "easyauth":
         return
-    allowed = {OPERATOR} if access is Access.OPERATE else {OPERATOR, READER}
+    allowed = {Access.OPERATE: {OPERATOR}, Access.SIGNAL: {OPERATOR, ALERT_SENDER}}.get(access, {OPERATOR, READER})
     if not who.roles & allowed:
         need = " or ".join(sorted(allowed))
         raise ApiError(403, "Forbidden", f"{who.name} needs the app role {need} for this operation")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from lib.api import handlers
+from lib.api import autopilot, handlers, report, status
 from lib.api.auth import Access, Principal, authenticate, require_role
 from lib.api.errors import error_response, to_api_error
 from lib.api.http import ApiRequest, ApiResponse
@@ -38,6 +38,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation("listRuns", Access.READ, handlers.list_runs),
         Operation("getRun", Access.READ, handlers.get_run),
         Operation("getRunHistory", Access.READ, handlers.get_history),
+        Operation("getRunReport", Access.READ, report.get_report),
         Operation("approveRun", Access.OPERATE, handlers.approve),
         Operation("cancelRun", Access.OPERATE, handlers.cancel),
         Operation("resumeRun", Access.OPERATE, handlers.resume),
@@ -45,6 +46,11 @@ OPERATIONS: dict[str, Operation] = {
         Operation("retryRun", Access.OPERATE, handlers.retry),
         Operation("rollbackRun", Access.OPERATE, handlers.rollback),
         Operation("continueRun", Access.OPERATE, handlers.continue_run),
+        Operation("receiveAlert", Access.SIGNAL, autopilot.receive_alert),
+        Operation("listDecisions", Access.READ, autopilot.list_decisions),
+        Operation("getPolicy", Access.READ, autopilot.get_policy),
+        Operation("getStatus", Access.READ, status.get_status),
+        Operation("getDashboard", Access.READ, status.get_dashboard),
     )
 }
 

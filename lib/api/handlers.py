@@ -22,8 +22,8 @@ from lib.engine import RunNotFound
 Handler = Callable[[App, Principal, ApiRequest], ApiResponse]
 
 __all__ = [
-    "approve", "cancel", "commit", "continue_run", "get_history", "get_run", "list_runs", "resume", "retry",
-    "rollback", "start",
+    "approve", "cancel", "commit", "continue_run", "get_history", "get_run", "list_runs", "parse_limit",
+    "parse_since", "resume", "retry", "rollback", "start",
 ]  # fmt: skip
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
@@ -76,7 +76,7 @@ def _choice(query: dict[str, str], name: str, allowed: tuple[str, ...]) -> str |
     return value
 
 
-def _since(query: dict[str, str]) -> datetime | None:
+def parse_since(query: dict[str, str]) -> datetime | None:
     raw = query.get("since")
     if raw is None:
         return None
@@ -87,7 +87,7 @@ def _since(query: dict[str, str]) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _limit(query: dict[str, str]) -> int:
+def parse_limit(query: dict[str, str]) -> int:
     raw = query.get("limit", "50")
     if not raw.isdigit() or not 1 <= int(raw) <= 1000:
         raise ApiError(400, "BadRequest", "must be an integer from 1 to 1000", "limit")
@@ -99,7 +99,7 @@ def list_runs(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
     query = dict(req.query)
     status = _choice(query, "status", tuple(s.value for s in RunStatus))
     kind = _choice(query, "kind", KINDS)
-    since, limit = _since(query), _limit(query)
+    since, limit = parse_since(query), parse_limit(query)
     token = query.get("continuation") or None
     if token is not None and not _TOKEN.match(token):
         raise ApiError(400, "BadRequest", "not a continuation token this service issued", "continuation")
@@ -138,7 +138,9 @@ def cancel(app: App, who: Principal, req: ApiRequest) -> ApiResponse:
     current = app.engine.get(run_id).run
     if not current.active:  # the engine would refuse too; say why in the words of the API
         raise ApiError(409, "StateConflict", f"run {run_id} is already {current.status.value}; nothing to cancel")
-    return _operated(app, app.engine.cancel(run_id, by=who.label, reason=fields.get("reason", "")))
+    run = app.engine.cancel(run_id, by=who.label, reason=fields.get("reason", ""))
+    # Still active: the cancel is a request the run carries out (an ASR job is cancelled or waited out first).
+    return json_response(202 if run.active else 200, _view(app, run.run_id))
 
 
 def resume(app: App, who: Principal, req: ApiRequest) -> ApiResponse:

@@ -25,11 +25,19 @@ class ApiRequest:
 @dataclass(frozen=True)
 class ApiResponse:
     status: int
-    body: Any = None  # JSON-able, or None for an empty body
+    body: Any = None  # JSON-able, or None for an empty body; text when media_type is not JSON
     headers: Mapping[str, str] = field(default_factory=dict)
+    media_type: str = "application/json"
+    raw: bytes | None = None  # a body sent as it is (its Content-Type in ``headers``), e.g. a report's HTML
 
     def encoded(self) -> bytes:
-        return b"" if self.body is None else json.dumps(self.body, separators=(",", ":")).encode()
+        if self.raw is not None:
+            return self.raw
+        if self.body is None:
+            return b""
+        if self.media_type != "application/json":
+            return str(self.body).encode()
+        return json.dumps(self.body, separators=(",", ":")).encode()
 
 
 def json_response(status: int, body: Any, **headers: str) -> ApiResponse:

@@ -3,12 +3,14 @@ GET /api/openapi.json (the document, for any caller who may read)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from lib.api.auth import Access, authorize
 from lib.api.errors import ApiError, error_response
 from lib.api.http import ApiRequest, ApiResponse, json_response
 from lib.api.openapi import document
+from lib.guard import PolicyErrors, policy_from_env
 from lib.settings import Settings
 
 __all__ = ["health", "openapi"]
@@ -19,11 +21,17 @@ def health(settings: Settings) -> dict[str, Any]:
     problems = []
     if settings.auth_mode not in ("keys", "easyauth"):
         problems.append("AUTH_MODE")
+    policy = policy_from_env(settings.policy_env(), lambda path: Path(path).read_text(encoding="utf-8"))
+    policy_errors = list(policy.lines) if isinstance(policy, PolicyErrors) else []
+    if isinstance(policy, PolicyErrors):
+        problems.append(policy.origin)
     return {
         "status": "ok" if not missing and not problems else "degraded",
         "missingSettings": missing,
         "invalidSettings": problems,
-        "authMode": settings.auth_mode if not problems else None,
+        "authMode": settings.auth_mode if settings.auth_mode in ("keys", "easyauth") else None,
+        # A bad policy keeps the app up and acting on nothing automatically: each bad field, with its path.
+        "policyErrors": policy_errors,
     }
 
 

@@ -8,6 +8,7 @@ from lib.api.body import MAX_BODY
 from lib.domain.asr import RecoveryPointType
 from lib.domain.dr import KINDS, MAX_VMS, TIMING_FIELDS
 from lib.domain.runs import RunStatus
+from lib.guard import Outcome
 
 __all__ = ["document"]
 
@@ -96,10 +97,124 @@ def _schemas() -> dict[str, Any]:
                    "properties": {"status": {"enum": ["ok", "degraded"]},
                                   "missingSettings": {"type": "array", "items": {"type": "string"}},
                                   "invalidSettings": {"type": "array", "items": {"type": "string"}},
+                                  "policyErrors": {"type": "array", "items": {"type": "string"},
+                                                   "description": "each bad policy field: path: reason"},
                                   "authMode": nullable_text}},
+        **_autopilot_schemas(),
         "ApproveRequest": _text_body("comment", "approval"),
         "ReasonRequest": _text_body("reason"),
         "CommentRequest": _text_body("comment"),
+        **_status_schemas(),
+    }  # fmt: skip
+
+
+def _tile(*segments: str) -> dict[str, Any]:
+    names = {"type": "array", "items": {"type": "string"}}
+    return {"type": "object", "required": ["counts", "items"], "properties": {
+        "counts": {"type": "object", "required": list(segments),
+                   "properties": {s: {"type": "integer", "minimum": 0} for s in segments}},
+        "items": {"type": "object", "required": list(segments),
+                  "properties": {s: names for s in segments}}}}  # fmt: skip
+
+
+def _status_schemas() -> dict[str, Any]:
+    names = {"type": "array", "items": {"type": "string"}}
+    issue = {
+        "type": "object",
+        "required": ["count", "items", "reasons"],
+        "properties": {"count": {"type": "integer"}, "items": names, "reasons": names},
+    }
+    classes = ("missingConfigurations", "missingResources", "subscriptionQuota", "softwareUpdates")
+    check = {
+        "type": "object",
+        "required": ["name", "state", "reason", "category"],
+        "properties": {
+            "name": {"type": "string"},
+            "state": _ref("ReadinessState"),
+            "reason": {"type": "string"},
+            "category": {"type": "string"},
+            "items": names,
+        },
+    }
+    vm = {
+        "type": "object",
+        "required": ["vm", "phase", "state"],
+        "properties": {
+            "vm": {"type": "string"},
+            "phase": {"type": "string"},
+            "state": {"type": "string"},
+            "reprotectPercent": {"type": ["integer", "null"]},
+        },
+    }
+    return {
+        "ReadinessState": {"enum": ["Ready", "Warning", "ActionRequired"]},
+        "Readiness": {"type": "object", "required": ["target", "region", "state", "evaluatedAt", "reasons", "checks"],
+                      "properties": {"target": {"type": "string", "description": "plan:<name> or vms:<names>"},
+                                     "region": {"type": "string"}, "state": _ref("ReadinessState"),
+                                     "evaluatedAt": {"type": "string"}, "reasons": names,
+                                     "checks": {"type": "array", "items": check}}},
+        "StatusView": {"type": "object",
+                   "required": ["generatedAt", "tiles", "rpo", "readiness", "lastReadinessEvaluation", "activeRuns",
+                                "lastDrills", "decisions", "cache"],
+                   "properties": {
+                       "generatedAt": {"type": "string"},
+                       "tiles": {"type": "object", "required": ["replicatedItems", "failoverTestSuccess",
+                                                                "configurationIssues"],
+                                 "properties": {
+                                     "replicatedItems": _tile("healthy", "warning", "critical", "notApplicable"),
+                                     "failoverTestSuccess": _tile("performedSuccessfully", "recommended",
+                                                                  "notApplicable"),
+                                     "configurationIssues": {"type": "object", "required": list(classes),
+                                                             "properties": {c: issue for c in classes}}}},
+                       "rpo": {"type": "array", "items": {"type": "object", "required": ["vm", "rpoSeconds"],
+                                                          "properties": {"vm": {"type": "string"},
+                                                                         "rpoSeconds": {"type": ["integer", "null"]},
+                                                                         "replicationHealth": {"type": "string"}}}},
+                       "readiness": {"type": "array", "items": _ref("Readiness")},
+                       "lastReadinessEvaluation": {"type": ["string", "null"]},
+                       "activeRuns": {"type": "array", "items": {
+                           "type": "object", "required": ["runId", "kind", "status", "step", "vms"],
+                           "properties": {"runId": {"type": "string"}, "kind": {"type": "string"},
+                                          "status": _ref("Status"), "step": {"type": "string"},
+                                          "vms": {"type": "array", "items": vm}}}},
+                       "lastDrills": {"type": "array", "items": {
+                           "type": "object", "required": ["target", "runId", "status", "succeeded"],
+                           "properties": {"target": {"type": "string"}, "runId": {"type": "string"},
+                                          "status": _ref("Status"), "succeeded": {"type": "boolean"},
+                                          "finishedAt": {"type": "string"}}}},
+                       "decisions": {"type": "array", "items": {"type": "object"},
+                                     "description": "the newest 20 policy decisions with their reasons"},
+                       "cache": {"type": "object", "properties": {"generatedAt": {"type": "string"},
+                                                                  "ageSeconds": {"type": "number"},
+                                                                  "maxAgeSeconds": {"type": "number"}}}}},
+    }  # fmt: skip
+
+
+def _autopilot_schemas() -> dict[str, Any]:
+    text = {"type": "string"}
+    texts = {"type": "array", "items": text}
+    return {
+        "AlertAccepted": {"type": "object", "required": ["accepted"],
+                          "properties": {"accepted": {"type": "integer", "description": "notifications read"},
+                                         "ignored": {**texts, "description": "why some will be ignored"}}},
+        "Decision": {"type": "object",
+                     "required": ["id", "at", "region", "incident", "sources", "outcome", "reasons", "runs",
+                                  "policyHash"],
+                     "properties": {"id": text, "at": text, "region": text, "incident": {"type": ["string", "null"]},
+                                    "sources": texts, "outcome": {"enum": [o.value for o in Outcome]},
+                                    "reasons": texts, "runs": texts, "policyHash": text,
+                                    "signal": {"type": ["string", "null"], "description": "its notification key"},
+                                    "targets": {"type": "array", "items": {"type": "object"}},
+                                    "incidents": texts, "pending": {"type": ["object", "null"]}}},
+        "DecisionPage": {"type": "object", "required": ["decisions"],
+                         "properties": {"decisions": {"type": "array", "items": _ref("Decision")}}},
+        "PolicyView": {"type": "object", "required": ["valid", "policyHash", "policy", "errors"],
+                       "properties": {"valid": {"type": "boolean"}, "policyHash": {"type": ["string", "null"]},
+                                      "policy": {"type": ["object", "null"], "description": "every default filled"},
+                                      "origin": text,
+                                      "errors": {"type": "array", "items": {
+                                          "type": "object", "required": ["path", "reason"],
+                                          "properties": {"path": text, "reason": text}}}}},
     }  # fmt: skip
 
 
@@ -141,6 +256,13 @@ def _run_schema() -> dict[str, Any]:
                         "description": "awaiting-decision: what the operator may choose (commit, retry, rollback)"},
             "choice": {"type": ["string", "null"]}, "decidedBy": {"type": ["string", "null"]},
             "linkedRun": {"type": ["string", "null"], "description": "a rollback's return-trip run"},
+            "rollbackRun": {"type": ["string", "null"], "description": "the linked run that brings the VMs back"},
+            "links": {"type": "array", "description": "runs this run started: runId, reason (rollback), kind, by",
+                      "items": {"type": "object", "required": ["runId", "reason"]}},
+            "linkedFrom": {"type": ["object", "null"],
+                           "description": "the run that started this one: runId, reason (rollback), by"},
+            "cancel": {"type": ["object", "null"],
+                       "description": "a cancel asked for while ASR jobs ran: requested, cancelledJobs"},
             "lease": {"type": ["object", "null"], "description": "holder, acquired_at, expires_at, expired"},
             "parked": {"type": ["object", "null"],
                        "description": "waiting-for-region: region, vms, since, attempts, retry_at (resume: now)"},
@@ -197,6 +319,13 @@ def _run_op(name: str, summary: str, body: str) -> dict[str, Any]:
     }}  # fmt: skip
 
 
+def _cancel_op() -> dict[str, Any]:
+    op = _run_op("cancelRun", "cancel an active run (202: while an ASR job runs, a request the run carries out)",
+                 "ReasonRequest")  # fmt: skip
+    op["post"]["responses"]["202"] = _answer("the run, still active: it stops its ASR jobs, then ends", "Run")
+    return op
+
+
 def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
@@ -221,8 +350,18 @@ def _paths() -> dict[str, Any]:
                                        "parameters": [_RUN_ID],
                                        "responses": {"200": _answer("every transition", "History"),
                                                      **_errors("401", "403", "404")}}},
+        "/runs/{id}/report": {"get": {
+            "operationId": "getRunReport", "summary": "the report of a finished run (written once when it finished)",
+            "parameters": [_RUN_ID, _query("format", {"enum": ["json", "html"]})],
+            "description": "format defaults by the Accept header: text/html gives the page, anything else JSON",
+            "responses": {"200": {"description": "the report", "content": {
+                "application/json": {"schema": {"type": "object", "required": ["runId", "kind", "status", "steps",
+                                                                                "jobs", "vms"]}},
+                "text/html": {"schema": {"type": "string"}}}},
+                **_errors("400", "401", "403"),
+                "404": _answer("unknown run, or the run has not finished (code ReportNotReady)", "Error")}}},
         "/runs/{id}/approve": _run_op("approveRun", "approve a paused run", "ApproveRequest"),
-        "/runs/{id}/cancel": _run_op("cancelRun", "cancel an active run", "ReasonRequest"),
+        "/runs/{id}/cancel": _cancel_op(),
         "/runs/{id}/resume": _run_op("resumeRun", "resume a failed, partial or paused run", "ReasonRequest"),
         "/runs/{id}/commit": _run_op("commitRun", "commit what failed over (a partial failover's choice, or the"
                                      " approval of the commit pause)", "CommentRequest"),
@@ -232,11 +371,46 @@ def _paths() -> dict[str, Any]:
                                        " with a linked failback run", "ReasonRequest"),
         "/runs/{id}/continue": _run_op("continueRun", "drive a pending, running or waiting run now (takes over an"
                                        " expired lease)", "ReasonRequest"),
+        **_autopilot_paths(),
+        "/status": {"get": {"operationId": "getStatus", "summary": "the dashboard tiles, RPO per VM, readiness per"
+                            " target, active runs, last drills, recent decisions (served from a short cache)",
+                            "responses": {"200": _answer("the status", "StatusView"),
+                                          **_errors("401", "403", "502", "503")}}},
+        "/dashboard": {"get": {"operationId": "getDashboard", "summary": "the live dashboard page (self-contained"
+                               " HTML that reads /status; pass the key as ?code= so the page can too)",
+                               "responses": {"200": {"description": "the page",
+                                                     "content": {"text/html": {"schema": {"type": "string"}}}},
+                                             **_errors("401", "403")}}},
         "/openapi.json": {"get": {"operationId": "getOpenApi", "summary": "this document",
                                   "responses": {"200": {"description": "OpenAPI 3.1", "content": _ANY_JSON},
                                                 **_errors("401", "403")}}},
         "/health": {"get": {"operationId": "getHealth", "summary": "liveness and missing settings (names only)",
                             "security": [], "responses": {"200": _answer("alive", "Health")}}},
+    }  # fmt: skip
+
+
+def _autopilot_paths() -> dict[str, Any]:
+    decision_params = [
+        _query("region", {"type": "string", "pattern": "^([a-z0-9]{1,60}|-)$"}),
+        _query("since", {"type": "string", "format": "date-time"}),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+    ]  # fmt: skip
+    return {
+        "/alerts": {"post": {
+            "operationId": "receiveAlert",
+            "summary": "the Azure Monitor action-group webhook (common alert schema, legacy activity-log schema)",
+            "description": "Queues the payload and answers at once; the decision is taken on the signals queue. "
+                           "AUTH_MODE=easyauth: the action group's secure webhook, app role DR.AlertSender.",
+            "requestBody": {"required": True, "content": _ANY_JSON},
+            "responses": {"202": _answer("queued", "AlertAccepted"), **_errors("400", "401", "403", "413", "415")},
+        }},
+        "/decisions": {"get": {"operationId": "listDecisions", "summary": "the autopilot's decisions, newest first",
+                               "parameters": decision_params,
+                               "responses": {"200": _answer("decisions", "DecisionPage"),
+                                             **_errors("400", "401", "403")}}},
+        "/policy": {"get": {"operationId": "getPolicy", "summary": "the automatic-failover policy, or its errors",
+                            "responses": {"200": _answer("the policy in force", "PolicyView"),
+                                          **_errors("401", "403")}}},
     }  # fmt: skip
 
 

@@ -40,7 +40,14 @@ def request_view(req: DrRequest) -> dict[str, Any]:
     if req.kind == "drill":
         out["testNetworkId"] = req.test_network_id
         out["probeUrl"] = req.probe_url
+    if req.approval is not None:  # set by the autopilot: the run waits for an operator before any ASR action
+        out["approval"] = {"timeoutSeconds": req.approval.timeout_s, "onTimeout": req.approval.on_timeout}
+    if req.trigger is not None:  # the autopilot decision that started the run
+        out["trigger"] = dict(req.trigger)
     return out
+
+
+_ENTERING = ("create", "approve", "cancel", "cancel-request", "resume")  # operations that (re)start a step
 
 
 def _steps(run: RunRecord, history: Sequence[HistoryRecord]) -> list[dict[str, Any]]:
@@ -48,7 +55,7 @@ def _steps(run: RunRecord, history: Sequence[HistoryRecord]) -> list[dict[str, A
     steps: list[dict[str, Any]] = []
     entered = run.created_at
     for row in history:
-        if row.outcome == "operation" and row.event.value in ("create", "approve", "cancel", "resume"):
+        if row.outcome == "operation" and row.event.value in _ENTERING:
             entered = row.at
             continue
         if not steps or steps[-1]["step"] != row.step or steps[-1]["endedAt"] is not None:
@@ -57,7 +64,7 @@ def _steps(run: RunRecord, history: Sequence[HistoryRecord]) -> list[dict[str, A
         current = steps[-1]
         current["executions"] += 1
         current["outcome"], current["reason"] = row.outcome, row.reason
-        if row.outcome in ("next", "done", "fail", "error"):
+        if row.outcome in ("next", "done", "fail", "error", "cancelled"):
             current["endedAt"] = _iso(row.at)
         entered = row.at
     return steps
@@ -104,6 +111,17 @@ def _evidence(state: RunState) -> dict[str, Any] | None:
             "validation": validation}  # fmt: skip
 
 
+def _linked_from(run: RunRecord) -> dict[str, Any] | None:
+    link = run.input.get("linkedFrom")
+    return dict(link) if isinstance(link, Mapping) else None
+
+
+def _cancel(state: RunState) -> dict[str, Any] | None:
+    if not (state.stop_requested or state.cancelled_jobs):
+        return None
+    return {"requested": state.stop_requested, "cancelledJobs": list(state.cancelled_jobs)}
+
+
 def _requested_by(req: DrRequest, history: Sequence[HistoryRecord]) -> dict[str, Any]:
     actor = history[0].actor if history else ""
     return {"name": req.requested_by or actor, "objectId": req.requested_by_id or None}
@@ -118,6 +136,8 @@ def run_view(
     return {
         "choices": list(run.choices), "decidedBy": state.chosen_by or None, "choice": state.choice or None,
         "linkedRun": state.linked_run or None, "lease": dict(lease) if lease else None,
+        "rollbackRun": state.linked_run or None, "links": [link.to_json() for link in state.links],
+        "linkedFrom": _linked_from(run), "cancel": _cancel(state),
         "runId": run.run_id, "kind": run.workflow, "status": run.status.value, "step": run.step,
         "reason": run.reason, "error": run.error or None, "errorCode": run.error_code or None,
         "approval": run.approval or None, "createdAt": _iso(run.created_at), "updatedAt": _iso(run.updated_at),

@@ -44,6 +44,17 @@ class ItemRef:
 
 
 @dataclass(frozen=True)
+class AgentStatus:
+    """The Mobility agent of an A2A item: the portal's "Software updates" come from these fields."""
+
+    version: str = ""
+    update_required: bool = False
+    expiry: datetime | None = None
+    certificate_update_required: bool = False
+    certificate_expiry: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ProtectedItem:
     id: str
     name: str
@@ -69,6 +80,12 @@ class ProtectedItem:
     test_vm_name: str | None = None
     rpo_seconds: int | None = None
     health_error_codes: tuple[str, ...] = ()
+    # ARM ids of the VM in the primary region (``fabricObjectId``) and, once failed over, in the recovery region:
+    # how a resource-level health signal about a VM is matched to its item (compare case-insensitively).
+    vm_id: str = ""
+    recovery_vm_id: str | None = None
+    recovery_vm_size: str | None = None  # the size the VM gets when it fails over
+    agent: AgentStatus = field(default_factory=AgentStatus)
 
     @property
     def ref(self) -> ItemRef:
@@ -131,6 +148,7 @@ class Job:
     errors: tuple[JobError, ...] = ()
     new_item_id: str | None = None  # switch-protection: the item's ARM id under its new container
     tasks: tuple[tuple[str, str], ...] = ()  # (friendly name, state) in order
+    allowed_actions: frozenset[str] = frozenset()  # what ASR lets you do to the job now ("Cancel", "Restart")
     # A failover job: the recovery point ASR used per VM, as (VM name, point id, point time). With "Latest" this
     # is the only place that says which data the VM came back with (in an outage, the lost tail's start).
     points: tuple[tuple[str, str, datetime], ...] = ()
@@ -146,6 +164,11 @@ class Job:
     @property
     def succeeded(self) -> bool:
         return self.state == "Succeeded"
+
+    @property
+    def cancellable(self) -> bool:
+        """ASR offers ``Cancel`` on this running job (A2A failover jobs mostly do not)."""
+        return not self.finished and "Cancel" in self.allowed_actions
 
 
 @dataclass(frozen=True)
@@ -163,6 +186,7 @@ class HealthIssue:
     severity: str
     message: str
     affected: int
+    scope: str = "item"  # item | vault | fabric | container
 
 
 @dataclass(frozen=True)

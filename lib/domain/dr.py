@@ -22,7 +22,9 @@ __all__ = [
     "BODY_FIELDS",
     "DRILL_ONLY",
     "KINDS",
+    "ON_APPROVAL_TIMEOUT",
     "TIMING_FIELDS",
+    "ApprovalGate",
     "DrRequest",
     "Kind",
     "Timing",
@@ -75,6 +77,24 @@ TIMING_FIELDS = {
 }
 
 
+ON_APPROVAL_TIMEOUT = ("expire", "proceed")
+
+
+@dataclass(frozen=True)
+class ApprovalGate:
+    """An operator approves the run before any ASR action; at ``timeout_s`` it expires or proceeds.
+
+    Set by the autopilot (approval mode, drill gate); not part of the public request body yet.
+    """
+
+    timeout_s: float
+    on_timeout: str = "expire"  # one of ON_APPROVAL_TIMEOUT
+
+    @property
+    def proceeds(self) -> bool:
+        return self.on_timeout == "proceed"
+
+
 @dataclass(frozen=True)
 class DrRequest:
     kind: Kind
@@ -93,6 +113,10 @@ class DrRequest:
     requested_by: str = ""  # the caller's name (or "drctl", "alert", ...)
     requested_by_id: str = ""  # the caller's Entra object id when known
     timing: Timing = field(default_factory=Timing)
+    approval: ApprovalGate | None = None  # pause for an operator before any ASR action
+    # Who or what triggered the run when it was not a person: the autopilot's decision id, region, incident and
+    # policy hash, so the run links back to the decision. Stored only; never read from a request body.
+    trigger: Mapping[str, Any] | None = None
 
     @property
     def target_label(self) -> str:
@@ -112,6 +136,8 @@ class DrRequest:
             data["groups"] = [list(g) for g in self.groups]
         if not self.requested_by_id:
             del data["requested_by_id"]  # keeps the stored form of runs without one unchanged
+        if self.trigger is not None:
+            data["trigger"] = dict(self.trigger)
         return {k: v for k, v in data.items() if v is not None}
 
 
@@ -139,7 +165,16 @@ def request_from_json(data: Mapping[str, Any]) -> DrRequest:
         requested_by=str(data.get("requested_by", "")),
         requested_by_id=str(data.get("requested_by_id", "")),
         timing=Timing(**timing),
+        approval=_stored_gate(data.get("approval")),
+        trigger=dict(data["trigger"]) if isinstance(data.get("trigger"), Mapping) else None,
     )
+
+
+def _stored_gate(data: object) -> ApprovalGate | None:
+    if not isinstance(data, Mapping):
+        return None
+    on_timeout = str(data.get("on_timeout", "expire"))
+    return ApprovalGate(float(data.get("timeout_s", 0)), on_timeout if on_timeout in ON_APPROVAL_TIMEOUT else "expire")
 
 
 # -- the request body: one small validator per field --------------------------------------------------

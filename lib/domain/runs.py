@@ -46,6 +46,7 @@ class RunEvent(StrEnum):
     RESUME = "resume"
     DECIDE = "decide"  # an operator chose: the deciding step runs again and sees the choice
     CONTINUE = "continue"  # an operator makes a waiting or running run due now (the status stays)
+    CANCEL_REQUEST = "cancel-request"  # a cancel the run carries out itself (it stops its ASR jobs first)
 
 
 S, E = RunStatus, RunEvent
@@ -80,6 +81,8 @@ TRANSITIONS: Mapping[tuple[RunStatus, RunEvent], RunStatus] = {
     (S.PENDING, E.CONTINUE): S.PENDING,
     (S.RUNNING, E.CONTINUE): S.RUNNING,
     (S.WAITING, E.CONTINUE): S.WAITING,
+    (S.RUNNING, E.CANCEL_REQUEST): S.RUNNING,
+    (S.WAITING, E.CANCEL_REQUEST): S.WAITING,
     (S.FAILED, E.RESUME): S.RUNNING,
     (S.PARTIALLY_SUCCEEDED, E.RESUME): S.RUNNING,
 }

@@ -18,6 +18,8 @@ from lib.engine.api import (
     Step,
     StepContext,
     StepFn,
+    Stopped,
+    StopRequested,
     Wait,
     Workflow,
 )
@@ -80,6 +82,8 @@ __all__ = [
     "Step",
     "StepContext",
     "StepFn",
+    "StopRequested",
+    "Stopped",
     "SweepReport",
     "TimerScale",
     "UnknownStep",

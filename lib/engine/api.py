@@ -83,7 +83,16 @@ class Fail:
     details: Details = field(default_factory=dict)
 
 
-Outcome = Next | Wait | Pause | Decide | Done | Fail
+@dataclass(frozen=True)
+class Stopped:
+    """The run is over, ``cancelled``: it carried out a cancel asked for while its work was under way
+    (``StopRequested``), and everything it touched is back in a safe state."""
+
+    reason: str
+    details: Details = field(default_factory=dict)
+
+
+Outcome = Next | Wait | Pause | Decide | Done | Fail | Stopped
 
 
 @dataclass
@@ -116,6 +125,17 @@ class CancelRefused:
 
 
 @dataclass(frozen=True)
+class StopRequested:
+    """A workflow's answer to ``cancel`` while work it cannot drop on the floor is under way (an ASR job): the
+    cancel is accepted as a request. ``state`` (the run's state with the request marked) is saved, the run
+    stays active and is due now; its steps stop the work (or wait it out) and end the run ``Stopped``, or
+    stop for a decision when stopping is no longer possible. ``reason`` says what will happen."""
+
+    reason: str
+    state: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class Step(Generic[D]):
     name: str
     run: StepFn[D]
@@ -130,8 +150,9 @@ class Workflow(Generic[D]):
     on_resume: Callable[[dict[str, Any], str], str] | None = None
     # Called by ``cancel`` on an active run with its state and step: None lets the cancel through (the run
     # ends ``cancelled``); a ``CancelRefused`` refuses it with the reason and the choices left (after an
-    # irreversible ASR action, for instance). Default: every active run may be cancelled.
-    on_cancel: Callable[[Mapping[str, Any], str], CancelRefused | None] | None = None
+    # irreversible ASR action, for instance); a ``StopRequested`` accepts it as a request the run carries
+    # out itself (an ASR job to cancel or wait out first). Default: every active run may be cancelled.
+    on_cancel: Callable[[Mapping[str, Any], str], CancelRefused | StopRequested | None] | None = None
 
     def step(self, name: str) -> Step[D]:
         for candidate in self.steps:

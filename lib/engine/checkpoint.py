@@ -14,7 +14,7 @@ from typing import Any
 
 from lib.domain.errors import AutopilotError
 from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus, transition
-from lib.engine.api import Decide, Done, Fail, Next, Outcome, Pause, Wait, Workflow
+from lib.engine.api import Decide, Done, Fail, Next, Outcome, Pause, Stopped, Wait, Workflow
 from lib.engine.config import RetryPolicy, TimerScale
 
 
@@ -211,6 +211,11 @@ def _after_fail(turn: _Turn, result: Fail) -> Checkpoint:
     return turn.finish(due_at=None, reason=result.error, error=result.error, error_code=result.code)
 
 
+def _after_stopped(turn: _Turn, result: Stopped) -> Checkpoint:
+    turn.rec.edge(RunEvent.CANCEL, turn.step, outcome="cancelled", reason=result.reason, details=result.details)
+    return turn.finish(due_at=None, reason=result.reason)
+
+
 # One handler per outcome type (``Outcome`` lists them all).
 _HANDLERS: Mapping[type, Callable[[_Turn, Any], Checkpoint]] = {
     Next: _after_next,
@@ -219,6 +224,7 @@ _HANDLERS: Mapping[type, Callable[[_Turn, Any], Checkpoint]] = {
     Decide: _after_decide,
     Done: _after_done,
     Fail: _after_fail,
+    Stopped: _after_stopped,
 }
 
 

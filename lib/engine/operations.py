@@ -30,7 +30,7 @@ from lib.domain.runs import (
     RunStatus,
     RunSummary,
 )
-from lib.engine.api import Workflow
+from lib.engine.api import CancelRefused, StopRequested, Workflow
 from lib.engine.checkpoint import Checkpoint, Recorder, entering
 from lib.engine.errors import (
     ContentionExceeded,
@@ -194,16 +194,26 @@ _RELEASED: dict[str, Any] = {"lease_owner": "", "lease_until": None, "msg_id": "
 
 
 def cancel(wf: Workflow[Any] | None, run: RunRecord, now: datetime, by: str, reason: str) -> Checkpoint:
-    """End an active run ``cancelled``, unless its workflow refuses in the phase reached (``on_cancel``)."""
-    refused = wf.on_cancel(run.state, run.step) if wf is not None and wf.on_cancel and run.active else None
-    if refused is not None:
-        raise OperationRefused(
-            run.run_id, "cancel", run.status, refused.choices, RunEvent.CANCEL, reason=refused.reason
-        )
+    """End an active run ``cancelled``, unless its workflow refuses in the phase reached, or takes the cancel as
+    a request it carries out itself (``on_cancel``)."""
+    answer = wf.on_cancel(run.state, run.step) if wf is not None and wf.on_cancel and run.active else None
+    if isinstance(answer, CancelRefused):
+        raise OperationRefused(run.run_id, "cancel", run.status, answer.choices, RunEvent.CANCEL, reason=answer.reason)
+    if isinstance(answer, StopRequested):
+        return _request_stop(run, now, by, reason, answer)
     rec = Recorder(run, now, by)
     text = reason or f"cancelled by {by}"
     rec.edge(RunEvent.CANCEL, run.step, outcome="operation", reason=text, details={"by": by})
     return rec.finish(due_at=None, reason=text, **_RELEASED)
+
+
+def _request_stop(run: RunRecord, now: datetime, by: str, reason: str, answer: StopRequested) -> Checkpoint:
+    """The run stays active and is due now, with the request in its state. A live lease is left alone: its
+    holder's checkpoint will lose the ETag race, and the step runs again (observing first) once it is free."""
+    rec = Recorder(run, now, by)
+    text = f"cancel requested by {by}{': ' + reason if reason else ''}; {answer.reason}"
+    rec.edge(RunEvent.CANCEL_REQUEST, run.step, outcome="operation", reason=text, details={"by": by})
+    return rec.finish(due_at=now, reason=text, state=copy.deepcopy(dict(answer.state)))
 
 
 def approve(

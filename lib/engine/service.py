@@ -154,12 +154,14 @@ class Engine(Generic[D]):
 
     def cancel(self, run_id: str, *, by: str, reason: str = "") -> RunRecord:
         """End an active run ``cancelled``. ``OperationRefused`` when the run is over, or when its workflow's
-        ``on_cancel`` refuses in the phase reached (``reason`` and ``allowed`` then say why and what else)."""
+        ``on_cancel`` refuses in the phase reached (``reason`` and ``allowed`` then say why and what else). When
+        ``on_cancel`` answers ``StopRequested`` the run stays active and due now: its steps stop their work and
+        end it (``Stopped``)."""
 
         def change(run: RunRecord, now: datetime) -> Checkpoint:
             return ops.cancel(self._rt.registry.get(run.workflow), run, now, by, reason)
 
-        return ops.update(self._rt, run_id, "cancel", change)
+        return ops.update(self._rt, run_id, "cancel", change, enqueue=True)
 
     def approve(self, run_id: str, *, by: str, approval: str | None = None, comment: str = "") -> RunRecord:
         """Continue a paused run with the step after the pause; ``by`` is recorded and shown to that step."""

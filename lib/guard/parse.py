@@ -32,7 +32,7 @@ __all__ = [
 POLICY_ENV = "DR_POLICY"
 POLICY_FILE_ENV = "DR_POLICY_FILE"
 
-POLICY_KEYS = ("killSwitch", "regions")
+POLICY_KEYS = ("killSwitch", "regions", "drills")
 REGION_KEYS = (
     "targets",
     "mode",
@@ -48,6 +48,7 @@ REGION_KEYS = (
     "services",
     "probes",
     "failover",
+    "rpoTargetSeconds",
 )
 TARGET_KEYS = ("recoveryPlan", "vms")
 PROBE_KEYS = ("url", "failuresToSignal")
@@ -151,9 +152,12 @@ def policy_from_data(data: object) -> Policy | PolicyErrors:
     kill_switch = _bool(body, "killSwitch", "killSwitch", False, errors)
     regions = _regions(body.get("regions"), errors)
     _no_target_twice(regions, errors)
+    from lib.guard.drill_parse import read_drills  # imported here: it reuses this module's readers
+
+    drills = read_drills(body.get("drills"), errors)
     if errors.found:
         return PolicyErrors(tuple(errors.found))
-    return Policy(regions=regions, kill_switch=kill_switch)
+    return Policy(regions=regions, kill_switch=kill_switch, drills=drills)
 
 
 # -- the policy's parts ----------------------------------------------------------------------------------
@@ -197,6 +201,7 @@ def _region(value: object, path: str, errors: _Errors) -> RegionPolicy | None:
         services=_services(body.get("services"), f"{path}.services", errors),
         probes=_list(body.get("probes"), f"{path}.probes", _probe, errors),
         failover=_failover(body.get("failover"), f"{path}.failover", errors),
+        rpo_target_seconds=_optional_int(body, "rpoTargetSeconds", path, (1, 7 * 24 * 3600), errors),
     )
     return region if len(errors.found) == before else None
 

@@ -50,6 +50,12 @@ class SiteRecovery(Protocol):
         """Reprotect (A2A): POST on the item's current container; the item moves to the other side."""
         ...
 
+    # --- job actions -------------------------------------------------------------------------------------
+    def cancel_job(self, job_name: str) -> str:
+        """Ask ASR to cancel a running job (only where its ``allowedActions`` offers ``Cancel``). Returns the
+        name the 202 gives the operation (not awaited); read the job with ``get_job`` to see it ``Cancelled``."""
+        ...
+
     # --- recovery-plan actions ---------------------------------------------------------------------------
     def plan_unplanned_failover(
         self, plan: str, *, direction: str, shutdown_source: bool, recovery_point_type: str
@@ -60,6 +66,12 @@ class SiteRecovery(Protocol):
     def plan_test_failover_cleanup(self, plan: str, *, comments: str) -> str: ...
 
     def plan_commit(self, plan: str) -> str: ...
+
+
+def plans_with_members(asr: SiteRecovery) -> list[RecoveryPlan]:
+    """Every recovery plan with its members. ASR's plan LIST returns empty ``groups``; only the single-plan GET
+    names the members, so each listed plan is read again (plans are few: one GET each)."""
+    return [asr.get_recovery_plan(plan.name) for plan in asr.list_recovery_plans()]
 
 
 def by_vm_name(items: Sequence[ProtectedItem]) -> dict[str, ProtectedItem]:

@@ -53,6 +53,8 @@ class IgnoreCode(StrEnum):
     NO_REGION = "no-region"  # no region and no resource to find one from
     NOT_HEALTH = "not-health"  # a known envelope carrying something other than health (blob created, audit...)
     UNKNOWN_SCHEMA = "unknown-schema"  # a JSON object in no schema we read
+    UNRESOLVED_REGION = "unresolved-region"  # a resource-level signal whose resource's region cannot be found
+    VM_SHARE = "vm-share"  # one protected VM's own health: counted toward its region's share, which did not flip
 
 
 class SignalParseError(ValidationError):

@@ -25,6 +25,7 @@ class ActionPhase:
     start_item: ItemStart  # starts the action on one item; returns the ASR job name
     start_plan: PlanStart | None = None  # starts it on the recovery plan (None: always per item)
     ordered: bool = False  # honour the request's groups (boot order); reprotect and cleanup need not wait
+    stoppable: bool = False  # a cancel stops this phase: nothing more starts, running jobs are cancelled or waited out
 
 
 @dataclass(frozen=True)

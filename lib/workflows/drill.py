@@ -11,6 +11,7 @@ from lib.domain.asr import Job, Operation, ProtectedItem
 from lib.domain.dr import DrRequest
 from lib.engine import Next, Outcome, Step, StepContext, Wait, Workflow
 from lib.ports.site_recovery import by_vm_name
+from lib.workflows.cancel import drill_verdict, on_drill_cancel
 from lib.workflows.deps import DrDeps
 from lib.workflows.evidence import report
 from lib.workflows.phases import ActionPhase, run_phase
@@ -46,6 +47,7 @@ TEST_FAILOVER = ActionPhase(
     start_item=_start_test,
     start_plan=_start_plan_test,
     ordered=True,
+    stoppable=True,
 )
 CLEANUP = ActionPhase(
     name="cleanup",
@@ -109,6 +111,8 @@ def _probe(req: DrRequest, deps: DrDeps, result: Validation, url: str) -> Wait |
 
 def validate(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
     """Test VMs exist and run; the app answers if probed."""
+    if state.stop_requested:
+        return Next("validation skipped: the drill was cancelled; cleaning up", goto="cleanup")
     req = request(ctx)
     result = state.validation = state.validation or Validation()
     problems = _check_vms(state, deps, result)
@@ -133,6 +137,10 @@ def cleanup(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
     return run_phase(CLEANUP, ctx, deps, state)
 
 
+def _report(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
+    return drill_verdict(state, report(ctx, deps, state))
+
+
 def _on_resume(stored: dict[str, object], failed_step: str) -> str:
     """A drill is a test: resuming runs it again for every VM (the earlier test VMs are already gone)."""
     state = RunState.load(stored)
@@ -154,7 +162,8 @@ DRILL_WORKFLOW: Workflow[DrDeps] = Workflow(
         Step("test_failover", ride_out(test_failover)),
         Step("validate", ride_out(validate)),
         Step("cleanup", ride_out(cleanup)),
-        Step("report", with_state(report)),
+        Step("report", with_state(_report)),
     ),
     on_resume=_on_resume,
+    on_cancel=on_drill_cancel,
 )

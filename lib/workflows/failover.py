@@ -11,14 +11,15 @@ from lib.domain.asr import Operation, ProtectedItem, RecoveryPointType
 from lib.domain.dr import DrRequest
 from lib.domain.errors import OperationNotAllowed
 from lib.engine import Decide, Next, Outcome, Step, StepContext, Workflow
-from lib.workflows.cancel import on_cancel
+from lib.workflows.approval import gated_preflight
+from lib.workflows.cancel import after_stop, on_cancel
 from lib.workflows.deps import DrDeps
 from lib.workflows.evidence import report
 from lib.workflows.health import await_healthy
 from lib.workflows.parking import clear_retry
 from lib.workflows.partial import COMMIT_CHOICES, apply_choice, decide_partial, return_trip, where
 from lib.workflows.phases import ActionPhase, run_phase
-from lib.workflows.preflight import preflight, renew_locks
+from lib.workflows.preflight import renew_locks
 from lib.workflows.runstate import RunState
 from lib.workflows.steps import request, ride_out, with_state
 from lib.workflows.vmstate import RecoveryPointUsed, VmProgress
@@ -68,6 +69,7 @@ FAILOVER = ActionPhase(
     start_item=_start_failover,
     start_plan=_start_plan_failover,
     ordered=True,
+    stoppable=True,
 )
 COMMIT = ActionPhase(
     name="commit",
@@ -97,6 +99,9 @@ def _phase_step(phase: ActionPhase) -> Step[DrDeps]:
 
 
 def await_commit(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
+    stopped = after_stop(ctx, deps, state)
+    if stopped is not None:
+        return stopped  # a cancel asked for during the failover: end cancelled, or ask commit or rollback
     partial = decide_partial(ctx, state)
     if partial is not None:
         return partial  # a partial failover never commits on its own
@@ -145,7 +150,7 @@ def _workflow(name: str) -> Workflow[DrDeps]:
     return Workflow(
         name=name,
         steps=(
-            Step("preflight", ride_out(preflight)),
+            Step("preflight", ride_out(gated_preflight)),
             _phase_step(FAILOVER),
             Step("await_commit", with_state(await_commit)),
             _phase_step(COMMIT),

@@ -19,6 +19,7 @@ from lib.ports.site_recovery import by_vm_name
 from lib.workflows.action import ActionPhase, PhaseRun, job_failed_message
 from lib.workflows.parking import WAITING_FOR_REGION, held, park, parked_wait, refused, region_refusal, unpark
 from lib.workflows.steps import poll_wait
+from lib.workflows.stopping import cancel_if_offered, leave_untouched, stopping
 from lib.workflows.vmstate import RecoveryPointUsed, VmProgress
 
 CLOCK_SKEW = timedelta(minutes=15)  # our clock vs ASR's, when asking ASR for jobs since the run began
@@ -47,9 +48,11 @@ class Gate:
     running: int  # jobs of this phase running now
     parallelism: int  # the request's bound on running jobs
     throttled: bool  # ASR throttled a start in this call: start nothing more
+    stopping: bool = False  # a cancel was asked for: start nothing more at all
 
     def admits(self, group: int) -> bool:
-        return self.group in (None, group) and self.running < self.parallelism and not self.throttled
+        free = self.running < self.parallelism and not self.throttled and not self.stopping
+        return self.group in (None, group) and free
 
 
 def decide(phase: ActionPhase, item: ProtectedItem | None, row: VmProgress, gate: Gate) -> Move:
@@ -82,9 +85,10 @@ class Tally:
     recent: dict[str, Job] | None = None  # newest job per VM of the phase's scenario, listed at most once
     suspended: list[str] = field(default_factory=list)  # VMs whose job is Suspended (waits for input in ASR)
     parked: int = 0  # VMs whose reprotect ASR refused in this call because their target region is down
+    stopping: bool = False  # a cancel was asked for (``lib.workflows.stopping``)
 
     def gate(self, parallelism: int) -> Gate:
-        return Gate(self.group, self.running, parallelism, self.throttled is not None)
+        return Gate(self.group, self.running, parallelism, self.throttled is not None, self.stopping)
 
 
 def latest_jobs(run: PhaseRun) -> dict[str, Job]:
@@ -121,6 +125,7 @@ def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None:
     job = run.deps.asr.get_job(row.jobs[name])
     record = run.state.record_job(job, name)
     if not job.finished:
+        cancel_if_offered(run, job)
         tally.running += 1
         if job.state == SUSPENDED:
             tally.suspended.append(vm)
@@ -209,12 +214,15 @@ def _act(run: PhaseRun, tally: Tally, *, move: Move, vm: str, row: VmProgress, i
         _refuse(run, vm, row, item, tally)
     elif move is Move.START:
         _start(run, vm, row, item, tally)
+    elif move is Move.HOLD and tally.stopping:
+        leave_untouched(run, vm, row)
+        tally.finished[vm] = "not started (cancelled)"
 
 
 def item_phase(run: PhaseRun, todo: list[tuple[str, VmProgress]]) -> Outcome:
     items = by_vm_name(run.deps.asr.list_protected_items())
     # Groups run in order: a VM may start only when every VM of earlier groups finished this phase.
-    tally = Tally(group=min(row.group for _vm, row in todo) if run.phase.ordered else None)
+    tally = Tally(group=min(row.group for _vm, row in todo) if run.phase.ordered else None, stopping=stopping(run))
     for vm, row in todo:
         if held(run.ctx, run.state, vm):
             continue  # parked: waits for its region until the next attempt is due

@@ -17,7 +17,7 @@ from lib.engine import Decide, Done, Next, Outcome, StepContext
 from lib.workflows.action import NOT_STARTED
 from lib.workflows.deps import DrDeps
 from lib.workflows.json_fields import Json
-from lib.workflows.runstate import RunState
+from lib.workflows.runstate import RunLink, RunState
 from lib.workflows.steps import request
 from lib.workflows.vmstate import VmProgress
 
@@ -93,7 +93,12 @@ def apply_choice(ctx: StepContext, state: RunState, failed: list[str]) -> Outcom
     if state.plan is not None and "commit" not in state.plan.processed:
         state.plan.processed.append("commit")  # a plan-level commit would reach for the VMs that failed too
     moved = _moved(state)
-    then = " then return them with a linked failback run" if choice == "rollback" else ""
+    then = (
+        ": this run commits and reprotects them (an A2A failover has no other way forward), then a linked"
+        " failback run fails them back and reprotects them in the original direction"
+        if choice == "rollback"
+        else ""
+    )
     stay = f"; {', '.join(failed)} stay where they are" if failed else ""
     return Next(
         f"{choice} chosen by {by}: commit and reprotect {', '.join(moved) or 'no VM'}{then}{stay}",
@@ -111,13 +116,19 @@ def return_trip(ctx: StepContext, deps: DrDeps, state: RunState, outcome: Outcom
         raise RuntimeError("a rollback needs DrDeps.start_run to start its return trip")
     req = request(ctx)
     kind: Kind = "failover" if req.kind == "failback" else "failback"  # the way back is the other direction
+    by = state.chosen_by
     failback = DrRequest(
         kind=kind, vms=tuple(back), groups=(tuple(back),), parallelism=req.parallelism, timing=req.timing,
-        reason=f"rollback of run {ctx.run_id}, chosen by {state.chosen_by}", requested_by=state.chosen_by,
+        reason=f"rollback of run {ctx.run_id}, chosen by {by}: that run committed and reprotected"
+        f" {', '.join(back)}; this one fails them back and reprotects them in the original direction",
+        requested_by=by,
     )  # fmt: skip
-    state.linked_run = deps.start_run(kind, failback.to_json(), f"rollback-of-{ctx.run_id}", state.chosen_by)
+    payload = {**failback.to_json(), "linkedFrom": {"runId": ctx.run_id, "reason": "rollback", "by": by}}
+    state.linked_run = deps.start_run(kind, payload, f"rollback-of-{ctx.run_id}", by)
+    state.links.append(RunLink(state.linked_run, "rollback", kind, by))
     return Done(
-        f"{outcome.reason}; rollback: run {state.linked_run} ({kind}) brings {', '.join(back)} back",
+        f"{outcome.reason}; rollback: this run committed and reprotected {', '.join(back)}, linked run"
+        f" {state.linked_run} ({kind}) fails them back and reprotects them in the original direction",
         partial=outcome.partial,
         details={**outcome.details, "linked_run": state.linked_run, "vms": where(state)},
     )

@@ -14,6 +14,7 @@ from lib.workflows.deps import DrDeps
 from lib.workflows.item_phase import item_phase
 from lib.workflows.runstate import PlanProgress, RunState
 from lib.workflows.steps import poll_wait, request
+from lib.workflows.stopping import cancel_if_offered, stopping
 from lib.workflows.vmstate import VmProgress
 
 __all__ = ["ActionPhase", "run_phase"]
@@ -30,7 +31,9 @@ def run_phase(phase: ActionPhase, ctx: StepContext, deps: DrDeps, state: RunStat
     if req.plan and phase.start_plan and phase.name not in state.plan.processed:
         if phase.name in state.plan.jobs:
             return _poll_plan(run, state.plan)
-        return _start_plan(run, state.plan, todo)
+        if not stopping(run):
+            return _start_plan(run, state.plan, todo)
+        state.plan.processed.append(phase.name)  # stopping: the plan job never starts (per item: adopt or leave)
     return item_phase(run, todo)
 
 
@@ -63,6 +66,7 @@ def _poll_plan(run: PhaseRun, plan_state: PlanProgress) -> Outcome:
     job = deps.asr.get_job(job_name)
     record = run.state.record_job(job, phase.name)
     if not job.finished:
+        cancel_if_offered(run, job)
         return poll_wait(req, f"{phase.name}: plan job {job_name} {job.state}", {"job": job_name, "tasks": job.tasks})
     items = by_vm_name(deps.asr.list_protected_items())
     started = plan_state.started_at.get(phase.name)

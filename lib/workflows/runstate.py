@@ -178,6 +178,24 @@ class Validation:
 
 
 @dataclass
+class RunLink:
+    """Another run this one started (a rollback's return trip): its id, why, its kind and who chose it."""
+
+    run_id: str
+    reason: str  # "rollback"
+    kind: str  # the linked run's workflow (failback, or failover for the return of a failback)
+    by: str  # who chose it
+
+    def to_json(self) -> Json:
+        return {"runId": self.run_id, "reason": self.reason, "kind": self.kind, "by": self.by}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> RunLink:
+        return cls(str(data.get("runId", "")), str(data.get("reason", "")), str(data.get("kind", "")),
+                   str(data.get("by", "")))  # fmt: skip
+
+
+@dataclass
 class RunState:
     """Everything a DR run remembers between steps."""
 
@@ -195,6 +213,9 @@ class RunState:
     chosen_by: str = ""  # who chose it
     linked_run: str = ""  # the rollback's return-trip run (on the run that chose rollback)
     parked: Parked | None = None  # reprotect waits for a region that is down (None: not parked)
+    links: list[RunLink] = field(default_factory=list)  # runs this run started (``linked_run`` is the first)
+    stop_requested: bool = False  # an operator cancelled while an ASR job ran: start nothing more, then stop
+    cancelled_jobs: list[str] = field(default_factory=list)  # ASR jobs the run asked ASR to cancel (once each)
 
     def pending(self, phase: str) -> Iterator[tuple[str, VmProgress]]:
         """VMs still active that have not finished ``phase``, in group order then name order."""
@@ -238,6 +259,9 @@ class RunState:
             "chosen_by": self.chosen_by or None,
             "linked_run": self.linked_run or None,
             "parked": self.parked.to_json() if self.parked else None,
+            "links": [link.to_json() for link in self.links] or None,
+            "stop_requested": self.stop_requested or None,
+            "cancelled_jobs": list(self.cancelled_jobs) or None,
         }
         data.update({k: v for k, v in optional.items() if v is not None})
         return data
@@ -271,6 +295,9 @@ class RunState:
             chosen_by=str(data.get("chosen_by") or ""),
             linked_run=str(data.get("linked_run") or ""),
             parked=Parked.from_json(data.get("parked")),
+            links=[RunLink.from_json(as_mapping(link)) for link in cast(list[object], data.get("links") or [])],
+            stop_requested=bool(data.get("stop_requested", False)),
+            cancelled_jobs=[str(j) for j in cast(list[object], data.get("cancelled_jobs") or [])],
         )
 
     @classmethod

@@ -65,13 +65,18 @@ def test_cancel_before_any_asr_action_ends_the_run_cancelled(dr_stack: Any) -> N
         assert again.status is RunStatus.SUCCEEDED, again.error
 
 
-def test_cancel_during_the_failover_job_is_refused_and_the_run_ends_committed_and_protected(dr_stack: Any) -> None:
+def test_cancel_during_the_failover_job_waits_it_out_then_commit_ends_committed_and_protected(dr_stack: Any) -> None:
     with dr_stack(topology(["web-1"]), time_scale=5) as stack:
         run_id = stack.start("failover", {"vms": ["web-1"]})
         _step_until(stack, run_id, _job("failover"))
         assert stack.vm("web-1")["currentJob"] is not None  # the A2A failover job is running
-        _refused(stack, run_id, "cannot be cancelled")
+        requested = stack.app.engine.cancel(run_id, by="operator")
+        assert requested.active and "cancel requested" in requested.reason  # a request: the job offers no Cancel
         stack.emu.set_time_scale(3000)
+        paused = stack.finish(run_id)
+        assert paused.status is RunStatus.AWAITING_DECISION and paused.choices == ("commit", "rollback")
+        _refused(stack, run_id, "uncommitted")  # the job ended: from here cancel names the choices
+        stack.app.engine.decide(run_id, "commit", by="operator")
         done = stack.finish(run_id)
         assert done.status is RunStatus.SUCCEEDED, done.error
         assert _protected_in(stack, "web-1", "westus")

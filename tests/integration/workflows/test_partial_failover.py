@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from lib.api.run_view import run_view
 from lib.domain.runs import RunStatus
 from tests.integration.workflows.conftest import topology
 
@@ -54,9 +55,17 @@ def test_rollback_returns_group_1_protected_in_the_original_direction(dr_stack: 
         assert run.state["choice"] == "rollback" and run.state["chosen_by"] == "operator"
         back = stack.app.engine.get(linked).run
         assert back.workflow == "failback" and run_id in back.input["reason"] and back.input["vms"] == ["db"]
+        assert back.input["linkedFrom"] == {"runId": run_id, "reason": "rollback", "by": "operator"}
+        assert run.state["links"] == [{"runId": linked, "reason": "rollback", "kind": "failback", "by": "operator"}]
+        assert f"linked run {linked} (failback) fails them back and reprotects them" in run.reason
+        view = stack.app.engine.get(run_id)
+        shown = run_view(view.run, view.history)
+        assert shown["rollbackRun"] == linked and shown["links"][0]["runId"] == linked
         done = stack.finish(linked)
         assert done.status is RunStatus.SUCCEEDED, done.error
         assert all(_protected(stack, vm, "eastus", original=True) for vm in VMS)
+        back_view = stack.app.engine.get(linked)
+        assert run_view(back_view.run, back_view.history)["linkedFrom"]["runId"] == run_id
         # One plan failover, then db alone: commit + reprotect here, failover + commit + reprotect back.
         assert stack.posts("unplannedFailover") == 2 and stack.posts("failoverCommit") == 2
         assert stack.posts("switchprotection") == 2

@@ -129,6 +129,7 @@ def test_failed_job_surfaces_service_and_provider_codes() -> None:
     )
     assert failed.tasks[1] == ("Start failover", "Failed")
     assert failed.new_item_id is None
+    assert failed.allowed_actions == frozenset({"Restart"}) and not failed.cancellable
 
 
 def test_errors_come_before_warnings() -> None:

@@ -124,6 +124,15 @@ def test_test_failover_cleanup_and_commit_requests() -> None:
     assert commit.body is None
 
 
+def test_cancel_job_posts_cancel_and_returns_without_polling() -> None:
+    transport = FakeTransport().queue(ACCEPTED)
+    asr, _ = adapter(transport)
+    assert asr.cancel_job("job-7") == JOB  # the name the 202 gives the operation; never polled
+    (cancel,) = transport.sent
+    assert cancel.method == "POST" and path_of(cancel.url) == f"{VAULT_PATH}/replicationJobs/job-7/cancel"
+    assert cancel.body is None
+
+
 def test_plan_actions() -> None:
     transport = FakeTransport().queue(ACCEPTED, ACCEPTED, ACCEPTED, ACCEPTED)
     asr, _ = adapter(transport)

@@ -85,6 +85,7 @@ def test_defaults_are_the_issues() -> None:
         "services": list(DEFAULT_SERVICES),
         "probes": [],
         "failover": {"recoveryPoint": "Latest", "shutdownSource": True, "autoCommit": True, "autoReprotect": True},
+        "rpoTargetSeconds": None,
     }
 
 

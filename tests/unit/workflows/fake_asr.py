@@ -123,6 +123,17 @@ class FakeSiteRecovery:
         self._set(vm, current_scenario=scenario, current_job_name=name, allowed_operations=frozenset())
         return name
 
+    def cancel_job(self, job_name: str) -> str:
+        """Like the emulator: only a running job that offers Cancel; the item is left as before the job."""
+        job = self.jobs[job_name]
+        if job_name not in self.pending or "Cancel" not in job.allowed_actions:
+            raise OperationNotAllowed("OperationNotAllowed", f"job {job_name} cannot be cancelled", status=400)
+        vm, _action, _left = self.pending.pop(job_name)
+        self.actions.append(("cancel", vm))
+        self.jobs[job_name] = replace(job, state="Cancelled", state_description="Cancelled", end_time=T0)
+        self._set(vm, current_scenario="None", current_job_name=None, allowed_operations=PROTECTED)
+        return job_name
+
     def _finish(self, job_name: str, vm: str, action: str) -> None:
         del self.pending[job_name]
         job = self.jobs[job_name]

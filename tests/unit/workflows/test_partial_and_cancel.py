@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from lib.engine import CancelRefused, Decide, Done
-from lib.workflows.cancel import on_cancel
+from lib.engine import CancelRefused, Decide, Done, StopRequested
+from lib.workflows.cancel import on_cancel, on_drill_cancel
 from lib.workflows.failover import FAILOVER_WORKFLOW
 from lib.workflows.partial import CHOICES
 from lib.workflows.runstate import PlanProgress, RunState
@@ -62,21 +62,36 @@ def test_cancel_goes_through_before_any_vm_failed_over() -> None:
     assert on_cancel(_state(**{"web-1": _row()}), "failover") is None
 
 
-def test_cancel_is_refused_while_a_failover_job_runs_and_after_failover_naming_the_choices() -> None:
+def test_cancel_while_a_failover_job_runs_is_a_request_the_run_carries_out() -> None:
     running = on_cancel(_state(**{"web-1": _row(jobs={"failover": "j1"})}), "failover")
-    assert isinstance(running, CancelRefused) and running.choices == ("commit", "rollback")
-    assert "web-1" in running.reason and "cannot be cancelled" in running.reason
+    assert isinstance(running, StopRequested) and "web-1" in running.reason
+    assert running.state["stop_requested"] is True and running.state["vms"]["web-1"]["jobs"] == {"failover": "j1"}
+
+
+def test_cancel_is_refused_after_failover_naming_the_choices() -> None:
     moved = on_cancel(_state(**{"web-1": _row(done=["failover"], jobs={"failover": "j1"})}), "await_commit")
     assert isinstance(moved, CancelRefused) and "uncommitted" in moved.reason
+    assert moved.choices == ("commit", "rollback")
     reprotecting = _row(done=["failover", "commit"], jobs={"failover": "j1", "commit": "j2", "reprotect": "j3"})
     later = on_cancel(_state(**{"web-1": reprotecting}), "reprotect")
     assert isinstance(later, CancelRefused) and "reprotected" in later.reason
 
 
-def test_cancel_is_refused_while_a_plan_failover_job_runs() -> None:
+def test_cancel_while_a_plan_failover_job_runs_is_a_request() -> None:
     state = RunState(vms={"web-1": _row()}, plan=PlanProgress("app", jobs={"failover": "pj"}))
-    refused = on_cancel(state.to_json(), "failover")
-    assert isinstance(refused, CancelRefused) and "web-1" in refused.reason
+    requested = on_cancel(state.to_json(), "failover")
+    assert isinstance(requested, StopRequested) and "web-1" in requested.reason
+
+
+def test_a_drill_cancel_goes_through_before_its_test_failover_and_is_a_request_after() -> None:
+    assert on_drill_cancel(_state(**{"web-1": _row()}), "test_failover") is None
+    started = on_drill_cancel(_state(**{"web-1": _row(jobs={"test_failover": "t1"})}), "test_failover")
+    assert isinstance(started, StopRequested) and "cleaned up" in started.reason
+    validating = on_drill_cancel(_state(**{"web-1": _row(done=["test_failover"])}), "validate")
+    assert isinstance(validating, StopRequested) and validating.state["stop_requested"] is True
+    assert on_drill_cancel(_state(**{"web-1": _row(done=["test_failover", "cleanup"])}), "report") is None
+    unreadable = on_drill_cancel({"version": 99}, "validate")
+    assert isinstance(unreadable, CancelRefused)
 
 
 def test_rollback_commits_and_reprotects_then_starts_one_linked_failback_of_what_moved() -> None:

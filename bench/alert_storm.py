@@ -1,0 +1,189 @@
+"""``{"bench": "alert-storm"}``: 10,000 deliveries through ``POST /api/alerts`` of the real app (the devhost serving
+``function_app.py``, its queue trigger doing the work, on Azurite and the HTTPS ASR emulator).
+
+The storm: one real Service Health incident for the protected region, delivered many times and updated; resolved
+notices and incidents for other regions; action-group test notifications; planned maintenance of the protected
+region. The policy (``auto``) protects TARGETS single-VM targets, so the incident must start exactly one run per
+target and one failover POST per VM. Reported: deliveries per second (the webhook, several client threads), the
+webhook's answer time p50/p99, and per target the latency from the incident's first delivery to the arrival of
+its first ASR action at the emulator (its request log), p50/p99; decisions by outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from demo.payloads import service_health
+from devhost.appenv import app_env
+from devhost.azurite import running_azurite
+from devhost.launcher import DevhostInfo, running_devhost
+from devhost.local import local_settings
+from emulator.launcher import EmulatorInfo, running_emulator
+
+DELIVERIES = 10_000
+TARGETS = 20
+THREADS = 8
+REGION = "eastus"
+OTHER_REGIONS = ("westeurope", "northeurope", "uksouth", "japaneast", "australiaeast")
+HOST_JSON = {
+    "version": "2.0",
+    "extensions": {"queues": {"maxPollingInterval": "00:00:00.250", "visibilityTimeout": "00:00:02",
+                              "batchSize": 16, "maxDequeueCount": 5}},
+}  # fmt: skip
+SUBSCRIPTION = "6f4e2a10-0000-4000-8000-00000000b0a5"
+
+
+def _vms() -> list[str]:
+    return [f"vm-{i:02d}" for i in range(TARGETS)]
+
+
+def _topology() -> dict[str, Any]:
+    return {"subscriptionId": SUBSCRIPTION, "resourceGroup": "rg-storm", "vault": "vault-storm",
+            "primaryRegion": REGION, "recoveryRegion": "westus",
+            "vms": [{"name": vm, "diskGiB": 16} for vm in _vms()], "recoveryPlans": []}  # fmt: skip
+
+
+def _policy() -> dict[str, Any]:
+    return {"regions": {REGION: {
+        "mode": "auto", "targets": [{"vms": [vm]} for vm in _vms()], "minSources": 1, "dwellMinutes": 0,
+        "failover": {"recoveryPoint": "Latest", "autoCommit": False, "autoReprotect": False},
+    }}}  # fmt: skip
+
+
+def storm(now: datetime, seed: int = 7) -> tuple[list[dict[str, Any]], int]:
+    """The deliveries in order, and the index of the incident's first delivery."""
+    rng = random.Random(seed)
+    at = now - timedelta(minutes=5)
+    real = [service_health("STORM-1", REGION, stage="Active", at=at, subscription=SUBSCRIPTION, update=u)
+            for u in range(5)]  # fmt: skip
+    noise: list[dict[str, Any]] = []
+    for i in range(DELIVERIES - 2_500):
+        region = OTHER_REGIONS[i % len(OTHER_REGIONS)]
+        kind = i % 4
+        if kind == 0:
+            noise.append(service_health(f"OTHER-{i % 50}", region, stage="Resolved", at=at, subscription=SUBSCRIPTION))
+        elif kind == 1:
+            noise.append(service_health(f"OTHER-{i % 50}", region, stage="Active", at=at, subscription=SUBSCRIPTION))
+        elif kind == 2:
+            noise.append(service_health("TEST-TTT", REGION, stage="Active", at=at, subscription=SUBSCRIPTION,
+                                        synthetic=True))  # fmt: skip
+        else:
+            noise.append(service_health(f"MAINT-{i % 10}", REGION, stage="Active", at=at, subscription=SUBSCRIPTION,
+                                        incident_type="Maintenance"))  # fmt: skip
+    rng.shuffle(noise)
+    duplicates = [real[i % len(real)] for i in range(2_500)]
+    first = 200  # some noise reaches the app before the incident does
+    deliveries = noise[:first] + duplicates[:1] + _interleave(noise[first:], duplicates[1:], rng)
+    return deliveries, first
+
+
+def _interleave(a: list[dict[str, Any]], b: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
+    merged = [(rng.random(), x) for x in a] + [(rng.random(), x) for x in b]
+    return [x for _key, x in sorted(merged, key=lambda kv: kv[0])]
+
+
+@contextmanager
+def _stack() -> Iterator[tuple[DevhostInfo, EmulatorInfo]]:
+    with ExitStack() as stack:
+        azurite = stack.enter_context(running_azurite())
+        emu = stack.enter_context(running_emulator(_topology(), time_scale=600.0))
+        settings = local_settings(emu, azurite.connection_string, timer_scale=0.01)
+        env = app_env(settings) | {"DR_POLICY": json.dumps(_policy())}
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="storm-host-")))
+        (root / "host.json").write_text(json.dumps(HOST_JSON))
+        yield stack.enter_context(running_devhost(env=env, script_root=root)), emu
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class _Sender:
+    def __init__(self, host: DevhostInfo) -> None:
+        self.host = host
+        self.answers: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.first_incident_at: float | None = None
+        self._lock = threading.Lock()
+
+    def send(self, payload: bytes, incident: bool) -> None:
+        started = time.time()
+        if incident:
+            with self._lock:
+                self.first_incident_at = self.first_incident_at or started
+        status, _h, _b = self.host.request("POST", "/api/alerts", payload, key=self.host.function_key)
+        with self._lock:
+            self.answers.append(time.time() - started)
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+def _await_runs(host: DevhostInfo, deadline: float) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        _s, _h, raw = host.request("GET", "/api/runs?kind=failover&limit=1000", key=host.function_key)
+        runs = json.loads(raw)["runs"]
+        if len(runs) >= TARGETS:
+            time.sleep(3.0)  # a late duplicate would start a second run now: give it the time to show
+            _s, _h, raw = host.request("GET", "/api/runs?kind=failover&limit=1000", key=host.function_key)
+            return list(json.loads(raw)["runs"])
+        time.sleep(0.5)
+    return runs
+
+
+def _action_latencies(emu: EmulatorInfo, since: float) -> tuple[list[float], int]:
+    posts = [
+        e for e in emu.request_log()["entries"] if e["route"].startswith("POST") and "unplannedFailover" in e["route"]
+    ]
+    first: dict[str, float] = {}
+    for entry in posts:
+        vm_key = entry["path"].split("/replicationProtectedItems/")[-1].split("/")[0]
+        first.setdefault(vm_key, entry["time"])
+    return [t - since for t in first.values()], len(posts)
+
+
+def main() -> dict[str, Any]:
+    deliveries, first = storm(datetime.now(UTC))
+    bodies = [json.dumps(d).encode() for d in deliveries]
+    with _stack() as (host, emu):
+        sender = _Sender(host)
+        started = time.monotonic()
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(lambda i: sender.send(bodies[i], i >= first and b"STORM-1" in bodies[i]), range(len(bodies))))
+        sent_s = time.monotonic() - started
+        runs = _await_runs(host, time.monotonic() + 600)
+        latencies, posts = _action_latencies(emu, sender.first_incident_at or 0.0)
+        _s, _h, raw = host.request("GET", f"/api/decisions?region={REGION}&limit=1000", key=host.function_key)
+        outcomes: dict[str, int] = {}
+        for d in json.loads(raw).get("decisions", []):
+            outcomes[d["outcome"]] = outcomes.get(d["outcome"], 0) + 1
+    return {
+        "bench": "alert-storm", "deliveries": len(bodies), "threads": THREADS, "targets": TARGETS,
+        "statuses": sender.statuses, "deliveries_per_s": round(len(bodies) / sent_s, 1),
+        "webhook_answer_ms": {"p50": _ms(_pct(sender.answers, 0.5)), "p99": _ms(_pct(sender.answers, 0.99)),
+                              "max": _ms(max(sender.answers))},
+        "first_delivery_to_first_action_s": {"p50": _r(_pct(latencies, 0.5)), "p99": _r(_pct(latencies, 0.99)),
+                                             "targets_seen": len(latencies)},
+        "runs": len(runs), "failover_posts": posts, "exactly_right": len(runs) == TARGETS and posts == TARGETS,
+        "decisions_by_outcome_region": outcomes,
+    }  # fmt: skip
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value * 1000, 1)
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)

@@ -1,0 +1,58 @@
+"""In-memory signal and decision stores: hand-written fakes for unit tests (the app uses the Table adapters)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from lib.ports.autopilot import NO_REGION, DecisionRecord, Stored
+from lib.signals import RegionHealthSignal
+
+__all__ = ["MemoryDecisionStore", "MemorySignalStore"]
+
+
+class MemorySignalStore:
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._rows: dict[tuple[str, str], tuple[RegionHealthSignal, bool, datetime]] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    def add(self, region: str, signal: RegionHealthSignal) -> Stored:
+        key = (region, signal.notification)
+        with self._lock:
+            found = self._rows.get(key)
+            if found is not None:
+                return Stored(new=False, weighed=found[1], stored_at=found[2])
+            now = self._clock()
+            self._rows[key] = (signal, False, now)
+            return Stored(new=True, weighed=False, stored_at=now)
+
+    def mark_weighed(self, region: str, notification: str) -> None:
+        with self._lock:
+            signal, _, at = self._rows[(region, notification)]
+            self._rows[(region, notification)] = (signal, True, at)
+
+    def list(self, region: str) -> list[RegionHealthSignal]:
+        with self._lock:
+            return [row[0] for (r, _), row in sorted(self._rows.items()) if r == region]
+
+
+class MemoryDecisionStore:
+    def __init__(self) -> None:
+        self._rows: list[DecisionRecord] = []
+        self._lock = threading.Lock()
+
+    def add(self, record: DecisionRecord) -> None:
+        with self._lock:
+            self._rows.append(record)
+
+    def list(self, region: str | None, since: datetime | None, limit: int) -> list[DecisionRecord]:
+        with self._lock:
+            rows = [r for r in reversed(self._rows) if region is None or (r.region or NO_REGION) == region]
+        rows = [r for r in rows if since is None or r.decision.at >= since]
+        return sorted(rows, key=lambda r: r.decision.at, reverse=True)[:limit]
+
+    def latest(self, region: str) -> DecisionRecord | None:
+        found = self.list(region, None, 1)
+        return found[0] if found else None

@@ -1,0 +1,125 @@
+"""The autopilot's audit trail on Azure Tables (Azurite locally and in tests).
+
+Signals table: ``PartitionKey`` = region, ``RowKey`` = the notification key (escaped), so inserting a redelivered
+notification fails with 409 and dedupes it. Decisions table: ``PartitionKey`` = region (``-`` when the signal had
+none), ``RowKey`` = inverted time + id, so a partition lists newest first and ``since`` is a RowKey range.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from azure.core.exceptions import ResourceExistsError
+from azure.data.tables import TableClient, UpdateMode
+
+from lib.ports.autopilot import NO_REGION, DecisionRecord, Stored
+from lib.signals import RegionHealthSignal
+
+__all__ = ["TableDecisionStore", "TableSignalStore", "decision_row_key", "signal_row_key"]
+
+MAX_PROPERTY = 30_000  # characters of one string property (64 KiB of UTF-16, with room to spare)
+MAX_SCAN = 5_000  # decision rows read for one listing across regions at most
+_TICKS = 10**13  # milliseconds since 1970 stay below this until the year 2286
+
+
+def signal_row_key(notification: str) -> str:
+    """Table keys refuse / \\ # ? and control characters, and 1 KiB at most: escape, and digest long keys."""
+    escaped = quote(notification, safe="")
+    if len(escaped) <= 400:
+        return escaped
+    return escaped[:300] + "~" + hashlib.sha256(notification.encode()).hexdigest()
+
+
+def _inverted(at: datetime) -> str:
+    return f"{_TICKS - 1 - int(at.timestamp() * 1000):013d}"
+
+
+def decision_row_key(record: DecisionRecord) -> str:
+    return f"{_inverted(record.decision.at)}-{record.id}"
+
+
+def _signal_text(signal: RegionHealthSignal) -> str:
+    text = json.dumps(signal.to_json(), separators=(",", ":"))
+    if len(text) <= MAX_PROPERTY:
+        return text
+    body = signal.to_json()
+    body["raw"] = {"truncated": f"the payload had {len(text)} characters; too large to keep in one entity"}
+    return json.dumps(body, separators=(",", ":"))
+
+
+def _ensure(table: TableClient) -> None:
+    with contextlib.suppress(ResourceExistsError):
+        table.create_table()
+
+
+class TableSignalStore:
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    def ensure_table(self) -> None:
+        _ensure(self._table)
+
+    def add(self, region: str, signal: RegionHealthSignal) -> Stored:
+        row = signal_row_key(signal.notification)
+        now = datetime.now(UTC)
+        entity = {"PartitionKey": region, "RowKey": row, "signal": _signal_text(signal), "at": signal.at,
+                  "weighed": False, "storedAt": now}  # fmt: skip
+        try:
+            self._table.create_entity(entity)
+        except ResourceExistsError:
+            found = self._table.get_entity(region, row, select=["weighed", "storedAt"])
+            stored_at = found.get("storedAt")
+            when = stored_at if isinstance(stored_at, datetime) else None
+            return Stored(new=False, weighed=bool(found.get("weighed")), stored_at=when)
+        return Stored(new=True, weighed=False, stored_at=now)
+
+    def mark_weighed(self, region: str, notification: str) -> None:
+        entity = {"PartitionKey": region, "RowKey": signal_row_key(notification), "weighed": True}
+        self._table.update_entity(entity, mode=UpdateMode.MERGE)
+
+    def list(self, region: str) -> list[RegionHealthSignal]:
+        rows = self._table.query_entities("PartitionKey eq @region", parameters={"region": region},
+                                          select=["signal"])  # fmt: skip
+        return [RegionHealthSignal.from_json(json.loads(row["signal"])) for row in rows]
+
+
+class TableDecisionStore:
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    def ensure_table(self) -> None:
+        _ensure(self._table)
+
+    def add(self, record: DecisionRecord) -> None:
+        text = json.dumps(record.to_json(), separators=(",", ":"))
+        self._table.create_entity({
+            "PartitionKey": record.region or NO_REGION, "RowKey": decision_row_key(record), "record": text,
+            "outcome": record.decision.outcome.value,
+        })  # fmt: skip
+
+    def list(self, region: str | None, since: datetime | None, limit: int) -> list[DecisionRecord]:
+        clauses, params = [], {}
+        if region is not None:
+            clauses.append("PartitionKey eq @region")
+            params["region"] = region
+        if since is not None:
+            clauses.append("RowKey le @upto")
+            params["upto"] = _inverted(since.astimezone(UTC)) + "~"
+        pages = self._table.query_entities(" and ".join(clauses) or "RowKey ne ''", parameters=params,
+                                           select=["RowKey", "record"], results_per_page=min(limit, 1000))  # fmt: skip
+        rows: list[Any] = []
+        for row in pages:
+            rows.append(row)
+            if (region is not None and len(rows) >= limit) or len(rows) >= MAX_SCAN:
+                break  # one partition is already newest first; across partitions, sort what was read
+        rows.sort(key=lambda r: str(r["RowKey"]))
+        return [DecisionRecord.from_json(json.loads(r["record"])) for r in rows[:limit]]
+
+    def latest(self, region: str) -> DecisionRecord | None:
+        found = self.list(region, None, 1)
+        return found[0] if found else None

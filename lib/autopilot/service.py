@@ -1,0 +1,227 @@
+"""The autopilot: region-health signals in, guarded failover runs out. observe -> ``decide`` (pure) -> act.
+
+``process`` takes one signals-queue message: it classifies a received payload, resolves a resource's region,
+stores the signal under every region it names (a redelivery is found there and changes nothing) and evaluates each
+of those regions. ``evaluate`` reads the region's signals and its targets' facts, asks ``lib.guard.decide``, and
+acts: it starts the runs the decision starts (or, awaiting approval, runs that pause for an operator), sets the
+dwell's durable timer, stores the decision with its runs, and publishes it as an operator event.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+from lib.autopilot.messages import BadMessage, Evaluate, Message, Payload, SignalMessage, decode, encode
+from lib.autopilot.orders import Starter, StartOrder, StartRefused
+from lib.autopilot.scaling import scaled_policy
+from lib.domain.dr import ApprovalGate
+from lib.domain.errors import ValidationError
+from lib.guard import Action, Decision, Outcome, Policy, PolicyErrors, RegionPolicy, TargetFacts, decide
+from lib.ports.autopilot import DecisionRecord, DecisionStore, SignalStore
+from lib.ports.clock import Clock
+from lib.ports.notifier import Notifier
+from lib.signals import (
+    EVERY_REGION,
+    Classified,
+    IgnoreCode,
+    Ignored,
+    RegionHealthSignal,
+    from_alert_webhook,
+    from_event_grid_event,
+)
+
+__all__ = ["DECISION_EVENT", "Autopilot", "FactsSource", "Resolver", "Sender", "unresolved"]
+
+log = logging.getLogger("autopilot.decisions")
+
+DECISION_EVENT = "Autopilot.Decision"
+# A redelivery that finds its notification stored but not yet weighed waits this long (scaled by DR_TIMER_SCALE)
+# for the worker that stored it, instead of deciding a second time. The floor is real time, like the run lease's:
+# how long a worker takes to weigh a signal does not shrink with the time scale (a loaded test machine takes
+# seconds), and a second look too early records a second "started" decision for the one run.
+DUPLICATE_GRACE_S = 60.0
+DUPLICATE_GRACE_FLOOR_S = 15
+Resolver = Callable[[RegionHealthSignal], RegionHealthSignal | Ignored]
+# (region, its policy, the incidents seen there) -> facts per Target.key; read lazily, only when decide asks.
+FactsSource = Callable[[str, RegionPolicy, frozenset[str]], Mapping[str, TargetFacts]]
+
+
+class Sender(Protocol):
+    """What the service needs of the signals queue: send a message, visible after ``delay_s`` seconds."""
+
+    def send(self, body: str, delay_s: int = 0) -> str: ...
+
+
+def unresolved(signal: RegionHealthSignal) -> RegionHealthSignal | Ignored:
+    """The default resolver: a signal naming only a resource cannot be placed in a region."""
+    if signal.regions or signal.impacts:
+        return signal
+    what = signal.resource_id or signal.incident
+    return Ignored(f"its region could not be resolved ({what})", IgnoreCode.NO_REGION, signal.source,
+                   signal.notification)  # fmt: skip
+
+
+@dataclass
+class Autopilot:
+    policy: Policy | PolicyErrors
+    signals: SignalStore
+    decisions: DecisionStore
+    queue: Sender
+    notifier: Notifier
+    clock: Clock
+    facts: FactsSource
+    starter: Starter
+    resolver: Resolver = unresolved
+    timer_scale: float = 1.0
+
+    # -- intake ---------------------------------------------------------------------------------------
+
+    def process(self, text: str | bytes) -> list[DecisionRecord]:
+        """One signals-queue message. A message that is not ours is logged and dropped (never retried)."""
+        try:
+            message = decode(text)
+        except (BadMessage, ValidationError) as exc:
+            log.warning("signals queue: dropped a message that is not ours: %s", exc)
+            return []
+        return self.handle(message)
+
+    def handle(self, message: Message) -> list[DecisionRecord]:
+        if isinstance(message, Evaluate):
+            return [self.evaluate(message.region)]
+        if isinstance(message, SignalMessage):
+            return self.receive(message.signal)
+        return [record for item in _classify(message) for record in self.receive(item)]
+
+    def receive(self, item: Classified) -> list[DecisionRecord]:
+        if isinstance(item, RegionHealthSignal):
+            item = self.resolver(item) if not (item.regions or item.impacts) else item
+        if isinstance(item, Ignored):
+            return [self._ignored(item)]
+        records = []
+        busy = False
+        for region in self._regions(item):
+            stored = self.signals.add(region, item)
+            if stored.weighed:
+                log.info("%s in %s: a redelivery of a weighed notification changes nothing", item.notification, region)
+            elif not stored.new and self._young(stored.stored_at):
+                busy = True  # another worker inserted it a moment ago and is weighing it now
+            else:  # new, or inserted long ago by a worker that died before weighing it
+                records.append(self.evaluate(region, item.notification))
+                self.signals.mark_weighed(region, item.notification)
+        if busy:
+            # Look again after the grace: by then it is weighed (dropped) or its worker died (weighed then).
+            self.queue.send(encode(SignalMessage(item)), delay_s=self._grace_s())
+        return records
+
+    def _grace_s(self) -> int:
+        return max(DUPLICATE_GRACE_FLOOR_S, math.ceil(DUPLICATE_GRACE_S * self.timer_scale))
+
+    def _young(self, stored_at: datetime | None) -> bool:
+        if stored_at is None:
+            return False
+        return (self.clock.now() - stored_at).total_seconds() < self._grace_s()
+
+    def _regions(self, signal: RegionHealthSignal) -> list[str]:
+        named = dict.fromkeys([*signal.regions, *(r for i in signal.impacts for r in i.regions)])
+        if EVERY_REGION in named:
+            del named[EVERY_REGION]
+            named.update(dict.fromkeys(self._policy_regions()))
+        return list(named)
+
+    def _policy_regions(self) -> list[str]:
+        return sorted(self.policy.regions) if isinstance(self.policy, Policy) else []
+
+    def _ignored(self, item: Ignored) -> DecisionRecord:
+        now = self.clock.now()
+        reason = f"ignored ({item.code.value}): {item.reason}"
+        decision = Decision("", now, Outcome.IGNORED, (reason,), _hash(self.policy),
+                            sources=(item.source.value,) if item.source else ())  # fmt: skip
+        record = DecisionRecord(_new_id(now), decision, (), item.notification_key)
+        self.decisions.add(record)
+        return record
+
+    # -- the decision -------------------------------------------------------------------------------
+
+    def evaluate(self, region: str, notification: str | None = None) -> DecisionRecord:
+        now = self.clock.now()
+        rules = self.policy.region(region) if isinstance(self.policy, Policy) else None
+        signals = self.signals.list(region) if rules is not None else []
+        incidents = frozenset(s.incident for s in signals)
+        facts = self.facts(region, rules, incidents) if rules is not None else {}
+        weighed = scaled_policy(self.policy, self.timer_scale)
+        decision = replace(decide(weighed, region, signals, now=now, facts=facts), policy_hash=_hash(self.policy))
+        record_id = _new_id(now)
+        runs, notes = self._act(decision, rules, record_id)
+        record = DecisionRecord(record_id, replace(decision, reasons=(*decision.reasons, *notes)), runs, notification)
+        self._timer(record, now)
+        self.decisions.add(record)
+        self._publish(record)
+        return record
+
+    def _act(self, decision: Decision, rules: RegionPolicy | None, record_id: str) -> tuple[tuple[str, ...], list[str]]:
+        if rules is None or decision.incident is None:
+            return (), []
+        gate = None
+        wanted = decision.starts
+        if decision.outcome is Outcome.AWAITING_APPROVAL:
+            gate = ApprovalGate(rules.approval_timeout_minutes * 60.0, rules.on_approval_timeout.value)
+            wanted = tuple(t.target for t in decision.targets if t.action is Action.AWAIT_APPROVAL)
+        runs: list[str] = []
+        notes: list[str] = []
+        for target in (t for t in rules.targets if t.key in wanted):
+            order = StartOrder(decision.region, decision.incident, target, record_id, decision.policy_hash,
+                               rules.failover, gate)  # fmt: skip
+            try:
+                started = self.starter(order)
+            except StartRefused as exc:
+                notes.append(f"{target.key} was not started: {exc.reason}")
+                continue
+            runs.append(started.run_id)
+            if not started.created:
+                notes.append(f"{target.key}: run {started.run_id} had already started for this incident")
+        return tuple(runs), notes
+
+    def _timer(self, record: DecisionRecord, now: datetime) -> None:
+        decision = record.decision
+        if decision.outcome is not Outcome.WAITING_DWELL or decision.timer is None:
+            return  # the approval timeout is the run's own pause timeout, a durable timer of the engine
+        last = self.decisions.latest(decision.region)
+        if (
+            last is not None
+            and last.decision.outcome is Outcome.WAITING_DWELL
+            and last.decision.pending == decision.pending
+        ):
+            return  # that decision already set this timer
+        delay = max(1, math.ceil((decision.timer - now).total_seconds()))
+        self.queue.send(encode(Evaluate(decision.region, "dwell")), delay_s=delay)
+
+    def _publish(self, record: DecisionRecord) -> None:
+        if record.decision.outcome is Outcome.IGNORED:
+            return
+        try:
+            self.notifier.publish(DECISION_EVENT, f"regions/{record.region}/decisions/{record.id}", record.to_json())
+        except Exception as exc:
+            log.warning("could not publish decision %s: %s", record.id, exc)
+
+
+def _classify(message: Payload) -> Iterable[Classified]:
+    try:
+        if message.channel == "alert":
+            return from_alert_webhook(message.body)
+        return [from_event_grid_event(message.body)]
+    except ValidationError as exc:
+        return [Ignored(f"malformed payload: {exc.field}: {exc.reason}", IgnoreCode.UNKNOWN_SCHEMA)]
+
+
+def _hash(policy: Policy | PolicyErrors) -> str:
+    return policy.policy_hash if isinstance(policy, Policy) else ""
+
+
+def _new_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:10]}"
