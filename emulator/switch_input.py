@@ -8,8 +8,9 @@ accepted; whatever is sent must be well formed:
 * ids of the right resource types (resource group, replication policy of this vault, storage account, disk);
 * every disk belongs to the VM (its failed-over disk, or its original one);
 * the staging account lies in the region the VM runs in now. A storage account id carries no region: the
-  topology's ``storageAccounts`` ({name: region}) places it, else a name ending in a topology region does
-  (``asrcachewestus``); an account placed by neither is refused as unknown.
+  topology's ``resources`` (the ARM resources it serves) or ``storageAccounts`` ({name: region}) place it, else a
+  name ending in a topology region does (``asrcachewestus``). An account placed by none of them is accepted: its
+  region cannot be checked here (unverified, like the rest of what ASR does with the input).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from emulator import arm_resources
 from emulator import topology as topo
 from emulator.backend import Backend
 from emulator.errors import BadRequest
@@ -50,6 +52,9 @@ def storage_region(b: Backend, account_id: str) -> str | None:
     match = _STORAGE.match(account_id)
     if match is None:
         return None
+    served = arm_resources.find(b, account_id)
+    if served is not None and served.get("location"):
+        return str(served["location"]).lower()
     name = match["name"].lower()
     placed = {str(k).lower(): str(v).lower() for k, v in (b.topology.extra.get("storageAccounts") or {}).items()}
     if name in placed:
@@ -87,9 +92,7 @@ def _disks(b: Backend, item: Item, disks: Any) -> None:
         if _STORAGE.match(staging) is None:
             raise _invalid(f"{where}.primaryStagingAzureStorageAccountId", f"must be a storage account id: {staging!r}")
         region = storage_region(b, staging)
-        if region is None:
-            raise _invalid(f"{where}.primaryStagingAzureStorageAccountId", f"names an unknown account: {staging!r}")
-        if region != runs_in:
+        if region is not None and region != runs_in:
             raise _invalid(
                 f"{where}.primaryStagingAzureStorageAccountId",
                 f"is in '{region}', but the cache account must be in '{runs_in}' ({topo.region_display(runs_in)}), "

@@ -198,7 +198,7 @@ def test_switch_protection_input_is_checked_and_recorded(emu: EmulatorInfo, clie
         ({"policy_id": "/subscriptions/x/policies/p"}, "policyId"),
         ({"vm_managed_disks": disks(disk.recovery_target_disk_id, "asrcacheeastus")}, "must be in 'westus'"),
         ({"vm_managed_disks": disks(disk.recovery_target_disk_id + "x", "asrcachewestus")}, "is not a disk of"),
-        ({"vm_managed_disks": disks(disk.recovery_target_disk_id, "someaccount")}, "unknown account"),
+        ({"vm_managed_disks": disks(disk.recovery_target_disk_id, "cache-eastus")}, "must be in 'westus'"),
     ]
     for fields, reason in bad:
         with pytest.raises(HttpResponseError) as refused:
