@@ -44,7 +44,8 @@ _ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 
 
 class StorageConfigError(ValueError):
-    """A storage setting is missing or unusable; ``setting`` names it, ``reason`` says why in plain words."""
+    """A storage setting is missing or unusable; ``setting`` names it, ``reason`` says why in plain words (never
+    quoting the value: /api/health shows these to anonymous callers)."""
 
     def __init__(self, setting: str, reason: str, *, missing: bool = False) -> None:
         super().__init__(f"{setting}: {reason}")
@@ -92,7 +93,7 @@ class StorageConfig:
 def _https_url(setting: str, raw: str) -> str:
     url = raw.strip().rstrip("/")
     if not url.lower().startswith("https://") or len(url) <= len("https://"):
-        raise StorageConfigError(setting, f"'{raw}' is not an https:// URL (a token is never sent over plain HTTP)")
+        raise StorageConfigError(setting, "is not an https:// URL (a token is never sent over plain HTTP)")
     return url
 
 
@@ -105,7 +106,7 @@ def _urls(settings: Settings) -> tuple[tuple[Service, str], ...]:
     account = settings.storage_account_name.strip()
     if account and not _ACCOUNT_NAME.match(account):
         raise StorageConfigError(
-            f"{CONNECTION}__accountName", f"'{account}' is not a storage account name (3-24 lowercase letters/digits)"
+            f"{CONNECTION}__accountName", "is not a storage account name (3-24 lowercase letters and digits)"
         )
     urls: list[tuple[Service, str]] = []
     for service in SERVICES:
@@ -125,7 +126,7 @@ def _identity(settings: Settings) -> IdentityChoice:
         return IdentityChoice("default", client_id)
     raise StorageConfigError(
         f"{CONNECTION}__credential",
-        f"'{credential}' is not supported: set '{MANAGED_IDENTITY}', or leave it unset for DefaultAzureCredential",
+        f"is not supported: set '{MANAGED_IDENTITY}', or leave it unset for DefaultAzureCredential",
     )
 
 
