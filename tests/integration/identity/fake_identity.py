@@ -80,7 +80,7 @@ def running_identity_endpoint() -> Iterator[FakeIdentityEndpoint]:
             self.end_headers()
             self.wfile.write(raw)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class names it so
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
