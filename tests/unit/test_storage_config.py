@@ -94,3 +94,11 @@ def test_missing_accepts_either_form() -> None:
     assert Settings.from_env(asr).missing() == ["AzureWebJobsStorage"]
     queue_only = {**asr, "AzureWebJobsStorage__queueServiceUri": "https://q.example.net"}
     assert Settings.from_env(queue_only).missing() == ["AzureWebJobsStorage__tableServiceUri"]
+
+
+def test_drctl_names_the_storage_it_could_not_reach_in_either_form() -> None:
+    from drctl.errors import storage_at
+
+    assert storage_at(Settings.from_env({"AzureWebJobsStorage": CONN})) == "http://127.0.0.1:1/a"
+    assert storage_at(Settings.from_env(URIS)) == "https://acct.table.core.windows.net"
+    assert storage_at(Settings.from_env({})) == "(unknown: AzureWebJobsStorage__tableServiceUri)"
