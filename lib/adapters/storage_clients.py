@@ -16,7 +16,7 @@ from lib.storage_config import IdentityChoice, StorageConfig, storage_config
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from azure.data.tables import TableClient
-    from azure.storage.blob import BlobServiceClient
+    from azure.storage.blob import BlobServiceClient, ContainerClient
     from azure.storage.queue import QueueClient
 
     from lib.settings import Settings
@@ -76,3 +76,7 @@ class StorageClients:
         if self.config.connection_string:
             return BlobServiceClient.from_connection_string(self.config.connection_string, **self._kwargs(kwargs))
         return BlobServiceClient(self.config.url("blob"), credential=self.credential, **self._kwargs(kwargs))
+
+    def container(self, name: str, **kwargs: Any) -> ContainerClient:
+        """One blob container (e.g. the run reports')."""
+        return self.blob_service(**kwargs).get_container_client(name)

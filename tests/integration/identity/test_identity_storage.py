@@ -38,7 +38,7 @@ def test_tables_queues_and_blobs_answer_to_the_managed_identity(
     [received] = queue.receive(1, 30)
     assert received.body == '{"run_id": "r1", "version": 1}'
 
-    container = clients.blob_service().get_container_client(name)
+    container = clients.container(name)
     container.create_container()
     container.upload_blob("report.json", b"{}")
     assert container.download_blob("report.json").readall() == b"{}"

@@ -85,6 +85,7 @@ def test_identity_form_builds_clients_on_the_service_urls_sharing_one_credential
     assert (table.url, table.table_name) == ("https://stdr01.table.core.windows.net", "drruns")
     assert queue.url == "https://stdr01.queue.core.windows.net/drwork"
     assert blobs.url == "https://stdr01.blob.core.windows.net/"
+    assert clients.container("reports").url == "https://stdr01.blob.core.windows.net/reports"
     assert made == [("ManagedIdentityCredential", {"client_id": "cid-4"})]  # one credential, one token cache
     assert table.credential is queue.credential is blobs.credential is clients.credential
 
