@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 def _raw(sample: SampleHost, name: str) -> QueueClient:
-    return QueueClient.from_connection_string(sample.connection_string, name)
+    return StorageClients.from_connection_string(sample.connection_string).queue(name)
 
 
 def test_a_message_the_engine_adapter_enqueues_reaches_the_trigger_decoded(sample: SampleHost) -> None:
