@@ -3,6 +3,7 @@ id. azure-identity's classes are replaced by recording fakes (pure unit tests: n
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,20 @@ def test_importing_the_storage_wiring_loads_no_sdk_or_identity() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_no_storage_client_is_built_anywhere_else() -> None:
+    """The identity-based form only works if every client comes from StorageClients: a connection string used
+    elsewhere would leave that part of the app without storage in Azure (shared-key access is off there)."""
+    sdk_call = re.compile(r"(?<!StorageClients)\.from_connection_string\(")
+    builds, reads = [], []
+    for folder in ("lib", "functions", "drctl", "devhost"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel, text = path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
+            if rel != "lib/adapters/storage_clients.py" and sdk_call.search(text):
+                builds.append(rel)
+            if ".storage_connection" in text:
+                reads.append(rel)
+    assert builds == []
+    # Who may look at the connection string itself: the form's choice, the host's environment, drctl's message.
+    assert sorted(reads) == ["devhost/appenv.py", "drctl/errors.py", "lib/storage_config.py"]
