@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 
 from drctl.cli import UsageError, parse, request_payload
-from drctl.errors import Interrupted, describe
+from drctl.errors import Interrupted, describe, storage_at
 from drctl.lease_wait import continue_when_free
 from drctl.render import LiveProgress, history_table, jsonable, link_lines, runs_table, vm_table
 from lib.api import control
@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app, args = setup
         return _command(app, args, console, bool(getattr(args, "json", False)))
     except BaseException as exc:
-        known = describe(exc, Settings.from_env().storage_connection)
+        known = describe(exc, storage_at(Settings.from_env()))
         if known is None:
             raise
         code, line = known

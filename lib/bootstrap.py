@@ -22,6 +22,7 @@ from lib.workflows.deps import DrDeps
 
 if TYPE_CHECKING:
     from lib.adapters.engine_storage import EngineStorage
+    from lib.adapters.storage_clients import StorageClients
     from lib.adapters.table_locks import TableItemLocks
     from lib.autopilot.wiring import Wired
     from lib.reports import ReportWriter
@@ -41,6 +42,7 @@ class App:
     deps: DrDeps
     storage: EngineStorage
     locks: TableItemLocks
+    clients: StorageClients  # every table, queue and blob client of the app comes from here
     reports: ReportWriter
     _storage_ready: bool = False
     _autopilot: Wired | None = None
@@ -80,9 +82,9 @@ def _notifier(settings: Settings) -> Notifier:
 
     if settings.eventgrid_key:
         return EventGridNotifier(settings.eventgrid_endpoint, AzureKeyCredential(settings.eventgrid_key))
-    from azure.identity import DefaultAzureCredential
+    from lib.adapters.credentials import azure_credential
 
-    return EventGridNotifier(settings.eventgrid_endpoint, DefaultAzureCredential())
+    return EventGridNotifier(settings.eventgrid_endpoint, azure_credential(settings.azure_client_id))
 
 
 def build(
@@ -94,25 +96,24 @@ def build(
     engine_config: EngineConfig | None = None,
     asr_options: Any = None,
 ) -> App:
-    from azure.data.tables import TableClient
-
     from lib.adapters.asr_sdk import build_site_recovery
     from lib.adapters.blob_report_store import BlobReportStore
     from lib.adapters.engine_storage import engine_storage
     from lib.adapters.http_probe import UrllibProbe
+    from lib.adapters.storage_clients import StorageClients
     from lib.adapters.table_locks import TableItemLocks
     from lib.reports import ReportWriter
 
-    conn = settings.storage_connection
+    clients = StorageClients.from_settings(settings)
     storage = engine_storage(
-        conn, queue_name=settings.work_queue, runs_table=settings.runs_table, index_table=settings.run_index_table
+        clients, queue_name=settings.work_queue, runs_table=settings.runs_table, index_table=settings.run_index_table
     )
 
     def holder_active(run_id: str) -> bool:
         loaded = storage.store.load(run_id)
         return loaded is not None and loaded.run.active
 
-    locks = TableItemLocks(TableClient.from_connection_string(conn, settings.locks_table), holder_active)
+    locks = TableItemLocks(clients.table(settings.locks_table), holder_active)
     engines: list[Engine[DrDeps]] = []  # a rollback starts a linked run on the engine built below
 
     def start_run(workflow: str, payload: Mapping[str, Any], key: str, actor: str) -> str:
@@ -139,6 +140,8 @@ def build(
     )
     engines.append(engine)
     # A report for every finished run, written right after the checkpoint that finished it.
-    reports = ReportWriter(BlobReportStore(conn, settings.reports_container), storage.store, engine.clock)
+    reports = ReportWriter(
+        BlobReportStore(lambda: clients.container(settings.reports_container)), storage.store, engine.clock
+    )
     engine.add_observer(reports.observe)
-    return App(settings, engine, deps, storage, locks, reports)
+    return App(settings, engine, deps, storage, locks, clients, reports)

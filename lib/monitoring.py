@@ -51,7 +51,7 @@ def monitoring(app: App, *, compute: ComputeUsages | None = None) -> Monitoring:
     from lib.api.run_view import run_view
 
     settings = app.settings
-    store = TableReadinessStore.from_connection_string(settings.storage_connection, settings.readiness_table)
+    store = TableReadinessStore.from_clients(app.clients, settings.readiness_table)
     store.ensure_table()
     clock = app.engine.clock
 

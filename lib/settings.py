@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lib.storage_config import StorageConfigError, storage_problems
+
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
 
 
@@ -20,7 +22,17 @@ def _seconds(raw: str, default: float = 30.0) -> float:
 
 @dataclass(frozen=True)
 class Settings:
+    # Storage: a connection string (local, Azurite), or the identity-based AzureWebJobsStorage__* settings the
+    # Functions host reads too (lib/storage_config.py says which form wins and how the app signs in).
     storage_connection: str = ""
+    storage_account_name: str = ""
+    storage_table_uri: str = ""
+    storage_queue_uri: str = ""
+    storage_blob_uri: str = ""
+    storage_credential: str = ""  # "managedidentity", or empty for DefaultAzureCredential
+    storage_client_id: str = ""  # the user-assigned identity for storage
+    # The user-assigned identity every other Azure client (ARM, Event Grid) signs in with via DefaultAzureCredential.
+    azure_client_id: str = ""
     asr_subscription_id: str = ""
     asr_resource_group: str = ""
     asr_vault_name: str = ""
@@ -62,6 +74,13 @@ class Settings:
         e = os.environ if env is None else env
         return cls(
             storage_connection=e.get("AzureWebJobsStorage", ""),
+            storage_account_name=e.get("AzureWebJobsStorage__accountName", ""),
+            storage_table_uri=e.get("AzureWebJobsStorage__tableServiceUri", ""),
+            storage_queue_uri=e.get("AzureWebJobsStorage__queueServiceUri", ""),
+            storage_blob_uri=e.get("AzureWebJobsStorage__blobServiceUri", ""),
+            storage_credential=e.get("AzureWebJobsStorage__credential", ""),
+            storage_client_id=e.get("AzureWebJobsStorage__clientId", ""),
+            azure_client_id=e.get("AZURE_CLIENT_ID", "").strip(),
             asr_subscription_id=e.get("ASR_SUBSCRIPTION_ID", ""),
             asr_resource_group=e.get("ASR_RESOURCE_GROUP", ""),
             asr_vault_name=e.get("ASR_VAULT_NAME", ""),
@@ -93,13 +112,18 @@ class Settings:
         )
 
     def missing(self) -> list[str]:
+        """The names of required settings that are not set (storage: either form will do)."""
+        storage = [p.setting for p in self.storage_problems() if p.missing]
         required = {
-            "AzureWebJobsStorage": self.storage_connection,
             "ASR_SUBSCRIPTION_ID": self.asr_subscription_id,
             "ASR_RESOURCE_GROUP": self.asr_resource_group,
             "ASR_VAULT_NAME": self.asr_vault_name,
         }
-        return [name for name, value in required.items() if not value]
+        return storage + [name for name, value in required.items() if not value]
+
+    def storage_problems(self) -> list[StorageConfigError]:
+        """What keeps the app from its tables and queues, each naming the setting and saying why."""
+        return storage_problems(self)
 
     def cache_storage_accounts(self) -> dict[str, str]:
         """``ASR_CACHE_STORAGE_ACCOUNTS`` as {region: storage account id}; raises ValueError naming the bad part."""

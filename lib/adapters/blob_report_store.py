@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -12,16 +13,16 @@ __all__ = ["BlobReportStore"]
 
 
 class BlobReportStore:
-    def __init__(self, connection_string: str, container: str) -> None:
-        self._conn = connection_string
-        self._name = container
+    """``container``: builds the container's client on first use (``StorageClients.container``), so the blob SDK
+    is imported only when a report is written or read (cold start)."""
+
+    def __init__(self, container: Callable[[], ContainerClient]) -> None:
+        self._make = container
         self._client: ContainerClient | None = None
 
     def _container(self) -> ContainerClient:
         if self._client is None:
-            from azure.storage.blob import ContainerClient  # the SDK costs import time: only when reports are used
-
-            self._client = ContainerClient.from_connection_string(self._conn, self._name)
+            self._client = self._make()
         return self._client
 
     def ensure(self) -> None:

@@ -15,6 +15,7 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.storage.queue import QueueClient, QueueMessage, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from lib.adapters.clocks import SystemClock
+from lib.adapters.storage_clients import StorageClients
 from lib.ports.clock import Clock
 from lib.ports.work_queue import MessageLost, Received
 
@@ -27,15 +28,9 @@ class StorageWorkQueue:
         self._clock = clock or SystemClock()
 
     @classmethod
-    def from_connection_string(
-        cls, connection_string: str, queue_name: str, clock: Clock | None = None, **client_kwargs: Any
-    ) -> StorageWorkQueue:
-        client = QueueClient.from_connection_string(
-            connection_string,
-            queue_name,
-            message_encode_policy=TextBase64EncodePolicy(),
-            message_decode_policy=TextBase64DecodePolicy(),
-            **client_kwargs,
+    def from_clients(cls, clients: StorageClients, queue_name: str, clock: Clock | None = None) -> StorageWorkQueue:
+        client = clients.queue(
+            queue_name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy()
         )
         return cls(client, clock)
 

@@ -97,6 +97,8 @@ def _schemas() -> dict[str, Any]:
                    "properties": {"status": {"enum": ["ok", "degraded"]},
                                   "missingSettings": {"type": "array", "items": {"type": "string"}},
                                   "invalidSettings": {"type": "array", "items": {"type": "string"}},
+                                  "settingProblems": {"type": "array", "items": {"type": "string"},
+                                                      "description": "each storage setting problem: setting: why"},
                                   "policyErrors": {"type": "array", "items": {"type": "string"},
                                                    "description": "each bad policy field: path: reason"},
                                   "authMode": nullable_text}},

@@ -10,8 +10,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from azure.data.tables import TableClient
-
 from lib.adapters.storage_work_queue import StorageWorkQueue
 from lib.adapters.table_autopilot import TableDecisionStore, TableSignalStore
 from lib.autopilot.facts import RunFacts
@@ -61,14 +59,13 @@ class Wired:
 
 def build_autopilot(app: App, resolver: Resolver | None = None) -> Wired:
     settings = app.settings
-    conn = settings.storage_connection
-    queue = StorageWorkQueue.from_connection_string(conn, settings.signals_queue)
-    signals = TableSignalStore(TableClient.from_connection_string(conn, settings.signals_table))
-    decisions = TableDecisionStore(TableClient.from_connection_string(conn, settings.decisions_table))
+    queue = StorageWorkQueue.from_clients(app.clients, settings.signals_queue)
+    signals = TableSignalStore(app.clients.table(settings.signals_table))
+    decisions = TableDecisionStore(app.clients.table(settings.decisions_table))
     policy = load_policy(settings)
     sources = None
     if resolver is None:  # resource -> region (vault items, then one cached ARM read), then the protected-VM share
-        sources = build_sources(settings, site_recovery=app.deps.asr, clock=app.engine.clock)
+        sources = build_sources(settings, site_recovery=app.deps.asr, clock=app.engine.clock, clients=app.clients)
         resolver = sources.intake(policy)
     autopilot = Autopilot(
         policy=policy,
