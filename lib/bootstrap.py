@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lib.adapters.clocks import SystemClock
-from lib.adapters.log_notifier import LogNotifier
 from lib.domain.dr import parse_request
-from lib.engine import Engine, EngineConfig, StartResult, Workflow
+from lib.engine import Engine, EngineConfig, RunOutbox, StartResult, Workflow
+from lib.events import DeliveryPolicy, EventDelivery, EventNotifier
 from lib.ports.clock import Clock
+from lib.ports.events import EventPublisher
 from lib.ports.notifier import Notifier
 from lib.ports.site_recovery import SiteRecovery
 from lib.settings import Settings
@@ -22,6 +23,7 @@ from lib.workflows.deps import DrDeps
 
 if TYPE_CHECKING:
     from lib.adapters.engine_storage import EngineStorage
+    from lib.adapters.storage_work_queue import StorageWorkQueue
     from lib.adapters.table_locks import TableItemLocks
     from lib.autopilot.wiring import Wired
 
@@ -40,6 +42,7 @@ class App:
     deps: DrDeps
     storage: EngineStorage
     locks: TableItemLocks
+    events: EventDelivery  # operator events: the topic, or the retry queue (``events.retries``)
     _storage_ready: bool = False
     _autopilot: Wired | None = None
     # Parts built on first use by other wiring modules (e.g. lib.monitoring), kept for the App's lifetime.
@@ -50,8 +53,16 @@ class App:
             return
         self.storage.provision()
         self.locks.ensure_table()
+        self._events_queue().create_queue()
         self.autopilot().provision()
         self._storage_ready = True
+
+    def _events_queue(self) -> StorageWorkQueue:
+        from lib.adapters.storage_work_queue import StorageWorkQueue
+
+        queue = self.events.retries
+        assert isinstance(queue, StorageWorkQueue)
+        return queue
 
     def autopilot(self) -> Wired:
         """The autopilot (signals in, guarded failovers out), built on first use: its policy, stores and queue."""
@@ -68,18 +79,21 @@ class App:
         return self.engine.start(kind, request.to_json(), key, actor=actor)
 
 
-def _notifier(settings: Settings) -> Notifier:
+def _publisher(settings: Settings) -> EventPublisher:
     if not settings.eventgrid_endpoint:
-        return LogNotifier()
+        from lib.adapters.log_publisher import LogPublisher
+
+        return LogPublisher()
     from azure.core.credentials import AzureKeyCredential
 
-    from lib.adapters.eventgrid_notifier import EventGridNotifier
+    from lib.adapters.eventgrid_publisher import EventGridPublisher
 
+    source = settings.events_source
     if settings.eventgrid_key:
-        return EventGridNotifier(settings.eventgrid_endpoint, AzureKeyCredential(settings.eventgrid_key))
+        return EventGridPublisher(settings.eventgrid_endpoint, AzureKeyCredential(settings.eventgrid_key), source)
     from azure.identity import DefaultAzureCredential
 
-    return EventGridNotifier(settings.eventgrid_endpoint, DefaultAzureCredential())
+    return EventGridPublisher(settings.eventgrid_endpoint, DefaultAzureCredential(), source)
 
 
 def build(
@@ -90,12 +104,15 @@ def build(
     clock: Clock | None = None,
     engine_config: EngineConfig | None = None,
     asr_options: Any = None,
+    publisher: EventPublisher | None = None,
+    delivery: DeliveryPolicy | None = None,
 ) -> App:
     from azure.data.tables import TableClient
 
     from lib.adapters.asr_sdk import build_site_recovery
     from lib.adapters.engine_storage import engine_storage
     from lib.adapters.http_probe import UrllibProbe
+    from lib.adapters.storage_work_queue import StorageWorkQueue
     from lib.adapters.table_locks import TableItemLocks
 
     conn = settings.storage_connection
@@ -113,11 +130,18 @@ def build(
     def start_run(workflow: str, payload: Mapping[str, Any], key: str, actor: str) -> str:
         return engines[0].start(workflow, payload, key, actor=actor).run_id
 
+    clock = clock or SystemClock()
+    events = EventDelivery(
+        publisher or _publisher(settings),
+        StorageWorkQueue.from_connection_string(conn, settings.events_queue, clock),
+        clock,
+        delivery,
+    )
     deps = DrDeps(
         asr=site_recovery
         or build_site_recovery(settings, options=asr_options, cache_storage_accounts=settings.cache_storage_accounts()),
         locks=locks,
-        notifier=notifier or _notifier(settings),
+        notifier=notifier or EventNotifier(events, clock),
         probe=UrllibProbe(),
         start_run=start_run,
     )
@@ -127,9 +151,10 @@ def build(
         store=storage.store,
         queue=storage.queue,
         poison_queue=storage.poison,
-        clock=clock or SystemClock(),
+        clock=clock,
         timer_scale=settings.timer_scale,
         config=engine_config,
+        outbox=RunOutbox(events, settings.public_url),
     )
     engines.append(engine)
-    return App(settings, engine, deps, storage, locks)
+    return App(settings, engine, deps, storage, locks, events)

@@ -18,6 +18,12 @@ def _seconds(raw: str, default: float = 30.0) -> float:
     return value if value >= 0 else default
 
 
+def _public_url(env: Mapping[str, str]) -> str:
+    explicit = env.get("PUBLIC_URL", "").rstrip("/")
+    host = env.get("WEBSITE_HOSTNAME", "")
+    return explicit or (f"https://{host}" if host else "")
+
+
 @dataclass(frozen=True)
 class Settings:
     storage_connection: str = ""
@@ -40,6 +46,9 @@ class Settings:
     policy_file: str = ""  # DR_POLICY_FILE: a file holding it (set one of the two)
     eventgrid_endpoint: str = ""
     eventgrid_key: str = ""  # local only; in Azure the managed identity publishes
+    events_queue: str = "drevents"  # operator events waiting for a retry (a visibility delay is the backoff)
+    events_source: str = "/site-recovery-autopilot"  # the CloudEvents ``source`` of every operator event
+    public_url: str = ""  # where /api/runs/{id} links point: https://<WEBSITE_HOSTNAME> in Azure; relative if unset
     timer_scale: float = 1.0  # dev/demo only: shrink every workflow wait
     # "keys": the function key alone decides (local default). "easyauth": App Service Authentication validates
     # the caller's Entra ID token in front of the app; the app checks app roles (the production setting).
@@ -76,6 +85,9 @@ class Settings:
             policy_file=e.get("DR_POLICY_FILE", ""),
             eventgrid_endpoint=e.get("EVENTGRID_TOPIC_ENDPOINT", ""),
             eventgrid_key=e.get("EVENTGRID_TOPIC_KEY", ""),
+            events_queue=e.get("DR_EVENTS_QUEUE", "drevents") or "drevents",
+            events_source=e.get("EVENTS_SOURCE", "") or "/site-recovery-autopilot",
+            public_url=_public_url(e),
             timer_scale=float(e.get("DR_TIMER_SCALE", "1") or 1),
             auth_mode=(e.get("AUTH_MODE", "keys") or "keys").strip().lower(),
             probe_schedule=e.get("PROBE_SCHEDULE", "0 * * * * *").strip() or "0 * * * * *",

@@ -12,7 +12,9 @@ from typing import Generic, TypeVar
 
 from lib.domain.runs import HistoryRecord, RunRecord, RunStatus, RunSummary, listed_status
 from lib.engine.api import Workflow
+from lib.engine.checkpoint import Checkpoint
 from lib.engine.config import EngineConfig, LeaseTiming, TimerScale
+from lib.engine.outbox import RunOutbox
 from lib.ports.clock import Clock
 from lib.ports.run_store import Loaded, RunStore
 from lib.ports.work_queue import WorkQueue
@@ -79,6 +81,7 @@ class Runtime(Generic[D]):
     crash_hook: CrashHook | None = None
     observers: list[Observer] = field(default_factory=list)
     cache: RunCache = field(default_factory=lambda: RunCache(0))
+    outbox: RunOutbox | None = None  # operator events ride in checkpoints (None: no events)
 
     @property
     def leases(self) -> LeaseTiming:
@@ -88,7 +91,14 @@ class Runtime(Generic[D]):
         if self.crash_hook is not None:
             self.crash_hook(point, run)
 
+    def stage(self, before: RunRecord, cp: Checkpoint) -> Checkpoint:
+        """The checkpoint about to be saved, with the operator events it raised in its run's outbox."""
+        return cp if self.outbox is None else self.outbox.stage(before, cp)
+
     def notify(self, run: RunRecord, rows: Sequence[HistoryRecord]) -> None:
+        """After every saved checkpoint: publish its events, then tell the observers."""
+        if self.outbox is not None:
+            self.outbox.flush(run)
         for observer in list(self.observers):
             try:
                 observer(run, rows)

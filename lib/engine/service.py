@@ -16,6 +16,7 @@ from lib.engine.checkpoint import Checkpoint
 from lib.engine.config import EngineConfig, TimerScale
 from lib.engine.errors import RunNotFound
 from lib.engine.executor import Executor, ProcessReport
+from lib.engine.outbox import RunOutbox
 from lib.engine.runtime import CrashHook, Observer, RunCache, Runtime
 from lib.ports.clock import Clock
 from lib.ports.run_store import RunPage, RunStore
@@ -91,6 +92,7 @@ class Engine(Generic[D]):
         config: EngineConfig | None = None,
         observer: Observer | None = None,
         crash_hook: CrashHook | None = None,
+        outbox: RunOutbox | None = None,
     ) -> None:
         config = config or EngineConfig()
         self._rt: Runtime[D] = Runtime(
@@ -105,6 +107,7 @@ class Engine(Generic[D]):
             crash_hook=crash_hook,
             observers=[observer] if observer else [],
             cache=RunCache(config.cache_size),
+            outbox=outbox,
         )
 
     # -- plumbing ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 
 from lib.domain.dr import parse_request
 from lib.domain.errors import ValidationError
+from lib.domain.events import REPROTECT_OVERDUE, RUN_FAILED
 from lib.engine import Decide, Done, Fail, Next, StepContext, Wait
 from lib.workflows.drill import DRILL_WORKFLOW
 from lib.workflows.failover import FAILBACK_WORKFLOW, FAILOVER_WORKFLOW
@@ -132,7 +133,10 @@ def test_reprotect_too_slow_warns_then_fails_with_reason() -> None:
     assert isinstance(result.outcome, Fail) and result.outcome.code == "ReprotectTimeout"
     notifier = deps.notifier
     assert isinstance(notifier, RecordingNotifier)
-    assert [e[0] for e in notifier.events] == ["Autopilot.ReprotectSlow", "Autopilot.RunFinished"]
+    kinds = [e[0] for e in notifier.events]
+    assert kinds.count(REPROTECT_OVERDUE) == 1 and kinds[-1] == RUN_FAILED
+    overdue = next(data for kind, _, data in notifier.events if kind == REPROTECT_OVERDUE)
+    assert overdue["vms"] == {"web-1": overdue["vms"]["web-1"]} and overdue["runUrl"].endswith(overdue["runId"])
     warned = [o for s, o in result.history if s == "await_healthy" and "warning" in o.details]
     assert len(warned) == 1
 
