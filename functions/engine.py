@@ -12,6 +12,7 @@ import logging
 
 import azure.functions as func
 
+from functions.telemetry import invocation_context
 from lib.bootstrap import App, build
 from lib.settings import Settings
 
@@ -35,8 +36,9 @@ def _body(msg: func.QueueMessage) -> str:
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=WORK_QUEUE, connection="AzureWebJobsStorage")
-def engine_work(msg: func.QueueMessage) -> None:
-    report = _app().engine.handle_message(_body(msg), msg.id or "", msg.dequeue_count or 1)
+def engine_work(msg: func.QueueMessage, context: func.Context) -> None:
+    with invocation_context(context):
+        report = _app().engine.handle_message(_body(msg), msg.id or "", msg.dequeue_count or 1)
     log.info("work item %s: %s (%s), %d step(s)", report.run_id, report.action, report.reason, report.steps)
 
 

@@ -12,6 +12,7 @@ import logging
 import azure.functions as func
 
 from functions import http_common
+from functions.telemetry import invocation_context
 from lib.settings import Settings
 
 log = logging.getLogger("autopilot.functions.events")
@@ -23,6 +24,7 @@ EVENTS_QUEUE = Settings.from_env().events_queue
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=EVENTS_QUEUE, connection="AzureWebJobsStorage")
-def events_retry(msg: func.QueueMessage) -> None:
-    report = http_common.current_app().events.retry(msg.get_body().decode("utf-8", errors="replace"))
+def events_retry(msg: func.QueueMessage, context: func.Context) -> None:
+    with invocation_context(context):
+        report = http_common.current_app().events.retry(msg.get_body().decode("utf-8", errors="replace"))
     log.info("event retry: %s %d events (attempt %d) %s", report.action, report.count, report.attempt, report.reason)

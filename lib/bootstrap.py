@@ -19,6 +19,7 @@ from lib.ports.events import EventPublisher
 from lib.ports.notifier import Notifier
 from lib.ports.site_recovery import SiteRecovery
 from lib.settings import Settings
+from lib.telemetry import StepTracing, install_log_context
 from lib.workflows.deps import DrDeps
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from lib.adapters.storage_work_queue import StorageWorkQueue
     from lib.adapters.table_locks import TableItemLocks
     from lib.autopilot.wiring import Wired
+    from lib.telemetry.otel import Telemetry
 
 
 def workflows() -> dict[str, Workflow[DrDeps]]:
@@ -43,6 +45,7 @@ class App:
     storage: EngineStorage
     locks: TableItemLocks
     events: EventDelivery  # operator events: the topic, or the retry queue (``events.retries``)
+    telemetry: Telemetry | None = None  # OpenTelemetry export (None unless APPLICATIONINSIGHTS_CONNECTION_STRING)
     _storage_ready: bool = False
     _autopilot: Wired | None = None
     # Parts built on first use by other wiring modules (e.g. lib.monitoring), kept for the App's lifetime.
@@ -106,6 +109,7 @@ def build(
     asr_options: Any = None,
     publisher: EventPublisher | None = None,
     delivery: DeliveryPolicy | None = None,
+    telemetry: Telemetry | None = None,
 ) -> App:
     from azure.data.tables import TableClient
 
@@ -115,6 +119,11 @@ def build(
     from lib.adapters.storage_work_queue import StorageWorkQueue
     from lib.adapters.table_locks import TableItemLocks
 
+    install_log_context()
+    if telemetry is None and settings.appinsights_connection:
+        from lib.telemetry.otel import azure_monitor  # OpenTelemetry is imported only when it exports
+
+        telemetry = azure_monitor(settings.appinsights_connection)
     conn = settings.storage_connection
     storage = engine_storage(
         conn, queue_name=settings.work_queue, runs_table=settings.runs_table, index_table=settings.run_index_table
@@ -155,6 +164,9 @@ def build(
         timer_scale=settings.timer_scale,
         config=engine_config,
         outbox=RunOutbox(events, settings.public_url),
+        tracer=StepTracing(telemetry),
     )
     engines.append(engine)
-    return App(settings, engine, deps, storage, locks, events)
+    if telemetry is not None:
+        telemetry.watch_active_runs(lambda: len(storage.store.index_active()))
+    return App(settings, engine, deps, storage, locks, events, telemetry)

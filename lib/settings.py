@@ -48,6 +48,7 @@ class Settings:
     eventgrid_key: str = ""  # local only; in Azure the managed identity publishes
     events_queue: str = "drevents"  # operator events waiting for a retry (a visibility delay is the backoff)
     events_source: str = "/site-recovery-autopilot"  # the CloudEvents ``source`` of every operator event
+    appinsights_connection: str = ""  # APPLICATIONINSIGHTS_CONNECTION_STRING: OpenTelemetry export when set
     public_url: str = ""  # where /api/runs/{id} links point: https://<WEBSITE_HOSTNAME> in Azure; relative if unset
     timer_scale: float = 1.0  # dev/demo only: shrink every workflow wait
     # "keys": the function key alone decides (local default). "easyauth": App Service Authentication validates
@@ -88,6 +89,7 @@ class Settings:
             events_queue=e.get("DR_EVENTS_QUEUE", "drevents") or "drevents",
             events_source=e.get("EVENTS_SOURCE", "") or "/site-recovery-autopilot",
             public_url=_public_url(e),
+            appinsights_connection=e.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
             timer_scale=float(e.get("DR_TIMER_SCALE", "1") or 1),
             auth_mode=(e.get("AUTH_MODE", "keys") or "keys").strip().lower(),
             probe_schedule=e.get("PROBE_SCHEDULE", "0 * * * * *").strip() or "0 * * * * *",

@@ -244,11 +244,13 @@ class Executor(Generic[D]):
             decision=run.decision or None,
         )
         result: Outcome | BaseException
-        try:
-            result = step.run(ctx, rt.deps)
-            json.dumps(ctx.state)  # fail here, as the step's error, rather than in the store
-        except Exception as exc:
-            result = exc
+        with rt.step_scope(run) as scope:
+            try:
+                result = step.run(ctx, rt.deps)
+                json.dumps(ctx.state)  # fail here, as the step's error, rather than in the store
+            except Exception as exc:
+                result = exc
+            scope.done(ctx.state, result)
         cp = after_step(self._recorder(run, wake), workflow, result, ctx.state, timing=rt.timing, retry=rt.config.retry)
         # Events go out with the outcome they describe; a step that raised is retried and raises them again.
         return cp if isinstance(result, BaseException) else replace(cp, raised=tuple(ctx.events))

@@ -6,9 +6,10 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from lib.domain.runs import HistoryRecord, RunRecord, RunStatus, RunSummary, listed_status
 from lib.engine.api import Workflow
@@ -32,6 +33,21 @@ class CrashPoint(StrEnum):
     BEFORE_STEP = "before-step"  # the lease is held; the step (and its side effect) has not run
     AFTER_STEP = "after-step"  # the step ran (side effect done); nothing is checkpointed
     AFTER_CHECKPOINT = "after-checkpoint"  # the checkpoint is saved; the next work item is not enqueued
+
+
+class StepScope(Protocol):
+    def done(self, state: Mapping[str, Any], result: object) -> None:
+        """The step returned ``result`` (an outcome or the exception it raised) with ``state``."""
+        ...
+
+
+# Wraps every step the engine executes (telemetry: log context, a span); wired by ``lib.bootstrap``.
+StepTracer = Callable[[RunRecord], AbstractContextManager[StepScope]]
+
+
+class _NoScope:
+    def done(self, state: Mapping[str, Any], result: object) -> None:
+        return None
 
 
 # Tests raise ``InjectedCrash`` from here to simulate the worker dying at that point.
@@ -82,6 +98,10 @@ class Runtime(Generic[D]):
     observers: list[Observer] = field(default_factory=list)
     cache: RunCache = field(default_factory=lambda: RunCache(0))
     outbox: RunOutbox | None = None  # operator events ride in checkpoints (None: no events)
+    tracer: StepTracer | None = None
+
+    def step_scope(self, run: RunRecord) -> AbstractContextManager[StepScope]:
+        return self.tracer(run) if self.tracer is not None else nullcontext(_NoScope())
 
     @property
     def leases(self) -> LeaseTiming:

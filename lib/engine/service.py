@@ -17,7 +17,7 @@ from lib.engine.config import EngineConfig, TimerScale
 from lib.engine.errors import RunNotFound
 from lib.engine.executor import Executor, ProcessReport
 from lib.engine.outbox import RunOutbox
-from lib.engine.runtime import CrashHook, Observer, RunCache, Runtime
+from lib.engine.runtime import CrashHook, Observer, RunCache, Runtime, StepTracer
 from lib.ports.clock import Clock
 from lib.ports.run_store import RunPage, RunStore
 from lib.ports.work_queue import Received, WorkQueue
@@ -93,6 +93,7 @@ class Engine(Generic[D]):
         observer: Observer | None = None,
         crash_hook: CrashHook | None = None,
         outbox: RunOutbox | None = None,
+        tracer: StepTracer | None = None,
     ) -> None:
         config = config or EngineConfig()
         self._rt: Runtime[D] = Runtime(
@@ -108,6 +109,7 @@ class Engine(Generic[D]):
             observers=[observer] if observer else [],
             cache=RunCache(config.cache_size),
             outbox=outbox,
+            tracer=tracer,
         )
 
     # -- plumbing ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
 
+from devhost.invoke import Context, TraceContext
 from functions import engine as triggers
 from lib.domain.runs import RunEvent, RunStatus
 from lib.ports.work_queue import WorkItem
@@ -35,7 +36,8 @@ def test_the_queue_trigger_runs_a_workflow_one_step_per_message(h: Harness) -> N
         if not received and h.engine.get(run_id).run.status is RunStatus.SUCCEEDED:
             break
         for msg in received:
-            triggers.engine_work(func.QueueMessage(id=msg.message_id, body=msg.body.encode()))
+            context = Context("inv-1", "engine_work", TraceContext(f"00-{'a' * 32}-{'b' * 16}-01"))
+            triggers.engine_work(func.QueueMessage(id=msg.message_id, body=msg.body.encode()), context)
             h.storage.queue.delete(msg)
             calls += 1
     assert h.engine.get(run_id).run.status is RunStatus.SUCCEEDED

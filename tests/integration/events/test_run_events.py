@@ -10,6 +10,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
+from devhost.invoke import Context, TraceContext
 from functions import http_common
 from functions.events import events_retry
 from lib.domain.events import RUN_STARTED, RUN_STEP_CHANGED, RUN_SUCCEEDED
@@ -29,7 +30,8 @@ def drain_retries(stack: Stack, done: Any, deadline_s: float = 60.0) -> int:
     while not done():
         assert time.monotonic() < end, f"retries did not deliver in {deadline_s} s ({handled} messages handled)"
         for msg in queue.receive(16, 30):
-            events_retry(func.QueueMessage(id=msg.message_id, body=msg.body.encode()))
+            context = Context("inv-retry", "events_retry", TraceContext(f"00-{'c' * 32}-{'d' * 16}-01"))
+            events_retry(func.QueueMessage(id=msg.message_id, body=msg.body.encode()), context)
             queue.delete(msg)
             handled += 1
         time.sleep(0.2)
