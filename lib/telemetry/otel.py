@@ -35,14 +35,14 @@ def job_ids(state: Mapping[str, Any]) -> list[str]:
 
 
 def reprotect_progress(result: object) -> dict[str, float]:
-    """VM -> reprotect % from the watching step's details (``{"progress": {vm: {"progress": n}}}``)."""
+    """VM -> reprotect % from the watching step's details: ``{"progress": {vm: "healthy" | {"pct": n, ...}}}``."""
     details = getattr(result, "details", None)
     progress = details.get("progress") if isinstance(details, Mapping) else None
     if not isinstance(progress, Mapping):
         return {}
     out = {}
     for vm, seen in progress.items():
-        pct = seen.get("progress") if isinstance(seen, Mapping) else None
+        pct = 100 if seen == "healthy" else seen.get("pct") if isinstance(seen, Mapping) else None
         if isinstance(pct, int | float):
             out[str(vm)] = float(pct)
     return out

@@ -103,7 +103,7 @@ def events_stack(storage_connection_string: str, unique_name: str) -> Callable[.
     """A DR stack (Azurite + the HTTPS ASR emulator) whose settings name the local topic and its key."""
 
     @contextmanager
-    def make(topo: dict[str, Any]) -> Iterator[tuple[Stack, TopicState]]:
+    def make(topo: dict[str, Any], telemetry: Any = None) -> Iterator[tuple[Stack, TopicState]]:
         with local_topic() as (endpoint, topic):
             try:
                 emu_cm = running_emulator(topo, time_scale=3000.0)
@@ -116,7 +116,8 @@ def events_stack(storage_connection_string: str, unique_name: str) -> Callable[.
                     run_index_table=f"{unique_name}idx", locks_table=f"{unique_name}locks", timer_scale=TIMER_SCALE,
                     eventgrid_endpoint=endpoint, eventgrid_key=KEY,
                 )  # fmt: skip
-                app = build(settings, engine_config=ENGINE, asr_options=FAST_RETRIES, delivery=FAST_DELIVERY)
+                app = build(settings, engine_config=ENGINE, asr_options=FAST_RETRIES, delivery=FAST_DELIVERY,
+                            telemetry=telemetry)  # fmt: skip
                 app.ensure_storage()
                 yield Stack(app, emu), topic
             finally:
