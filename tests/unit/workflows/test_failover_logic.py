@@ -8,7 +8,7 @@ import pytest
 
 from lib.domain.dr import parse_request
 from lib.domain.errors import ValidationError
-from lib.domain.events import REPROTECT_OVERDUE, RUN_FAILED
+from lib.domain.events import DRILL_COMPLETED, REPROTECT_OVERDUE, RUN_FAILED
 from lib.engine import Decide, Done, Fail, Next, StepContext, Wait
 from lib.workflows.drill import DRILL_WORKFLOW
 from lib.workflows.failover import FAILBACK_WORKFLOW, FAILOVER_WORKFLOW
@@ -177,9 +177,13 @@ def test_drill_validation_failure_still_cleans_up() -> None:
     body = parse_request(
         "drill", {"target": {"vms": ["web-1"]}, "testNetworkId": net, "probeUrl": "http://127.0.0.1:1/", "timing": FAST}
     ).to_json()
-    result = run(DRILL_WORKFLOW, make_deps(asr, probe), body)
+    deps = make_deps(asr, probe)
+    result = run(DRILL_WORKFLOW, deps, body)
     assert isinstance(result.outcome, Fail) and result.outcome.code == "DrillFailed"
     assert [a for a, _ in asr.actions] == ["test", "cleanup"]
+    assert isinstance(deps.notifier, RecordingNotifier)
+    [drill] = [data for kind, _, data in deps.notifier.events if kind == DRILL_COMPLETED]
+    assert drill["passed"] is False and drill["validation"]["ok"] is False
     assert asr.items["web-1"].test_failover_state == "None" and probe.calls == 5
 
 
@@ -188,9 +192,13 @@ def test_drill_passes_and_moves_last_test_failover_time() -> None:
     net = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/isolated"
     drill = {"target": {"vms": ["web-1", "web-2"]}, "testNetworkId": net, "timing": FAST}
     body = parse_request("drill", drill).to_json()
-    result = run(DRILL_WORKFLOW, make_deps(asr), body)
+    deps = make_deps(asr)
+    result = run(DRILL_WORKFLOW, deps, body)
     assert isinstance(result.outcome, Done)
     assert all(i.last_successful_test_failover_time == T0 for i in asr.items.values())  # was None
+    assert isinstance(deps.notifier, RecordingNotifier)
+    [drill] = [data for kind, _, data in deps.notifier.events if kind == DRILL_COMPLETED]
+    assert drill["passed"] is True and drill["failedVms"] == [] and drill["runUrl"] == f"/api/runs/{drill['runId']}"
     assert all(i.primary_location == "eastus" for i in asr.items.values())  # production untouched
 
 
