@@ -123,7 +123,7 @@ def build(
     if telemetry is None and settings.appinsights_connection:
         from lib.telemetry.otel import azure_monitor  # OpenTelemetry is imported only when it exports
 
-        telemetry = azure_monitor(settings.appinsights_connection)
+        telemetry = azure_monitor(settings.appinsights_connection, settings.appinsights_auth)
     conn = settings.storage_connection
     storage = engine_storage(
         conn, queue_name=settings.work_queue, runs_table=settings.runs_table, index_table=settings.run_index_table

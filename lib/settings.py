@@ -18,10 +18,9 @@ def _seconds(raw: str, default: float = 30.0) -> float:
     return value if value >= 0 else default
 
 
-def _public_url(env: Mapping[str, str]) -> str:
-    explicit = env.get("PUBLIC_URL", "").rstrip("/")
-    host = env.get("WEBSITE_HOSTNAME", "")
-    return explicit or (f"https://{host}" if host else "")
+def _public_url(explicit: str, host: str) -> str:
+    """``PUBLIC_URL``, else the app's own host name (``WEBSITE_HOSTNAME``, set by App Service), else ""."""
+    return explicit.rstrip("/") or (f"https://{host}" if host else "")
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,7 @@ class Settings:
     events_queue: str = "drevents"  # operator events waiting for a retry (a visibility delay is the backoff)
     events_source: str = "/site-recovery-autopilot"  # the CloudEvents ``source`` of every operator event
     appinsights_connection: str = ""  # APPLICATIONINSIGHTS_CONNECTION_STRING: OpenTelemetry export when set
+    appinsights_auth: str = ""  # "ClientId=<id>;Authorization=AAD": export with that managed identity
     public_url: str = ""  # where /api/runs/{id} links point: https://<WEBSITE_HOSTNAME> in Azure; relative if unset
     timer_scale: float = 1.0  # dev/demo only: shrink every workflow wait
     # "keys": the function key alone decides (local default). "easyauth": App Service Authentication validates
@@ -88,8 +88,9 @@ class Settings:
             eventgrid_key=e.get("EVENTGRID_TOPIC_KEY", ""),
             events_queue=e.get("DR_EVENTS_QUEUE", "drevents") or "drevents",
             events_source=e.get("EVENTS_SOURCE", "") or "/site-recovery-autopilot",
-            public_url=_public_url(e),
+            public_url=_public_url(e.get("PUBLIC_URL", ""), e.get("WEBSITE_HOSTNAME", "")),
             appinsights_connection=e.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
+            appinsights_auth=e.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", ""),
             timer_scale=float(e.get("DR_TIMER_SCALE", "1") or 1),
             auth_mode=(e.get("AUTH_MODE", "keys") or "keys").strip().lower(),
             probe_schedule=e.get("PROBE_SCHEDULE", "0 * * * * *").strip() or "0 * * * * *",

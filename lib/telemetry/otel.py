@@ -103,10 +103,24 @@ class Telemetry:
                 self.rpo.set(item.rpo_seconds, {"vm": item.vm_name})
 
 
+def credential_of(auth: str) -> Any:
+    """``APPLICATIONINSIGHTS_AUTHENTICATION_STRING`` (``ClientId=<id>;Authorization=AAD``) as a credential; None
+    when it does not ask for Entra ID (then the connection string's key authenticates)."""
+    parts = dict(p.split("=", 1) for p in auth.split(";") if "=" in p)
+    if parts.get("Authorization", "").upper() != "AAD":
+        return None
+    from azure.identity import ManagedIdentityCredential
+
+    client_id = parts.get("ClientId")
+    return ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
+
+
 @functools.cache
-def azure_monitor(connection_string: str) -> Telemetry:
+def azure_monitor(connection_string: str, auth: str = "") -> Telemetry:
     """Configure the Azure Monitor distro once per process; spans, metrics and logs go to Application Insights."""
     from azure.monitor.opentelemetry import configure_azure_monitor
 
-    configure_azure_monitor(connection_string=connection_string, logger_name="autopilot")
+    credential = credential_of(auth)
+    extra = {"credential": credential} if credential is not None else {}
+    configure_azure_monitor(connection_string=connection_string, logger_name="autopilot", **extra)
     return Telemetry(trace.get_tracer(NAME), metrics.get_meter(NAME))

@@ -77,3 +77,12 @@ def test_without_a_connection_string_nothing_of_opentelemetry_is_imported() -> N
     out = subprocess.run(run, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_the_exporter_uses_the_identity_the_authentication_string_names() -> None:
+    from azure.identity import ManagedIdentityCredential
+
+    from lib.telemetry.otel import credential_of
+
+    assert isinstance(credential_of("ClientId=0000-1111;Authorization=AAD"), ManagedIdentityCredential)
+    assert credential_of("") is None and credential_of("ClientId=x") is None
