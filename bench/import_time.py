@@ -59,7 +59,7 @@ def main() -> dict[str, Any]:
             runs[telemetry].append(_child(telemetry))
 
     def median(on: bool, key: str) -> float:
-        return round(statistics.median(r[key] for r in runs[on]), 1)
+        return round(float(statistics.median(float(r[key]) for r in runs[on])), 1)
 
     return {
         "bench": "import-time",

@@ -30,6 +30,8 @@ def app_env(settings: Settings) -> dict[str, str]:
         "EVENTGRID_TOPIC_KEY": settings.eventgrid_key,
         "DR_TIMER_SCALE": repr(settings.timer_scale),
         "AUTH_MODE": settings.auth_mode,
+        "DR_REPORTS_CONTAINER": settings.reports_container,
+        "DRILL_ABANDONED_HOURS": repr(settings.drill_abandoned_hours),
         "PROBE_SCHEDULE": settings.probe_schedule,
         "DR_PROBES_TABLE": settings.probes_table,
         "DR_VM_HEALTH_TABLE": settings.vm_health_table,

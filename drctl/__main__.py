@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -22,6 +23,7 @@ from lib.api.targets import start_checked
 from lib.bootstrap import App, build
 from lib.domain.runs import RunRecord, RunStatus
 from lib.engine import Driver, WatchInterrupted
+from lib.reports import ReportNotReady
 from lib.settings import Settings
 
 FOREVER_S = 7 * 24 * 3600.0
@@ -127,6 +129,20 @@ def _show(app: App, args: Any, console: Console, as_json: bool) -> int:
     return 0
 
 
+def _report(app: App, args: Any, console: Console, as_json: bool) -> int:
+    try:
+        data = app.reports.read(args.run_id, "json")
+        page = app.reports.read(args.run_id, "html") if args.html else None
+    except ReportNotReady as exc:
+        print(f"drctl: {exc}", file=sys.stderr)
+        return 1
+    if page is not None:
+        Path(args.html).write_bytes(page)
+        print(f"drctl: wrote {args.html}", file=sys.stderr)
+    sys.stdout.write(data.decode() + "\n")
+    return 0
+
+
 _OPERATIONS: dict[str, Callable[[App, str], RunRecord]] = {
     "approve": lambda app, run_id: control.approve(app.engine, run_id, by="drctl"),
     "cancel": lambda app, run_id: app.engine.cancel(run_id, by="drctl"),
@@ -163,6 +179,7 @@ _COMMANDS: dict[str, Callable[[App, Any, Console, bool], int]] = {
     "drill": _start,
     "runs": _runs,
     "show": _show,
+    "report": _report,
 }
 
 

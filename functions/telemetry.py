@@ -9,7 +9,8 @@ import azure.functions as func
 from lib.telemetry import install_log_context, log_context, trace_id_of
 
 
-def invocation_context(context: func.Context | None) -> AbstractContextManager[None]:
+def invocation_context(context: func.Context | object | None) -> AbstractContextManager[None]:
+    """``context`` is the host's ``func.Context`` (or the devhost's look-alike): read by attribute."""
     install_log_context()
     if context is None:
         return log_context()

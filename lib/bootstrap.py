@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from lib.adapters.storage_work_queue import StorageWorkQueue
     from lib.adapters.table_locks import TableItemLocks
     from lib.autopilot.wiring import Wired
+    from lib.reports import ReportWriter
     from lib.telemetry.otel import Telemetry
 
 
@@ -45,6 +46,7 @@ class App:
     storage: EngineStorage
     locks: TableItemLocks
     events: EventDelivery  # operator events: the topic, or the retry queue (``events.retries``)
+    reports: ReportWriter
     telemetry: Telemetry | None = None  # OpenTelemetry export (None unless APPLICATIONINSIGHTS_CONNECTION_STRING)
     _storage_ready: bool = False
     _autopilot: Wired | None = None
@@ -57,6 +59,7 @@ class App:
         self.storage.provision()
         self.locks.ensure_table()
         self._events_queue().create_queue()
+        self.reports.store.ensure()
         self.autopilot().provision()
         self._storage_ready = True
 
@@ -114,10 +117,12 @@ def build(
     from azure.data.tables import TableClient
 
     from lib.adapters.asr_sdk import build_site_recovery
+    from lib.adapters.blob_report_store import BlobReportStore
     from lib.adapters.engine_storage import engine_storage
     from lib.adapters.http_probe import UrllibProbe
     from lib.adapters.storage_work_queue import StorageWorkQueue
     from lib.adapters.table_locks import TableItemLocks
+    from lib.reports import ReportWriter
 
     install_log_context()
     if telemetry is None and settings.appinsights_connection:
@@ -153,6 +158,7 @@ def build(
         notifier=notifier or EventNotifier(events, clock),
         probe=UrllibProbe(),
         start_run=start_run,
+        cache_accounts=settings.cache_storage_accounts(),
     )
     engine = Engine(
         registry=workflows(),
@@ -167,6 +173,9 @@ def build(
         tracer=StepTracing(telemetry),
     )
     engines.append(engine)
+    # A report for every finished run, written right after the checkpoint that finished it.
+    reports = ReportWriter(BlobReportStore(conn, settings.reports_container), storage.store, engine.clock)
+    engine.add_observer(reports.observe)
     if telemetry is not None:
         telemetry.watch_active_runs(lambda: len(storage.store.index_active()))
-    return App(settings, engine, deps, storage, locks, events, telemetry)
+    return App(settings, engine, deps, storage, locks, events, reports, telemetry)

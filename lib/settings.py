@@ -54,6 +54,9 @@ class Settings:
     # "keys": the function key alone decides (local default). "easyauth": App Service Authentication validates
     # the caller's Entra ID token in front of the app; the app checks app roles (the production setting).
     auth_mode: str = "keys"
+    reports_container: str = "drreports"  # a report for every finished run (Blob storage, create-only)
+    # A test failover left waiting for cleanup longer than this, on a VM no active run holds, is cleaned up.
+    drill_abandoned_hours: float = 24.0
     # Signal sources: the probe timer (NCRONTAB) and the sources' state tables.
     probe_schedule: str = "0 * * * * *"
     probes_table: str = "drprobes"
@@ -93,6 +96,8 @@ class Settings:
             appinsights_auth=e.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", ""),
             timer_scale=float(e.get("DR_TIMER_SCALE", "1") or 1),
             auth_mode=(e.get("AUTH_MODE", "keys") or "keys").strip().lower(),
+            reports_container=e.get("DR_REPORTS_CONTAINER", "drreports") or "drreports",
+            drill_abandoned_hours=float(e.get("DRILL_ABANDONED_HOURS", "24") or 24),
             probe_schedule=e.get("PROBE_SCHEDULE", "0 * * * * *").strip() or "0 * * * * *",
             probes_table=e.get("DR_PROBES_TABLE", "drprobes") or "drprobes",
             vm_health_table=e.get("DR_VM_HEALTH_TABLE", "drvmhealth") or "drvmhealth",

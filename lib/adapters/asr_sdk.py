@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from azure.core.pipeline import PipelineResponse
@@ -146,9 +147,10 @@ class SdkSiteRecovery:
             sdk_job = self.client.replication_jobs.get(self._rg, self._vault, job_name)
         return mapping.job(sdk_job)
 
-    def list_jobs(self) -> list[Job]:
+    def list_jobs(self, *, since: datetime | None = None) -> list[Job]:
+        query = f"startTime eq '{since.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}'" if since is not None else None
         with self._translated("list_jobs", self._vault_target):
-            return [mapping.job(j) for j in self.client.replication_jobs.list(self._rg, self._vault)]
+            return [mapping.job(j) for j in self.client.replication_jobs.list(self._rg, self._vault, filter=query)]
 
     def list_recovery_points(self, ref: ItemRef) -> list[RecoveryPoint]:
         with self._translated(f"list_recovery_points {ref.name}", _item_target(ref)):

@@ -80,6 +80,9 @@ class Autopilot:
     starter: Starter
     resolver: Resolver = unresolved
     timer_scale: float = 1.0
+    # Runs parked because a region was down (reprotect towards it cannot succeed) retry at once when the region
+    # recovers: (region) -> the runs woken. Never a failback: they only finish protecting what already moved.
+    on_recovered: Callable[[str], list[str]] | None = None
 
     # -- intake ---------------------------------------------------------------------------------------
 
@@ -159,11 +162,20 @@ class Autopilot:
         decision = replace(decide(weighed, region, signals, now=now, facts=facts), policy_hash=_hash(self.policy))
         record_id = _new_id(now)
         runs, notes = self._act(decision, rules, record_id)
+        notes += self._wake(decision)
         record = DecisionRecord(record_id, replace(decision, reasons=(*decision.reasons, *notes)), runs, notification)
         self._timer(record, now)
         self.decisions.add(record)
         self._publish(record)
         return record
+
+    def _wake(self, decision: Decision) -> list[str]:
+        if decision.outcome is not Outcome.RECOVERED or self.on_recovered is None:
+            return []
+        woken = self.on_recovered(decision.region)
+        if not woken:
+            return []
+        return [f"woke {len(woken)} run(s) parked until {decision.region} came back: {', '.join(woken)}"]
 
     def _act(self, decision: Decision, rules: RegionPolicy | None, record_id: str) -> tuple[tuple[str, ...], list[str]]:
         if rules is None or decision.incident is None:

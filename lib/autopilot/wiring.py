@@ -20,6 +20,7 @@ from lib.autopilot.service import Autopilot, Resolver
 from lib.autopilot.sources import Sources, build_sources
 from lib.guard import Policy, PolicyErrors, policy_from_env
 from lib.settings import Settings
+from lib.workflows.parking import wake_parked
 
 if TYPE_CHECKING:
     from lib.bootstrap import App
@@ -80,5 +81,6 @@ def build_autopilot(app: App, resolver: Resolver | None = None) -> Wired:
         starter=partial(start_failover, app),
         resolver=resolver,
         timer_scale=settings.timer_scale,
+        on_recovered=partial(wake_parked, app.engine),
     )
     return Wired(autopilot, queue, signals, decisions, sources)

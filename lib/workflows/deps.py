@@ -21,3 +21,5 @@ class DrDeps:
     notifier: Notifier  # operator events (Event Grid, or the log)
     probe: HttpProbe  # a drill's application probe
     start_run: StartRun | None = None  # a rollback starts its return trip with it (wired by ``lib.bootstrap``)
+    # region -> cache (staging) storage account for reprotect (ASR_CACHE_STORAGE_ACCOUNTS); None: not checked
+    cache_accounts: Mapping[str, str] | None = None

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -28,6 +28,7 @@ def points(reader: InMemoryMetricReader, name: str) -> dict[tuple[tuple[str, Any
             for metric in sm.metrics:
                 if metric.name == name:
                     for p in metric.data.data_points:
+                        assert isinstance(p, NumberDataPoint), p
                         found[tuple(sorted((p.attributes or {}).items()))] = p.value
     return found
 
@@ -45,10 +46,11 @@ def test_a_failover_gives_a_span_per_step_and_the_dr_metrics(events_stack: Any) 
         finished = spans.get_finished_spans()
         executed = [h for h in stack.app.engine.get(run_id).history if h.outcome in ("next", "wait", "done")]
         assert len(finished) == len(executed)  # one span per step execution
-        assert {s.attributes["autopilot.run_id"] for s in finished} == {run_id}
+        attributes: list[dict[str, Any]] = [dict(s.attributes or {}) for s in finished]
+        assert {a["autopilot.run_id"] for a in attributes} == {run_id}
         assert finished[0].name == f"step failover.{executed[0].step}"
         jobs = sorted(run.state["jobs"])
-        assert jobs and list(finished[-1].attributes["asr.job_ids"]) == jobs  # every ASR job the run started
+        assert jobs and list(attributes[-1]["asr.job_ids"]) == jobs  # every ASR job the run started
         assert points(reader, "autopilot.vm.reprotect_percent") == {
             (("run_id", run_id), ("vm", "web-1")): 100.0,
             (("run_id", run_id), ("vm", "web-2")): 100.0,

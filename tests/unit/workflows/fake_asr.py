@@ -46,6 +46,7 @@ class FakeSiteRecovery:
         self.actions: list[tuple[str, str]] = []  # (action, vm) in the order they were issued
         self.fail_next: dict[tuple[str, str], str] = {}  # (action, vm) -> error code
         self.list_calls = 0
+        self.list_jobs_since: list[datetime | None] = []  # ``since`` of every list_jobs call
         self.job_polls = job_polls
         self.ir_polls = ir_polls
         self.ir_left: dict[str, int] = {}
@@ -91,8 +92,9 @@ class FakeSiteRecovery:
                 self.pending[job_name] = (vm, action, left - 1)
         return self.jobs[job_name]
 
-    def list_jobs(self) -> list[Job]:
-        return list(self.jobs.values())
+    def list_jobs(self, *, since: datetime | None = None) -> list[Job]:
+        self.list_jobs_since.append(since)
+        return [j for j in self.jobs.values() if since is None or (j.start_time is not None and j.start_time >= since)]
 
     def list_recovery_points(self, ref: ItemRef) -> list[RecoveryPoint]:
         base = f"{ref.name}/recoveryPoints"

@@ -197,8 +197,9 @@ def test_drill_passes_and_moves_last_test_failover_time() -> None:
     assert isinstance(result.outcome, Done)
     assert all(i.last_successful_test_failover_time == T0 for i in asr.items.values())  # was None
     assert isinstance(deps.notifier, RecordingNotifier)
-    [drill] = [data for kind, _, data in deps.notifier.events if kind == DRILL_COMPLETED]
-    assert drill["passed"] is True and drill["failedVms"] == [] and drill["runUrl"] == f"/api/runs/{drill['runId']}"
+    [completed] = [data for kind, _, data in deps.notifier.events if kind == DRILL_COMPLETED]
+    assert completed["passed"] is True and completed["failedVms"] == []
+    assert completed["runUrl"] == f"/api/runs/{completed['runId']}"
     assert all(i.primary_location == "eastus" for i in asr.items.values())  # production untouched
 
 
