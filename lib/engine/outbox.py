@@ -11,6 +11,7 @@ never raises, and the sink answers fast (it stops calling a failing topic for a 
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import OrderedDict
@@ -26,6 +27,11 @@ from lib.ports.events import EventSink
 log = logging.getLogger("autopilot.events")
 
 MAX_ENTRIES = 40  # pending events one run carries; older ones are dropped (with a log line) beyond this
+# The outbox is one table property (64 KiB of UTF-16): the whole of it stays under BUDGET characters of JSON, and
+# an event bigger than EVENT_LIMIT (a 1000-VM summary) goes out without its ``details``, so events never stop a
+# checkpoint from being saved.
+BUDGET = 24_000
+EVENT_LIMIT = 6_000
 SETTLED_MEMORY = 20_000  # event ids remembered as settled (a bounded LRU)
 
 
@@ -42,6 +48,35 @@ def raised_events(
     return out
 
 
+def _size(entry: Mapping[str, Any]) -> int:
+    return len(json.dumps(entry, default=str, ensure_ascii=False))
+
+
+def _slim(entry: dict[str, Any]) -> dict[str, Any]:
+    if _size(entry) <= EVENT_LIMIT:
+        return entry
+    data = {k: v for k, v in entry["data"].items() if k != "details"}
+    data["truncated"] = "details left out: see the run (runUrl)"
+    slim = {**entry, "data": data}
+    return slim if _size(slim) <= EVENT_LIMIT else {**entry, "data": {k: data[k] for k in ("runId", "runUrl")}}
+
+
+def _bounded(run_id: str, entries: list[dict[str, Any]], max_entries: int) -> list[dict[str, Any]]:
+    """The newest entries that fit ``max_entries`` and ``BUDGET``; the dropped ones are logged."""
+    kept: list[dict[str, Any]] = []
+    total = 0
+    for entry in reversed(entries):
+        total += _size(entry) + 1
+        if len(kept) == max_entries or total > BUDGET:
+            break
+        kept.append(entry)
+    dropped = entries[: len(entries) - len(kept)]
+    if dropped:
+        log.error("run %s: dropping %d unpublished events (outbox full): %s", run_id, len(dropped),
+                  [e.get("id") for e in dropped])  # fmt: skip
+    return kept[::-1]
+
+
 class RunOutbox:
     def __init__(self, sink: EventSink, base_url: str = "", max_entries: int = MAX_ENTRIES) -> None:
         self._sink = sink
@@ -55,12 +90,7 @@ class RunOutbox:
         carried = [e for e in cp.run.outbox if not self._is_settled(str(e.get("id")))]
         new = run_events(before, cp.run, cp.history, self._base_url)
         new += raised_events(cp.run, cp.raised, self._base_url)
-        entries = carried + [e.to_json() for e in new]
-        if len(entries) > self._max:
-            dropped = entries[: len(entries) - self._max]
-            log.error("run %s: dropping %d unpublished events (outbox full): %s", cp.run.run_id, len(dropped),
-                      [e.get("id") for e in dropped])  # fmt: skip
-            entries = entries[-self._max :]
+        entries = _bounded(cp.run.run_id, carried + [_slim(e.to_json()) for e in new], self._max)
         if not entries and not cp.run.outbox:
             return cp
         return replace(cp, run=replace(cp.run, outbox=tuple(entries)))

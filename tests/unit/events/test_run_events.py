@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -151,3 +152,16 @@ def test_every_event_type_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).parents[3] / "README.md").read_text()
     missing = [t for t in ev.EVENT_TYPES if f"`{t}`" not in readme]
     assert missing == []
+
+
+def test_a_huge_summary_goes_out_without_its_details_and_the_outbox_stays_small() -> None:
+    outbox = RunOutbox(Sink([False]))
+    before = run(step="b")
+    done = step(Done("ok", details={"failed": [f"vm-{i:04d}" for i in range(1000)]}), before)
+    staged = outbox.stage(before, done)
+    [event] = staged.run.outbox
+    assert event["type"] == ev.RUN_SUCCEEDED and "details" not in event["data"] and event["data"]["truncated"]
+    for _ in range(200):  # nothing settles: the outbox keeps the newest events within its budget
+        again = replace(staged.run, status=RunStatus.RUNNING)
+        staged = outbox.stage(again, step(Fail("x", details={"big": "y" * 5000}), again))
+    assert len(json.dumps(list(staged.run.outbox))) <= 24_000 and staged.run.outbox[-1]["type"] == ev.RUN_FAILED
