@@ -87,7 +87,7 @@ class RunOutbox:
 
     def stage(self, before: RunRecord, cp: Checkpoint) -> Checkpoint:
         """``cp`` with its run's outbox: unsettled entries carried over, then this transition's events."""
-        carried = [e for e in cp.run.outbox if not self._is_settled(str(e.get("id")))]
+        carried = [dict(e) for e in cp.run.outbox if not self._is_settled(str(e.get("id")))]
         new = run_events(before, cp.run, cp.history, self._base_url)
         new += raised_events(cp.run, cp.raised, self._base_url)
         entries = _bounded(cp.run.run_id, carried + [_slim(e.to_json()) for e in new], self._max)
