@@ -62,7 +62,7 @@ def monitoring(app: App, *, compute: ComputeUsages | None = None) -> Monitoring:
     deps = ReadinessDeps(app.deps.asr, compute or build_compute_usages(settings), store, app.deps.notifier, clock)
     status = StatusService(
         app.deps.asr, app.engine, store, clock, view, cache_seconds=settings.status_cache_seconds,
-        decisions=_Decisions(app),
+        decisions=_Decisions(app), on_items=app.telemetry.record_items if app.telemetry else None,
     )  # fmt: skip
     built = Monitoring(deps, status)
     app.parts[_KEY] = built

@@ -20,6 +20,11 @@ def _seconds(raw: str, default: float = 30.0) -> float:
     return value if value >= 0 else default
 
 
+def _public_url(explicit: str, host: str) -> str:
+    """``PUBLIC_URL``, else the app's own host name (``WEBSITE_HOSTNAME``, set by App Service), else ""."""
+    return explicit.rstrip("/") or (f"https://{host}" if host else "")
+
+
 @dataclass(frozen=True)
 class Settings:
     # Storage: a connection string (local, Azurite), or the identity-based AzureWebJobsStorage__* settings the
@@ -52,6 +57,11 @@ class Settings:
     policy_file: str = ""  # DR_POLICY_FILE: a file holding it (set one of the two)
     eventgrid_endpoint: str = ""
     eventgrid_key: str = ""  # local only; in Azure the managed identity publishes
+    events_queue: str = "drevents"  # operator events waiting for a retry (a visibility delay is the backoff)
+    events_source: str = "/site-recovery-autopilot"  # the CloudEvents ``source`` of every operator event
+    appinsights_connection: str = ""  # APPLICATIONINSIGHTS_CONNECTION_STRING: OpenTelemetry export when set
+    appinsights_auth: str = ""  # "ClientId=<id>;Authorization=AAD": export with that managed identity
+    public_url: str = ""  # where /api/runs/{id} links point: https://<WEBSITE_HOSTNAME> in Azure; relative if unset
     timer_scale: float = 1.0  # dev/demo only: shrink every workflow wait
     # "keys": the function key alone decides (local default). "easyauth": App Service Authentication validates
     # the caller's Entra ID token in front of the app; the app checks app roles (the production setting).
@@ -98,6 +108,11 @@ class Settings:
             policy_file=e.get("DR_POLICY_FILE", ""),
             eventgrid_endpoint=e.get("EVENTGRID_TOPIC_ENDPOINT", ""),
             eventgrid_key=e.get("EVENTGRID_TOPIC_KEY", ""),
+            events_queue=e.get("DR_EVENTS_QUEUE", "drevents") or "drevents",
+            events_source=e.get("EVENTS_SOURCE", "") or "/site-recovery-autopilot",
+            public_url=_public_url(e.get("PUBLIC_URL", ""), e.get("WEBSITE_HOSTNAME", "")),
+            appinsights_connection=e.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
+            appinsights_auth=e.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", ""),
             timer_scale=float(e.get("DR_TIMER_SCALE", "1") or 1),
             auth_mode=(e.get("AUTH_MODE", "keys") or "keys").strip().lower(),
             reports_container=e.get("DR_REPORTS_CONTAINER", "drreports") or "drreports",

@@ -22,6 +22,7 @@ from lib.autopilot.orders import Starter, StartOrder, StartRefused
 from lib.autopilot.scaling import scaled_policy
 from lib.domain.dr import ApprovalGate
 from lib.domain.errors import ValidationError
+from lib.domain.events import DECISION
 from lib.guard import Action, Decision, Outcome, Policy, PolicyErrors, RegionPolicy, TargetFacts, decide
 from lib.ports.autopilot import DecisionRecord, DecisionStore, SignalStore
 from lib.ports.clock import Clock
@@ -40,7 +41,7 @@ __all__ = ["DECISION_EVENT", "Autopilot", "FactsSource", "Resolver", "Sender", "
 
 log = logging.getLogger("autopilot.decisions")
 
-DECISION_EVENT = "Autopilot.Decision"
+DECISION_EVENT = DECISION
 # A redelivery that finds its notification stored but not yet weighed waits this long (scaled by DR_TIMER_SCALE)
 # for the worker that stored it, instead of deciding a second time. The floor is real time, like the run lease's:
 # how long a worker takes to weigh a signal does not shrink with the time scale (a loaded test machine takes

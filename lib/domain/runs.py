@@ -155,6 +155,9 @@ class RunRecord:
     reason: str = ""  # the last outcome's reason, for listings
     error: str = ""  # the last error ("Type: message") or Fail message
     error_code: str = ""
+    # Operator events this checkpoint raised (``lib.domain.events.OperatorEvent`` as JSON), published after it is
+    # saved; entries this process saw delivered (or queued for retry) are dropped at the next checkpoint.
+    outbox: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def active(self) -> bool:

@@ -80,7 +80,7 @@ def test_the_real_app_registers_its_engine_triggers() -> None:
     import function_app
 
     index = index_app(function_app.app)
-    assert {q.queue_name for q in index.queues} == {"drwork", "drwork-poison", "drsignals"}
+    assert {q.queue_name for q in index.queues} == {"drwork", "drwork-poison", "drsignals", "drevents"}
     timers = {(t.name, t.run_on_startup, t.schedule) for t in index.timers}
     assert timers == {
         ("engine_janitor", False, "0 */2 * * * *"),
