@@ -28,9 +28,15 @@ class StorageWorkQueue:
         self._clock = clock or SystemClock()
 
     @classmethod
-    def from_clients(cls, clients: StorageClients, queue_name: str, clock: Clock | None = None) -> StorageWorkQueue:
+    def from_clients(
+        cls, clients: StorageClients, queue_name: str, clock: Clock | None = None, **client_kwargs: Any
+    ) -> StorageWorkQueue:
+        """``client_kwargs`` go to the SDK client, e.g. ``retry_policy`` / ``connection_timeout``."""
         client = clients.queue(
-            queue_name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy()
+            queue_name,
+            message_encode_policy=TextBase64EncodePolicy(),
+            message_decode_policy=TextBase64DecodePolicy(),
+            **client_kwargs,
         )
         return cls(client, clock)
 

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lib.adapters.storage_work_queue import StorageWorkQueue
 from lib.adapters.table_autopilot import TableDecisionStore, TableSignalStore
@@ -57,9 +57,19 @@ class Wired:
             self.sources.ensure_storage()
 
 
+def _fast_fail() -> dict[str, Any]:
+    """The webhook answers within a second: a send that storage does not take at once is retried twice at once,
+    then fails (the webhook answers 503 and the sender retries), instead of the SDK's default backoff of 15 s and
+    more. The queue trigger's own sends (dwell timers, second looks) are retried by the message anyway."""
+    from azure.storage.queue import LinearRetry
+
+    return {"retry_policy": LinearRetry(backoff=0, random_jitter_range=0, retry_total=2), "connection_timeout": 2,
+            "read_timeout": 5}  # fmt: skip
+
+
 def build_autopilot(app: App, resolver: Resolver | None = None) -> Wired:
     settings = app.settings
-    queue = StorageWorkQueue.from_clients(app.clients, settings.signals_queue)
+    queue = StorageWorkQueue.from_clients(app.clients, settings.signals_queue, **_fast_fail())
     signals = TableSignalStore(app.clients.table(settings.signals_table))
     decisions = TableDecisionStore(app.clients.table(settings.decisions_table))
     policy = load_policy(settings)
