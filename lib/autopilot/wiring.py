@@ -58,13 +58,14 @@ class Wired:
 
 
 def _fast_fail() -> dict[str, Any]:
-    """The webhook answers within a second: a send that storage does not take at once is retried twice at once,
-    then fails (the webhook answers 503 and the sender retries), instead of the SDK's default backoff of 15 s and
-    more. The queue trigger's own sends (dwell timers, second looks) are retried by the message anyway."""
+    """The webhook answers within a second: a send that storage does not take within 0.8 s is not retried here;
+    it fails, the webhook answers 503 with Retry-After and the sender (an action group) retries. The SDK's default
+    (a 15 s backoff, three times) held answers for up to 28 s when storage stalled under a storm. The queue
+    trigger's own sends (dwell timers, second looks) are retried with their message anyway."""
     from azure.storage.queue import LinearRetry
 
-    return {"retry_policy": LinearRetry(backoff=0, random_jitter_range=0, retry_total=2), "connection_timeout": 2,
-            "read_timeout": 5}  # fmt: skip
+    return {"retry_policy": LinearRetry(backoff=0, random_jitter_range=0, retry_total=0), "connection_timeout": 0.8,
+            "read_timeout": 0.8}  # fmt: skip
 
 
 def build_autopilot(app: App, resolver: Resolver | None = None) -> Wired:
