@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from azure.core.pipeline import PipelineResponse
@@ -146,9 +147,10 @@ class SdkSiteRecovery:
             sdk_job = self.client.replication_jobs.get(self._rg, self._vault, job_name)
         return mapping.job(sdk_job)
 
-    def list_jobs(self) -> list[Job]:
+    def list_jobs(self, since: datetime | None = None) -> list[Job]:
+        query = None if since is None else f"startTime eq '{_odata_time(since)}'"
         with self._translated("list_jobs", self._vault_target):
-            return [mapping.job(j) for j in self.client.replication_jobs.list(self._rg, self._vault)]
+            return [mapping.job(j) for j in self.client.replication_jobs.list(self._rg, self._vault, filter=query)]
 
     def list_recovery_points(self, ref: ItemRef) -> list[RecoveryPoint]:
         with self._translated(f"list_recovery_points {ref.name}", _item_target(ref)):
@@ -289,6 +291,11 @@ def build_site_recovery(
         cache_storage_accounts=cache_storage_accounts,
         endpoint=Endpoint(connection.endpoint, connection.ca_bundle),
     )
+
+
+def _odata_time(when: datetime) -> str:
+    """UTC, ISO 8601 with a ``Z`` (ASR's ``JobQueryParameter.startTime``)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _item_target(ref: ItemRef) -> str:

@@ -8,6 +8,7 @@ subclasses carrying ASR's code and message.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from lib.domain.asr import ItemRef, Job, ProtectedItem, RecoveryPlan, RecoveryPoint, VaultHealth
@@ -27,7 +28,10 @@ class SiteRecovery(Protocol):
 
     def get_job(self, job_name: str) -> Job: ...
 
-    def list_jobs(self) -> list[Job]: ...
+    def list_jobs(self, since: datetime | None = None) -> list[Job]:
+        """The vault's jobs (every page); with ``since``, only those started at or after it (ASR's
+        ``$filter=startTime``): one read for all of a run's running jobs instead of one GET per job."""
+        ...
 
     def list_recovery_points(self, ref: ItemRef) -> list[RecoveryPoint]: ...
 

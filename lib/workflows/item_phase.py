@@ -8,6 +8,7 @@ phase's job running gets that job adopted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import Enum
 
 from lib.domain.asr import Job, ProtectedItem
@@ -16,6 +17,7 @@ from lib.domain.errors import TransientSiteRecoveryError as Transient
 from lib.engine import Next, Outcome
 from lib.ports.site_recovery import by_vm_name
 from lib.workflows.action import ActionPhase, PhaseRun, job_failed_message
+from lib.workflows.pacing import job_wait_s
 from lib.workflows.steps import poll_wait
 from lib.workflows.stopping import cancel_if_offered, leave_untouched, stopping
 from lib.workflows.vmstate import VmProgress
@@ -77,6 +79,11 @@ class Tally:
     throttled: SiteRecoveryError | None = None  # ASR throttled a start: the rest wait for the next call
     recent: dict[str, Job] | None = None  # newest job per VM of the phase's scenario, listed at most once
     stopping: bool = False  # a cancel was asked for (``lib.workflows.stopping``)
+    listed: dict[str, Job] | None = None  # the run's jobs from ONE filtered listing per call (``_read_job``)
+    next_s: float | None = None  # the earliest next read any running job asks for (``lib.domain.polling``)
+
+    def wants(self, delay_s: float) -> None:
+        self.next_s = delay_s if self.next_s is None else min(self.next_s, delay_s)
 
     def gate(self, parallelism: int) -> Gate:
         return Gate(self.group, self.running, parallelism, self.throttled is not None, self.stopping)
@@ -93,6 +100,34 @@ def latest_jobs(run: PhaseRun) -> dict[str, Job]:
         if current is None or (current.start_time is not None and job.start_time > current.start_time):
             latest[key] = job
     return latest
+
+
+# A job we started but never read has no ASR start time yet: list from a little before our own record of it,
+# so that a few seconds between our clock and ASR's cannot hide it (a job still missing is read with a GET).
+CLOCK_SLACK = timedelta(minutes=10)
+
+
+def listing_since(run: PhaseRun) -> datetime:
+    """The earliest start of this phase's jobs the run still has to read (ASR's time where a read gave it)."""
+    name, starts = run.phase.name, []
+    for _vm, row in run.state.pending(name):
+        job_name = row.jobs.get(name)
+        if job_name is None:
+            continue
+        record = run.state.jobs.get(job_name)
+        if record is not None and record.start is not None:
+            starts.append(record.start)
+        else:
+            starts.append(row.started_at.get(name, run.ctx.now) - CLOCK_SLACK)
+    return min(starts, default=run.ctx.now - CLOCK_SLACK)
+
+
+def _read_job(run: PhaseRun, job_name: str, tally: Tally) -> Job:
+    """A running job of the run, from one ``startTime``-filtered listing per call instead of a GET per job."""
+    if tally.listed is None:
+        tally.listed = {job.name: job for job in run.deps.asr.list_jobs(since=listing_since(run))}
+    job = tally.listed.get(job_name)
+    return job if job is not None else run.deps.asr.get_job(job_name)
 
 
 def _already_done(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None:
@@ -112,11 +147,16 @@ def _already_done(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None
 
 def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None:
     name = run.phase.name
-    job = run.deps.asr.get_job(row.jobs[name])
+    job = _read_job(run, row.jobs[name], tally)
     record = run.state.record_job(job, name)
     if not job.finished:
         cancel_if_offered(run, job)
         tally.running += 1
+        started = row.started_at.get(name, run.ctx.now)
+        timing = run.req.timing
+        tally.wants(
+            job_wait_s(run.state, name, run.phase.scenario, job, started=started, now=run.ctx.now, timing=timing)
+        )
         return
     if job.succeeded:
         row.mark_done(name)
@@ -162,6 +202,8 @@ def _start(run: PhaseRun, vm: str, row: VmProgress, item: ProtectedItem, tally: 
     run.state.note_started_job(job_name, name, vm)
     tally.started.append(vm)
     tally.running += 1
+    now = run.ctx.now
+    tally.wants(job_wait_s(run.state, name, run.phase.scenario, None, started=now, now=now, timing=run.req.timing))
 
 
 def _act(run: PhaseRun, tally: Tally, *, move: Move, vm: str, row: VmProgress, item: ProtectedItem | None) -> None:
@@ -193,9 +235,13 @@ def item_phase(run: PhaseRun, todo: list[tuple[str, VmProgress]]) -> Outcome:
         move = decide(run.phase, item, row, tally.gate(run.req.parallelism))
         _act(run, tally, move=move, vm=vm, row=row, item=item)
     details = {"started": tally.started, "finished": tally.finished, "running": tally.running}
+    if tally.finished:
+        tally.wants(0.0)  # a VM finished: the next boot-order group (or a freed slot) starts on the next call
     if run.state.has_pending(run.phase.name):
         reason = f"{run.phase.name}: {tally.running} running, {len(tally.started)} started"
+        delay = tally.next_s
         if tally.throttled is not None:
             reason += f"; ASR throttled ({tally.throttled.code}), the rest start later"
-        return poll_wait(run.req, reason, details)
+            delay = None  # the throttled starts retry after the request's poll cap, not at a dense pace
+        return poll_wait(run.req, reason, details, delay)
     return Next(f"{run.phase.name}: finished for every VM", details)

@@ -12,6 +12,7 @@ from lib.ports.site_recovery import by_vm_name
 from lib.workflows.action import ActionPhase, PhaseRun, vm_error
 from lib.workflows.deps import DrDeps
 from lib.workflows.item_phase import item_phase
+from lib.workflows.pacing import job_wait_s
 from lib.workflows.runstate import PlanProgress, RunState
 from lib.workflows.steps import poll_wait, request
 from lib.workflows.stopping import cancel_if_offered, stopping
@@ -57,7 +58,10 @@ def _start_plan(run: PhaseRun, plan_state: PlanProgress, todo: list[tuple[str, V
     plan_state.jobs[phase.name] = job_name
     plan_state.started_at[phase.name] = run.ctx.now
     run.state.note_started_job(job_name, phase.name, req.plan)
-    return poll_wait(req, f"{phase.name}: plan {req.plan} job {job_name} started", {"job": job_name})
+    delay = job_wait_s(
+        run.state, phase.name, phase.scenario, None, started=run.ctx.now, now=run.ctx.now, timing=req.timing
+    )
+    return poll_wait(req, f"{phase.name}: plan {req.plan} job {job_name} started", {"job": job_name}, delay)
 
 
 def _poll_plan(run: PhaseRun, plan_state: PlanProgress) -> Outcome:
@@ -67,7 +71,12 @@ def _poll_plan(run: PhaseRun, plan_state: PlanProgress) -> Outcome:
     record = run.state.record_job(job, phase.name)
     if not job.finished:
         cancel_if_offered(run, job)
-        return poll_wait(req, f"{phase.name}: plan job {job_name} {job.state}", {"job": job_name, "tasks": job.tasks})
+        begun = plan_state.started_at.get(phase.name, run.ctx.now)
+        delay = job_wait_s(
+            run.state, phase.name, phase.scenario, job, started=begun, now=run.ctx.now, timing=req.timing
+        )
+        details = {"job": job_name, "tasks": job.tasks}
+        return poll_wait(req, f"{phase.name}: plan job {job_name} {job.state}", details, delay)
     items = by_vm_name(deps.asr.list_protected_items())
     started = plan_state.started_at.get(phase.name)
     for vm, row in run.state.pending(phase.name):

@@ -196,7 +196,7 @@ class RunState:
     trigger_at: datetime | None = None  # what RTO counts from: the trigger's time, else the run's start
     transient_streak: int = 0  # ASR throttling/5xx answers in a row; lengthens the wait, reset by an answer
     reprotect_warned: bool = False  # the slow-reprotect event was published (once per run)
-    health_poll_s: float | None = None  # the next reprotect poll interval (backs off from the request's timing)
+    health_poll_s: float | None = None  # the last reprotect poll interval chosen (``lib.domain.polling``)
     choice: str = ""  # an operator's answer to a partial failover: commit, retry or rollback
     chosen_by: str = ""  # who chose it
     linked_run: str = ""  # the rollback's return-trip run (on the run that chose rollback)

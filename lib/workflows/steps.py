@@ -20,8 +20,10 @@ def request(ctx: StepContext) -> DrRequest:
     return request_from_json(ctx.input)
 
 
-def poll_wait(req: DrRequest, reason: str, details: Details | None = None) -> Wait:
-    return Wait(timedelta(seconds=req.timing.job_poll_s), reason, details or {})
+def poll_wait(req: DrRequest, reason: str, details: Details | None = None, delay_s: float | None = None) -> Wait:
+    """Wait ``delay_s`` (an adaptive figure from ``lib.workflows.pacing``), else the request's job-poll cap."""
+    delay = req.timing.job_poll_s if delay_s is None else delay_s
+    return Wait(timedelta(seconds=delay), reason, details or {})
 
 
 def with_state(step: StateStep) -> EngineStep:

@@ -46,6 +46,8 @@ class FakeSiteRecovery:
         self.actions: list[tuple[str, str]] = []  # (action, vm) in the order they were issued
         self.fail_next: dict[tuple[str, str], str] = {}  # (action, vm) -> error code
         self.list_calls = 0
+        self.job_lists = 0  # list_jobs calls
+        self.job_gets = 0  # get_job calls
         self.job_polls = job_polls
         self.ir_polls = ir_polls
         self.ir_left: dict[str, int] = {}
@@ -83,6 +85,7 @@ class FakeSiteRecovery:
         return self.plans[name]
 
     def get_job(self, job_name: str) -> Job:
+        self.job_gets += 1
         if job_name in self.pending:
             vm, action, left = self.pending[job_name]
             if left <= 0:
@@ -91,7 +94,13 @@ class FakeSiteRecovery:
                 self.pending[job_name] = (vm, action, left - 1)
         return self.jobs[job_name]
 
-    def list_jobs(self) -> list[Job]:
+    def list_jobs(self, since: datetime | None = None) -> list[Job]:
+        """Every job; with ``since`` a read of the running ones too (each moves on like a ``get_job``)."""
+        self.job_lists += 1
+        if since is not None:
+            for name in list(self.pending):
+                self.get_job(name)
+                self.job_gets -= 1  # counted as part of this one listing
         return list(self.jobs.values())
 
     def list_recovery_points(self, ref: ItemRef) -> list[RecoveryPoint]:
