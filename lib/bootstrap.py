@@ -23,6 +23,7 @@ from lib.workflows.deps import DrDeps
 if TYPE_CHECKING:
     from lib.adapters.engine_storage import EngineStorage
     from lib.adapters.table_locks import TableItemLocks
+    from lib.adapters.table_read_budget import TableReadBudget
     from lib.autopilot.wiring import Wired
 
 
@@ -68,6 +69,20 @@ class App:
         return self.engine.start(kind, request.to_json(), key, actor=actor)
 
 
+def _read_budget(settings: Settings) -> TableReadBudget | None:
+    """The subscription's ARM read budget; its ledger lives in the locks table (another partition)."""
+    if settings.arm_reads_per_hour <= 0:
+        return None
+    from azure.data.tables import TableClient
+
+    from lib.adapters.table_read_budget import TableReadBudget
+    from lib.domain.read_budget import ReadPace
+
+    table = TableClient.from_connection_string(settings.storage_connection, settings.locks_table)
+    pace = ReadPace(per_hour=settings.arm_reads_per_hour)
+    return TableReadBudget(table, settings.asr_subscription_id, pace, timer_scale=settings.timer_scale)
+
+
 def _notifier(settings: Settings) -> Notifier:
     if not settings.eventgrid_endpoint:
         return LogNotifier()
@@ -93,6 +108,7 @@ def build(
 ) -> App:
     from azure.data.tables import TableClient
 
+    from lib.adapters.arm_read_meter import ArmReadMeter
     from lib.adapters.asr_sdk import build_site_recovery
     from lib.adapters.engine_storage import engine_storage
     from lib.adapters.http_probe import UrllibProbe
@@ -113,13 +129,19 @@ def build(
     def start_run(workflow: str, payload: Mapping[str, Any], key: str, actor: str) -> str:
         return engines[0].start(workflow, payload, key, actor=actor).run_id
 
+    meter = ArmReadMeter() if site_recovery is None else None
+    budget = _read_budget(settings)
     deps = DrDeps(
         asr=site_recovery
-        or build_site_recovery(settings, options=asr_options, cache_storage_accounts=settings.cache_storage_accounts()),
+        or build_site_recovery(
+            settings, options=asr_options, observer=meter, cache_storage_accounts=settings.cache_storage_accounts()
+        ),
         locks=locks,
         notifier=notifier or _notifier(settings),
         probe=UrllibProbe(),
         start_run=start_run,
+        budget=budget,
+        read_meter=meter.reads if meter is not None else None,
     )
     engine = Engine(
         registry=workflows(),
