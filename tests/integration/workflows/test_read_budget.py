@@ -79,7 +79,7 @@ def test_many_runs_at_once_stay_inside_the_read_budget(
     table = TableClient.from_connection_string(storage_connection_string, unique_name)
     budget = TableReadBudget(table, settings.asr_subscription_id, ReadPace(per_hour=BUDGET))
     budget.ensure_table()
-    deps = DrDeps(asr, _NoLocks(), LogNotifier(), _NoProbe(), budget=budget, read_meter=meter.reads)  # type: ignore[arg-type]  # hand-written no-op locks and probe
+    deps = DrDeps(asr, _NoLocks(), LogNotifier(), _NoProbe(), budget=budget, read_meter=meter.reads)
     request = parse_request("failover", {"target": {"vms": ["vm-0"]}}).to_json()
     runs = {f"run-{i}": _watching_state(deps, f"vm-{i}") for i in range(RUNS)}
     due = dict.fromkeys(runs, T0)
