@@ -50,7 +50,7 @@ TYPICAL_JOB_S = {
 }
 DEFAULT_TYPICAL_S = 180.0
 JOB_DENSE_S = 4.0  # a job near its expected end is read this often (or at the run's cap, if shorter)
-HEALTH_DENSE_S = 30.0  # replication near its predicted end: read this often (or at the run's pace, if shorter)
+HEALTH_DENSE_S = 15.0  # replication near its predicted end: read this often (or at the run's pace, if shorter)
 STALL_CAP_S = 300.0  # replication is read at least this often, so a stall shows within 5 minutes
 FINISHED_TASK_STATES = frozenset({"Succeeded", "Skipped", "Failed", "Cancelled", "CompletedWithInformation"})
 WINDOW_SHARE = 0.25  # read densely from this share of the expected duration before the expected end

@@ -121,7 +121,7 @@ def test_poll_interval_follows_the_earliest_predicted_end_of_replication() -> No
     # fast: 4 %/min, 100 % at T0+25 min; its window opens 2.5 min before: capped at 5 min from now
     assert next_interval([("slow", slow), ("fast", fast)], now, timing) == 300
     # near the end: dense
-    assert next_interval([("fast", fast)], T0 + timedelta(minutes=24), timing) == 30
+    assert next_interval([("fast", fast)], T0 + timedelta(minutes=24), timing) == 15
     # no rate yet for one VM: it is read every health_poll_s
     fresh.saw_progress(5, now)
     assert next_interval([("fast", fast), ("fresh", fresh)], now, timing) == 60
