@@ -18,6 +18,7 @@ from lib.workflows.evidence import report
 from lib.workflows.health import await_healthy
 from lib.workflows.partial import COMMIT_CHOICES, apply_choice, decide_partial, return_trip, where
 from lib.workflows.phases import ActionPhase, run_phase
+from lib.workflows.pipeline import pipelines, run_pipelined
 from lib.workflows.preflight import renew_locks
 from lib.workflows.runstate import RunState
 from lib.workflows.steps import request, ride_out, with_state
@@ -87,11 +88,18 @@ REPROTECT = ActionPhase(
 )
 
 
-def _phase_step(phase: ActionPhase) -> Step[DrDeps]:
+def _phase_step(phase: ActionPhase, pipelined: tuple[ActionPhase, ...] = ()) -> Step[DrDeps]:
+    """``pipelined``: the later phases a VM-list run moves each VM on to as soon as it is ready (``pipeline``)."""
+
     def step(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
         renew_locks(ctx, deps, state)
-        if not state.has_pending(phase.name):
+        if not any(row.active for row in state.vms.values()):
             return Next(f"{phase.name}: no VM left to handle", goto="report")
+        if not state.has_pending(phase.name):
+            return Next(f"{phase.name}: every VM is past this step already")  # pipelined earlier
+        req = request(ctx)
+        if pipelined and pipelines(req, state):
+            return run_pipelined(ctx, deps, state, req, (phase, *pipelined))
         return run_phase(phase, ctx, deps, state)
 
     return Step(phase.name, ride_out(step))
@@ -149,7 +157,7 @@ def _workflow(name: str) -> Workflow[DrDeps]:
         name=name,
         steps=(
             Step("preflight", ride_out(gated_preflight)),
-            _phase_step(FAILOVER),
+            _phase_step(FAILOVER, pipelined=(COMMIT, REPROTECT)),
             Step("await_commit", with_state(await_commit)),
             _phase_step(COMMIT),
             Step("maybe_reprotect", maybe_reprotect),

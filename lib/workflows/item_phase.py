@@ -69,6 +69,16 @@ def decide(phase: ActionPhase, item: ProtectedItem | None, row: VmProgress, gate
 
 
 @dataclass
+class SharedReads:
+    """One call's observation of ASR, shared by the phases a pipelined call handles: ONE vault-wide item
+    listing and ONE jobs listing from ``since`` (the earliest job any of them still has to read)."""
+
+    items: dict[str, ProtectedItem]
+    since: datetime
+    jobs: dict[str, Job] | None = None  # listed on first need
+
+
+@dataclass
 class Tally:
     """What this call did so far: it feeds the gate and the step's outcome."""
 
@@ -81,6 +91,7 @@ class Tally:
     stopping: bool = False  # a cancel was asked for (``lib.workflows.stopping``)
     listed: dict[str, Job] | None = None  # the run's jobs from ONE filtered listing per call (``_read_job``)
     next_s: float | None = None  # the earliest next read any running job asks for (``lib.domain.polling``)
+    shared: SharedReads | None = None  # set when other phases of this call share its listings
 
     def wants(self, delay_s: float) -> None:
         self.next_s = delay_s if self.next_s is None else min(self.next_s, delay_s)
@@ -124,6 +135,10 @@ def listing_since(run: PhaseRun) -> datetime:
 
 def _read_job(run: PhaseRun, job_name: str, tally: Tally) -> Job:
     """A running job of the run, from one ``startTime``-filtered listing per call instead of a GET per job."""
+    if tally.shared is not None:
+        if tally.shared.jobs is None:
+            tally.shared.jobs = {job.name: job for job in run.deps.asr.list_jobs(since=tally.shared.since)}
+        tally.listed = tally.shared.jobs
     if tally.listed is None:
         tally.listed = {job.name: job for job in run.deps.asr.list_jobs(since=listing_since(run))}
     job = tally.listed.get(job_name)
@@ -224,10 +239,12 @@ def _act(run: PhaseRun, tally: Tally, *, move: Move, vm: str, row: VmProgress, i
         tally.finished[vm] = "not started (cancelled)"
 
 
-def item_phase(run: PhaseRun, todo: list[tuple[str, VmProgress]]) -> Outcome:
-    items = by_vm_name(run.deps.asr.list_protected_items())
+def item_phase(run: PhaseRun, todo: list[tuple[str, VmProgress]], shared: SharedReads | None = None) -> Outcome:
+    """``shared``: listings this call already made for another phase (``lib.workflows.pipeline``)."""
+    items = shared.items if shared is not None else by_vm_name(run.deps.asr.list_protected_items())
     # Groups run in order: a VM may start only when every VM of earlier groups finished this phase.
-    tally = Tally(group=min(row.group for _vm, row in todo) if run.phase.ordered else None, stopping=stopping(run))
+    group = min(row.group for _vm, row in todo) if run.phase.ordered else None
+    tally = Tally(group=group, stopping=stopping(run), shared=shared)
     for vm, row in todo:
         item = items.get(vm.lower())
         if item is not None:

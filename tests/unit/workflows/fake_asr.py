@@ -49,6 +49,7 @@ class FakeSiteRecovery:
         self.job_lists = 0  # list_jobs calls
         self.job_gets = 0  # get_job calls
         self.job_polls = job_polls
+        self.slow: dict[tuple[str, str], int] = {}  # (action, vm) -> reads before its job ends (else job_polls)
         self.ir_polls = ir_polls
         self.ir_left: dict[str, int] = {}
         self._ids = itertools.count(1)
@@ -126,7 +127,7 @@ class FakeSiteRecovery:
         self.jobs[name] = Job(
             name, f"/jobs/{name}", scenario, "InProgress", "InProgress", vm, "ProtectionEntity", T0, None
         )
-        self.pending[name] = (vm, action, self.job_polls)
+        self.pending[name] = (vm, action, self.slow.get((action, vm), self.job_polls))
         self._set(vm, current_scenario=scenario, current_job_name=name, allowed_operations=frozenset())
         return name
 
