@@ -108,10 +108,14 @@ def _our_lags(state: dict[str, Any], history: Any, healthy_at: dict[str, datetim
     for h in history:
         details: dict[str, Any] = dict(h.details)
         if h.step in JOB_PHASES:
-            for vm in details.get("finished") or {}:
-                record = state["jobs"].get(state["vms"][vm]["jobs"].get(h.step, ""), {})
-                if record.get("end"):
-                    lags[h.step].append((h.at - _t(record["end"])).total_seconds())
+            # A pipelined call (``lib.workflows.pipeline``) reports the later phases' VMs under "pipelined".
+            finished = {h.step: details.get("finished") or {}}
+            finished.update({p: d.get("finished") or {} for p, d in (details.get("pipelined") or {}).items()})
+            for phase, vms in finished.items():
+                for vm in vms:
+                    record = state["jobs"].get(state["vms"][vm]["jobs"].get(phase, ""), {})
+                    if record.get("end"):
+                        lags[phase].append((h.at - _t(record["end"])).total_seconds())
             job = details.get("job")
             if isinstance(job, dict) and job.get("end") and h.outcome == "next":  # a plan job, noticed
                 lags[h.step].append((h.at - _t(job["end"])).total_seconds())

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from lib.domain.read_budget import ReadPace, book, prune
+from lib.engine import Next, StepContext, Wait
+from lib.workflows.runstate import RunState
+from lib.workflows.steps import within_budget
+from tests.unit.workflows.fake_asr import FakeSiteRecovery
+from tests.unit.workflows.harness import make_deps
 
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)  # a bucket boundary
 PACE = ReadPace(per_hour=600, bucket_s=60)  # 10 reads per minute
@@ -64,3 +70,40 @@ def test_any_hour_of_bookings_stays_within_the_budget_plus_one_bucket() -> None:
 def test_a_budget_needs_positive_figures() -> None:
     with pytest.raises(ValueError, match="positive"):
         ReadPace(per_hour=0)
+
+
+class _FullBudget:
+    """Pushes every booking ``push_s`` later than wanted, and remembers what was booked."""
+
+    def __init__(self, push_s: float) -> None:
+        self.push = timedelta(seconds=push_s)
+        self.booked: list[tuple[float, datetime]] = []
+
+    def book(self, reads: float, wanted: datetime, now: datetime) -> datetime:
+        self.booked.append((reads, wanted))
+        return wanted + self.push
+
+
+def _ctx(first_call: bool) -> StepContext:
+    started = T0 if first_call else T0 - timedelta(minutes=5)
+    return StepContext("run-1", "failover", "await_healthy", {}, {}, T0, started, started)
+
+
+def test_a_poll_pushed_back_by_the_budget_waits_longer_and_the_run_records_it() -> None:
+    budget, state = _FullBudget(90), RunState()
+    deps = make_deps(FakeSiteRecovery([]))
+    deps = replace(deps, budget=budget)
+    out = within_budget(_ctx(first_call=False), deps, state, Wait(timedelta(seconds=30), "reprotect: 0/1"), 3)
+    assert isinstance(out, Wait) and out.delay == timedelta(seconds=120)
+    assert "ARM read budget" in out.reason and out.details["armReadBudget"] == {"reads": 3, "pushedSeconds": 90.0}
+    assert (state.budget_waits, state.budget_wait_s) == (1, 90.0)
+    assert budget.booked == [(3, at(30))]  # only the next poll: this one was booked by the wait before it
+
+
+def test_the_first_call_of_a_step_books_its_own_reads_too_and_no_budget_changes_nothing() -> None:
+    budget, state = _FullBudget(0), RunState()
+    deps = replace(make_deps(FakeSiteRecovery([])), budget=budget)
+    assert within_budget(_ctx(first_call=True), deps, state, Next("done"), 2) == Next("done")
+    assert budget.booked == [(2, T0)] and state.budget_waits == 0
+    wait = Wait(timedelta(seconds=30), "x")
+    assert within_budget(_ctx(first_call=True), make_deps(FakeSiteRecovery([])), state, wait, 2) is wait
