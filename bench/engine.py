@@ -25,6 +25,7 @@ from devhost.azurite import running_azurite
 from lib.adapters.clocks import SystemClock
 from lib.adapters.engine_storage import engine_storage
 from lib.adapters.request_counter import RequestCounter
+from lib.adapters.storage_clients import StorageClients
 from lib.engine import Done, Driver, Engine, Next, Outcome, Step, StepContext, Wait, Workflow
 
 RUNS = 60
@@ -81,11 +82,10 @@ class _Bed:
         self.name = name
         self.counter = RequestCounter()
         self.storage = engine_storage(
-            connection_string,
+            StorageClients.from_connection_string(connection_string, **self.counter.client_kwargs()),
             queue_name=name,
             runs_table=f"{name}runs",
             index_table=f"{name}idx",
-            **self.counter.client_kwargs(),
         )
         self.storage.provision()
         self.engine: Engine[None] = Engine(

@@ -15,6 +15,7 @@ from devhost.azurite import running_azurite
 from lib.adapters.clocks import SystemClock
 from lib.adapters.engine_storage import engine_storage
 from lib.adapters.request_counter import RequestCounter
+from lib.adapters.storage_clients import StorageClients
 from lib.engine import Driver, Engine
 
 OTHERS = 20
@@ -24,11 +25,10 @@ SCALE = 60 / 0.1  # a 60 s poll lasts 0.1 s
 def _case(connection_string: str, name: str, others: int) -> dict[str, Any]:
     counter = RequestCounter()
     storage = engine_storage(
-        connection_string,
+        StorageClients.from_connection_string(connection_string, **counter.client_kwargs()),
         queue_name=name,
         runs_table=f"{name}runs",
         index_table=f"{name}idx",
-        **counter.client_kwargs(),
     )
     storage.provision()
     engine: Engine[None] = Engine(

@@ -26,8 +26,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from azure.data.tables import TableClient
-
 from bench._simtime import JumpClock, QueueSleeper
 from devhost.azurite import running_azurite
 from devhost.local import local_settings
@@ -38,6 +36,7 @@ from lib.adapters.asr_sdk import SdkSiteRecovery, build_site_recovery
 from lib.adapters.http_probe import UrllibProbe
 from lib.adapters.log_notifier import LogNotifier
 from lib.adapters.memory_work_queue import MemoryWorkQueue
+from lib.adapters.storage_clients import StorageClients
 from lib.adapters.table_locks import TableItemLocks
 from lib.adapters.table_read_budget import TableReadBudget
 from lib.adapters.table_run_store import TableRunStore
@@ -134,16 +133,17 @@ def _app(emu: EmulatorInfo, conn: str, body: dict[str, Any]) -> dict[str, Any]:
     meter = ArmReadMeter()
     settings = local_settings(emu, conn)
     asr = build_site_recovery(settings, options=RETRIES, observer=meter)
-    store = TableRunStore.from_connection_string(conn, f"{name}runs", f"{name}idx")
+    clients = StorageClients.from_connection_string(conn)
+    store = TableRunStore.from_clients(clients, f"{name}runs", f"{name}idx")
     store.create_tables()
 
     def holder_active(run_id: str) -> bool:
         loaded = store.load(run_id)
         return loaded is not None and loaded.run.active
 
-    locks = TableItemLocks(TableClient.from_connection_string(conn, f"{name}locks"), holder_active, clock.now)
+    locks = TableItemLocks(clients.table(f"{name}locks"), holder_active, clock.now)
     locks.ensure_table()
-    budget = TableReadBudget(TableClient.from_connection_string(conn, f"{name}locks"), emu.subscription_id, ReadPace())
+    budget = TableReadBudget(clients.table(f"{name}locks"), emu.subscription_id, ReadPace())
     deps = DrDeps(asr, locks, LogNotifier(), UrllibProbe(), budget=budget, read_meter=meter.reads)
     queue = MemoryWorkQueue("work", clock)
     engine = Engine(

@@ -85,6 +85,8 @@ def _play(args: argparse.Namespace, console: Console) -> tuple[Scenario, float]:
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     console = Console()
+    if not console.is_terminal:  # piped or captured: a table wide enough to read, not the 80 columns default
+        console = Console(width=160)
     try:
         scenario, wall = _play(args, console)
     except KeyboardInterrupt:

@@ -22,7 +22,7 @@ __all__ = ["Act", "Check", "Scenario", "Watch"]
 SETTLED = {"succeeded", "failed", "partially-succeeded", "cancelled", "awaiting-approval", "awaiting-decision"}
 INCIDENT = "DEMO-7K2Q"
 CLEAN = (None, "", "None", "MarkedForDeletion")  # MarkedForDeletion: cleaned up, the state not yet cleared
-DRILL_TIMER = "drill_timer"  # the timer trigger's function name in function_app.py
+DRILL_TIMER = "drill_timer_tick"  # the timer trigger's function name in function_app.py
 Watch = Callable[[list[dict[str, Any]]], None]  # shown the runs of an act at every poll
 
 
@@ -71,6 +71,18 @@ class Scenario:
         self._act("2. resolved notice -> region recovered, no failback", self.recovered)
         self._act("3. operator failback over HTTP", self.failback)
         self._act("4. drill started by the timer trigger", self.drill)
+        self.reports()
+
+    def reports(self) -> None:
+        """Every finished run wrote its report once (JSON and HTML in Blob storage), served by the API."""
+        missing = []
+        for run in (r for act in self.acts for r in act.runs):
+            status, _h, _b = self.stack.host.request(
+                "GET", f"/api/runs/{run['runId']}/report?format=html", key=self.stack.host.function_key
+            )
+            if status != 200:
+                missing.append(f"{run['runId']} ({status})")
+        self.check("a report for every run", not missing, f"missing: {', '.join(missing) or 'none'}")
 
     def outage(self, act: Act) -> None:
         active = self._notice("Active")

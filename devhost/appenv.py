@@ -11,6 +11,13 @@ def app_env(settings: Settings) -> dict[str, str]:
     """The inverse of ``Settings.from_env``: what a host process needs so that the app sees ``settings``."""
     return {
         "AzureWebJobsStorage": settings.storage_connection,
+        "AzureWebJobsStorage__accountName": settings.storage_account_name,
+        "AzureWebJobsStorage__tableServiceUri": settings.storage_table_uri,
+        "AzureWebJobsStorage__queueServiceUri": settings.storage_queue_uri,
+        "AzureWebJobsStorage__blobServiceUri": settings.storage_blob_uri,
+        "AzureWebJobsStorage__credential": settings.storage_credential,
+        "AzureWebJobsStorage__clientId": settings.storage_client_id,
+        "AZURE_CLIENT_ID": settings.azure_client_id,
         "ASR_SUBSCRIPTION_ID": settings.asr_subscription_id,
         "ASR_RESOURCE_GROUP": settings.asr_resource_group,
         "ASR_VAULT_NAME": settings.asr_vault_name,
@@ -30,6 +37,8 @@ def app_env(settings: Settings) -> dict[str, str]:
         "EVENTGRID_TOPIC_KEY": settings.eventgrid_key,
         "DR_TIMER_SCALE": repr(settings.timer_scale),
         "AUTH_MODE": settings.auth_mode,
+        "DR_REPORTS_CONTAINER": settings.reports_container,
+        "DRILL_ABANDONED_HOURS": repr(settings.drill_abandoned_hours),
         "PROBE_SCHEDULE": settings.probe_schedule,
         "DR_PROBES_TABLE": settings.probes_table,
         "DR_VM_HEALTH_TABLE": settings.vm_health_table,

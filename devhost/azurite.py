@@ -28,16 +28,32 @@ class AzuriteError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class AzuriteTls:
+    """HTTPS for Azurite (``--cert``/``--key``, PEM files) with ``--oauth basic``: it then accepts bearer tokens,
+    checking their issuer, audience and lifetime (not their signature), as the identity-based form needs."""
+
+    cert: Path
+    key: Path
+
+
+@dataclass(frozen=True)
 class Azurite:
     blob_port: int
     queue_port: int
     table_port: int
+    https: bool = False  # started with AzuriteTls: HTTPS and OAuth
+
+    def service_url(self, service: str) -> str:
+        """The path-style endpoint of ``service`` ("blob", "queue", "table") for the development account."""
+        port = {"blob": self.blob_port, "queue": self.queue_port, "table": self.table_port}[service]
+        return f"{'https' if self.https else 'http'}://127.0.0.1:{port}/{ACCOUNT}"
 
     @property
     def connection_string(self) -> str:
-        host = "http://127.0.0.1"
+        scheme = "https" if self.https else "http"
+        host = f"{scheme}://127.0.0.1"
         return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"DefaultEndpointsProtocol={scheme};AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
             f"BlobEndpoint={host}:{self.blob_port}/{ACCOUNT};"
             f"QueueEndpoint={host}:{self.queue_port}/{ACCOUNT};"
             f"TableEndpoint={host}:{self.table_port}/{ACCOUNT};"
@@ -68,8 +84,9 @@ def _all_answer(ports: tuple[int, ...]) -> bool:
 
 
 @contextlib.contextmanager
-def running_azurite(start_timeout: float = 30.0) -> Iterator[Azurite]:
-    """Run Azurite (blob, queue, table; in-memory) for the duration of the block."""
+def running_azurite(start_timeout: float = 30.0, *, oauth_tls: AzuriteTls | None = None) -> Iterator[Azurite]:
+    """Run Azurite (blob, queue, table; in-memory) for the duration of the block; with ``oauth_tls`` over HTTPS
+    and accepting bearer tokens (``--oauth basic``)."""
     if not AZURITE_BIN.exists():
         raise AzuriteError(
             f"Azurite is not installed at {AZURITE_BIN}. Run `make setup` (it runs `npm ci`) and try again."
@@ -86,9 +103,11 @@ def running_azurite(start_timeout: float = 30.0) -> Iterator[Azurite]:
                 "--queueHost", "127.0.0.1", "--queuePort", str(queue),
                 "--tableHost", "127.0.0.1", "--tablePort", str(table),
             ]  # fmt: skip
+            if oauth_tls is not None:
+                cmd += ["--oauth", "basic", "--cert", str(oauth_tls.cert), "--key", str(oauth_tls.key)]
             with spawned(cmd, Path(workdir) / "azurite.log", cwd=workdir) as child:
                 if child.wait_until(partial(_all_answer, (blob, queue, table)), start_timeout):
-                    yield Azurite(blob, queue, table)
+                    yield Azurite(blob, queue, table, https=oauth_tls is not None)
                     return
                 child.kill()
                 last_error = child.log_tail(2000)

@@ -6,6 +6,7 @@ Nothing here knows the project's functions by name; whatever the app registers i
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -108,13 +109,14 @@ def _http(name: str, target: Callable[..., Any], trigger: HttpTrigger) -> HttpFu
 
 
 def _timer(name: str, target: Callable[..., Any], trigger: TimerTrigger) -> TimerFunction:
-    from devhost.ncrontab import parse_schedule  # validates now, so a bad schedule stops the host at start
+    from devhost.ncrontab import parse_schedule, resolve_schedule  # validates now: a bad schedule stops the host
 
     try:
-        parse_schedule(trigger.schedule)
+        schedule = resolve_schedule(trigger.schedule, os.environ)  # %NAME%: an app setting
+        parse_schedule(schedule)
     except ValueError as exc:
         raise DiscoveryError(f"function {name}: schedule: {exc}") from None
-    return TimerFunction(name, trigger.name, target, trigger.schedule, bool(trigger.run_on_startup))
+    return TimerFunction(name, trigger.name, target, schedule, bool(trigger.run_on_startup))
 
 
 def index_app(app: func.FunctionApp) -> AppIndex:

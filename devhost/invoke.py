@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Invocation", "invoke"]
+__all__ = ["Context", "Invocation", "TraceContext", "invoke"]
 
 log = logging.getLogger("devhost.invoke")
 
@@ -33,8 +33,11 @@ def invoke(
     log.info(
         "Executing 'Functions.%s' (%sId=%s)", name, f"{trigger_details}, " if trigger_details else "", invocation_id
     )
+    kwargs = {arg_name: argument}
+    if "context" in inspect.signature(target).parameters:  # as the Functions host: a function may ask for it
+        kwargs["context"] = Context(invocation_id, name, TraceContext(_traceparent()))
     try:
-        result = target(**{arg_name: argument})
+        result = target(**kwargs)
         if inspect.isawaitable(result):
             result = asyncio.run(_wait(result))
     except Exception as exc:
@@ -44,6 +47,26 @@ def invoke(
     elapsed = (time.monotonic() - started) * 1000
     log.info("Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%.0fms)", name, invocation_id, elapsed)
     return Invocation(invocation_id, True, result=result)
+
+
+@dataclass(frozen=True)
+class TraceContext:
+    trace_parent: str
+    trace_state: str = ""
+    attributes: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What ``azure.functions.Context`` offers that the app reads: the invocation id and the trace context."""
+
+    invocation_id: str
+    function_name: str
+    trace_context: TraceContext
+
+
+def _traceparent() -> str:
+    return f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
 
 
 async def _wait(awaitable: Any) -> Any:

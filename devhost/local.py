@@ -29,4 +29,5 @@ def _autopilot_names(overrides: dict[str, Any]) -> dict[str, str]:
     stem = re.sub(r"[^a-z0-9]", "", queue.lower())
     if not stem:
         return {}
-    return {"signals_queue": f"{stem}sig", "signals_table": f"{stem}sig", "decisions_table": f"{stem}dec"}
+    return {"signals_queue": f"{stem}sig", "signals_table": f"{stem}sig", "decisions_table": f"{stem}dec",
+            "events_queue": f"{stem}ev"}  # fmt: skip

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from croniter import croniter
 
-__all__ = ["next_fire", "parse_schedule"]
+__all__ = ["next_fire", "parse_schedule", "resolve_schedule"]
+
+_SETTING = re.compile(r"^%([A-Za-z0-9_.:-]+)%$")
+
+
+def resolve_schedule(schedule: str, settings: Mapping[str, str]) -> str:
+    """``%NAME%`` is the app setting NAME, as the Functions host resolves it; ValueError when it is not set."""
+    match = _SETTING.match(schedule.strip())
+    if match is None:
+        return schedule
+    value = settings.get(match.group(1), "").strip()
+    if not value:
+        raise ValueError(f"{schedule!r} does not resolve to a value: the app setting {match.group(1)} is not set")
+    return value
 
 
 def parse_schedule(schedule: str, start: datetime | None = None) -> Any:

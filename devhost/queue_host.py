@@ -31,6 +31,9 @@ from azure.storage.queue import QueueClient, QueueMessage
 from devhost.discovery import QueueFunction
 from devhost.hostjson import QueueOptions
 from devhost.invoke import invoke
+from lib.adapters.storage_clients import StorageClients
+from lib.settings import Settings
+from lib.storage_config import StorageConfigError
 
 __all__ = ["HOLD_S", "MIN_POLL_S", "Backoff", "QueueListener", "decode_body"]
 
@@ -69,13 +72,20 @@ def decode_body(content: str, encoding: str) -> bytes:
         raise BadMessage("the message body is not valid base64 (host.json messageEncoding is base64)") from None
 
 
-def _connection_string(function: QueueFunction, env: dict[str, str]) -> str:
+def _storage(function: QueueFunction, env: dict[str, str]) -> StorageClients:
+    """As the host resolves a connection: the setting (or ``AzureWebJobs<name>``) as a connection string, else
+    the identity-based ``<name>__*`` settings (read as the app reads them, for its own ``AzureWebJobsStorage``)."""
     name = function.connection or "AzureWebJobsStorage"
     value = env.get(name) or env.get(f"AzureWebJobs{name}")
-    if not value:
-        raise ValueError(f"function {function.name}: connection setting {name!r} is not set (environment or "
-                         "local.settings.json Values)")  # fmt: skip
-    return value
+    if value:
+        return StorageClients.from_connection_string(value)
+    if name == "AzureWebJobsStorage" and any(key.startswith(f"{name}__") and v for key, v in env.items()):
+        try:
+            return StorageClients.from_settings(Settings.from_env(env))
+        except StorageConfigError as exc:
+            raise ValueError(f"function {function.name}: {exc}") from None
+    raise ValueError(f"function {function.name}: connection setting {name!r} is not set (environment or "
+                     "local.settings.json Values)")  # fmt: skip
 
 
 @dataclass
@@ -91,11 +101,11 @@ class QueueListener:
         self.function = function
         self.options = options
         self._hold_s = int(env.get("DEVHOST_MESSAGE_HOLD_S") or HOLD_S)
-        conn = _connection_string(function, env)
-        self._clients = _Clients(
-            QueueClient.from_connection_string(conn, function.queue_name),
-            QueueClient.from_connection_string(conn, f"{function.queue_name}-poison"),
-        )
+        storage = _storage(function, env)
+        try:
+            self._clients = _Clients(storage.queue(function.queue_name), storage.queue(f"{function.queue_name}-poison"))
+        except StorageConfigError as exc:  # e.g. identity-based settings without a queue endpoint
+            raise ValueError(f"function {function.name}: {exc}") from None
         self._stop = threading.Event()
         workers = options.batch_size + options.refill_below
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix=f"queue-{function.name}")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from drctl.cli import UsageError, parse, request_payload
-from drctl.errors import Interrupted, describe
+from drctl.errors import Interrupted, describe, storage_at
 from drctl.lease_wait import continue_when_free
 from drctl.render import LiveProgress, history_table, jsonable, link_lines, runs_table, vm_table
 from lib.api import control
@@ -22,6 +23,7 @@ from lib.api.targets import start_checked
 from lib.bootstrap import App, build
 from lib.domain.runs import RunRecord, RunStatus
 from lib.engine import Driver, WatchInterrupted
+from lib.reports import ReportNotReady
 from lib.settings import Settings
 
 FOREVER_S = 7 * 24 * 3600.0
@@ -82,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app, args = setup
         return _command(app, args, console, bool(getattr(args, "json", False)))
     except BaseException as exc:
-        known = describe(exc, Settings.from_env().storage_connection)
+        known = describe(exc, storage_at(Settings.from_env()))
         if known is None:
             raise
         code, line = known
@@ -127,6 +129,20 @@ def _show(app: App, args: Any, console: Console, as_json: bool) -> int:
     return 0
 
 
+def _report(app: App, args: Any, console: Console, as_json: bool) -> int:
+    try:
+        data = app.reports.read(args.run_id, "json")
+        page = app.reports.read(args.run_id, "html") if args.html else None
+    except ReportNotReady as exc:
+        print(f"drctl: {exc}", file=sys.stderr)
+        return 1
+    if page is not None:
+        Path(args.html).write_bytes(page)
+        print(f"drctl: wrote {args.html}", file=sys.stderr)
+    sys.stdout.write(data.decode() + "\n")
+    return 0
+
+
 _OPERATIONS: dict[str, Callable[[App, str], RunRecord]] = {
     "approve": lambda app, run_id: control.approve(app.engine, run_id, by="drctl"),
     "cancel": lambda app, run_id: app.engine.cancel(run_id, by="drctl"),
@@ -163,6 +179,7 @@ _COMMANDS: dict[str, Callable[[App, Any, Console, bool], int]] = {
     "drill": _start,
     "runs": _runs,
     "show": _show,
+    "report": _report,
 }
 
 

@@ -47,6 +47,9 @@ def parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="a run and its history")
     show.add_argument("run_id")
     show.add_argument("--json", action="store_true")
+    report = sub.add_parser("report", help="the report of a finished run (JSON on stdout)")
+    report.add_argument("run_id")
+    report.add_argument("--html", metavar="FILE", default=None, help="also write the printable page to FILE")
     operations = (
         ("approve", "approve a paused run"),
         ("cancel", "cancel a run (stops its running ASR jobs first; refused once VMs failed over: commit or rollback)"),

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 from lib.domain.errors import AutopilotError, ValidationError
 from lib.engine import DeadlineExceeded, RunNotFound
+from lib.settings import Settings
+from lib.storage_config import StorageConfigError, storage_config
 
-__all__ = ["Interrupted", "describe", "storage_endpoint"]
+__all__ = ["Interrupted", "describe", "storage_at", "storage_endpoint"]
 
 PROG = "python -m drctl"
 
@@ -33,6 +35,16 @@ def storage_endpoint(connection: str) -> str:
     return f"{parts.get('DefaultEndpointsProtocol', 'https')}://{account}.table.{suffix}"
 
 
+def storage_at(settings: Settings) -> str:
+    """Where the app's tables are: from the connection string, or the identity-based table endpoint."""
+    if settings.storage_connection.strip():
+        return storage_endpoint(settings.storage_connection)
+    try:
+        return storage_config(settings).url("table")
+    except StorageConfigError as exc:
+        return f"(unknown: {exc.setting})"
+
+
 def _interrupted(exc: KeyboardInterrupt) -> str:
     if not isinstance(exc, Interrupted):
         return "drctl: interrupted"
@@ -43,16 +55,16 @@ def _interrupted(exc: KeyboardInterrupt) -> str:
     )
 
 
-def _storage(exc: BaseException, connection: str) -> str | None:
+def _storage(exc: BaseException, endpoint: str) -> str | None:
     from azure.core.exceptions import ServiceRequestError  # azure-core comes with the storage SDK
 
     if not isinstance(exc, ServiceRequestError):
         return None
     cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return f"drctl: cannot reach the storage account at {storage_endpoint(connection)} ({cause[:200]})"
+    return f"drctl: cannot reach the storage account at {endpoint} ({cause[:200]})"
 
 
-def describe(exc: BaseException, connection: str) -> tuple[int, str] | None:
+def describe(exc: BaseException, storage: str) -> tuple[int, str] | None:
     """(exit code, one line) for an error an operator can cause; None for a bug (let it show)."""
     if isinstance(exc, KeyboardInterrupt):
         return 130, _interrupted(exc)
@@ -62,5 +74,5 @@ def describe(exc: BaseException, connection: str) -> tuple[int, str] | None:
         return 1, f"drctl: gave up waiting: {exc} (the run goes on: {PROG} continue {exc.run_id} --wait)"
     if isinstance(exc, RunNotFound | AutopilotError):
         return 1, f"drctl: {exc}"
-    storage = _storage(exc, connection)
-    return (2, storage) if storage else None
+    unreachable = _storage(exc, storage)
+    return (2, unreachable) if unreachable else None

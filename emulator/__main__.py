@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from emulator import history, outage
 from emulator import topology as topo
 from emulator.backend import Backend
 from emulator.clock import SimClock
@@ -31,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--time-scale", type=float, default=1.0, help="emulated seconds per real second")
     parser.add_argument("--seed", type=int, default=0, help="seed for ids and duration jitter")
     parser.add_argument("--cert-dir", help="where to write ca.pem (default: a temporary directory)")
-    parser.add_argument("--retry-after", type=float, help="Retry-After seconds on LRO responses (default 1)")
+    parser.add_argument("--retry-after", type=float, help="Retry-After seconds on LRO responses (default 30; 0: none)")
     parser.add_argument("--page-size", type=int, help="items per page of list calls (default 50)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser.parse_args(argv)
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         clock = SimClock(args.time_scale)
         faults = FaultRegistry(args.seed)
         backend = Backend(topology, clock, seed=args.seed, faults=faults)
+        history.preload_jobs(backend, history.preload_count(backend), backend.sync())
+        outage.apply_topology(backend, backend.sync())
         server = EmulatorServer(args.port, backend, tls, verbose=args.verbose)
     except (OSError, ValueError) as exc:
         print(f"emulator: cannot start: {exc}", file=sys.stderr)

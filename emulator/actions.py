@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from emulator import topology
+from emulator import outage, topology
 from emulator.backend import Backend
 from emulator.errors import BadRequest, NotFound, OperationNotAllowed
 from emulator.job_records import finish_job, new_job
@@ -21,6 +21,7 @@ from emulator.jobs import (
     test_failover_unit,
 )
 from emulator.models import Item, Job
+from emulator.switch_input import check_and_record
 
 DIRECTIONS = ("PrimaryToRecovery", "RecoveryToPrimary")
 SOURCE_SITE_OPERATIONS = ("Required", "NotRequired")
@@ -94,8 +95,9 @@ def resolve_point(
             )
         return point_id(b, item, name), known[name].time
     if kind == "Latest" or not points:
-        # "Latest" processes all pending data first: a brand-new point at failover time.
-        return point_id(b, item, b.new_guid()), now
+        # "Latest" processes all pending data first: a brand-new point at failover time, or at the last moment
+        # whose data reached the recovery region when the primary region is down.
+        return point_id(b, item, b.new_guid()), outage.data_until(b, item, now)
     wanted = {"LatestApplicationConsistent": "ApplicationConsistent", "LatestCrashConsistent": "CrashConsistent"}
     candidates = [p for p in points if wanted.get(kind, p.kind) == p.kind] or points
     newest = max(candidates, key=lambda p: p.time)
@@ -165,7 +167,8 @@ def unplanned_failover(b: Backend, item: Item, body: Any, now: datetime) -> Job:
     sso = props.get("sourceSiteOperations") or "NotRequired"
     if sso not in SOURCE_SITE_OPERATIONS:
         raise BadRequest(f"'sourceSiteOperations' must be one of {list(SOURCE_SITE_OPERATIONS)}.")
-    rp = resolve_point(b, item, details.get("recoveryPointId"), now, kind="LatestProcessed")
+    # No recovery point means Latest: ASR processes the pending data first (RPO close to 0).
+    rp = resolve_point(b, item, details.get("recoveryPointId"), now, kind="Latest")
     job, rng = item_job(b, item, "UnplannedFailover", "Failover", now)
     unit = failover_unit(b, job, item, now, rng, shutdown=sso == "Required", rp_id=rp[0])
     job.tasks, job.end = unit.tasks, unit.end
@@ -275,6 +278,7 @@ def container_switch_protection(b: Backend, fabric: str, container: str, body: A
     if not name:
         raise BadRequest("'replicationProtectedItemName' is required.")
     item = b.item_at(fabric, container, str(name))
+    check_and_record(b, item, props.get("providerSpecificDetails") or {})
     wanted = (props.get("providerSpecificDetails") or {}).get("recoveryContainerId")
     if wanted and str(wanted).lower() != b.container_id(region).lower():
         raise BadRequest(
@@ -288,7 +292,7 @@ def container_switch_protection(b: Backend, fabric: str, container: str, body: A
 def item_reprotect(b: Backend, item: Item, body: Any, now: datetime) -> Job:
     """``reProtect`` on an A2A item: accepted as an alias of switch-protection (asr-api.md §3.6)."""
     props = properties(body, required=False)
-    provider_details(props)
+    check_and_record(b, item, provider_details(props))
     return switch_protection(b, item, now, result=("items.get", (item.name,)))
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from emulator import compute
+from emulator import compute, outage
 from emulator import topology as topo
 from emulator.backend import Backend
 from emulator.clock import iso
@@ -81,6 +81,7 @@ def vm_state(b: Backend, now: datetime) -> dict[str, Any]:
             "testFailoverState": item.tfo_state,
             "testVmRunning": item.test_vm_running,
             "currentJob": item.busy_job,
+            "rpoInSeconds": outage.rpo_seconds(b, item, now),
             "lastSuccessfulFailoverTime": iso(item.last_failover_time),
             "lastSuccessfulTestFailoverTime": iso(item.last_tfo_time),
             "vmSize": item.vm_size,
@@ -100,6 +101,8 @@ def full_state(b: Backend, now: datetime) -> dict[str, Any]:
         },
         "jobs": {"total": len(b.jobs), "running": running},
         "faults": b.faults.rules(),
+        "downRegions": outage.outage_json(b, now)["downRegions"],
+        "switchProtectionInputs": {vm: list(inputs) for vm, inputs in b.switch_inputs.items()},
     }
 
 
@@ -267,10 +270,18 @@ ROUTES: dict[tuple[str, str], AdminHandler] = {
 }
 
 
+def _region_outage(path: str, method: str) -> AdminHandler | None:
+    """``POST /_emulator/regions/{region}/outage``: the one admin route with a parameter."""
+    parts = path.strip("/").split("/")
+    if method != "POST" or len(parts) != 4 or [parts[1].lower(), parts[3].lower()] != ["regions", "outage"]:
+        return None
+    return lambda b, counter, query, body: outage.admin_outage(b, parts[2], body)
+
+
 def handle(
     b: Backend, counter: RequestCounter, method: str, path: str, *, query: dict[str, str], body: Any
 ) -> tuple[int, Any]:
-    handler = ROUTES.get((path.rstrip("/").lower(), method))
+    handler = ROUTES.get((path.rstrip("/").lower(), method)) or _region_outage(path, method)
     if handler is None:
         return 404, {"error": {"code": "NotFound", "message": f"No admin route {method} {path}"}}
     try:

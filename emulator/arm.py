@@ -66,11 +66,13 @@ def _offset(token: str | None) -> int:
         raise BadRequest("The skipToken is invalid.", inner_code="InvalidSkipToken") from exc
 
 
-def page(b: Backend, req: Request, values: list[dict[str, Any]]) -> Response:
-    """One page of ``values`` and an absolute ``nextLink`` (keeps ``$filter``, adds an opaque skipToken)."""
+def page(b: Backend, req: Request, values: list[Any], shape: Callable[[Any], dict[str, Any]] | None = None) -> Response:
+    """One page of ``values`` and an absolute ``nextLink`` (keeps ``$filter``, adds an opaque skipToken).
+    ``shape`` turns only the page's values into JSON (thousands of preloaded jobs are not all rendered)."""
     start = _offset(req.query.get("skipToken") or req.query.get("$skipToken"))
     size = b.topology.page_size
-    body: dict[str, Any] = {"value": values[start : start + size]}
+    chunk = values[start : start + size]
+    body: dict[str, Any] = {"value": [shape(v) for v in chunk] if shape else chunk}
     if start + size < len(values):
         query = {"api-version": req.api_version}
         if "$filter" in req.query:
@@ -121,7 +123,8 @@ def accepted(b: Backend, req: Request, job: Job, resource_path: str, operation: 
             "Azure-AsyncOperation": (
                 f"{req.endpoint}{b.vault_id}/replicationOperationStatus/{name}?api-version={version}"
             ),
-            "Retry-After": retry_after(retry),
             "x-ms-request-id": b.job_id(job.name),
-        },
+        }
+        # The recorded 202s carry Retry-After: 30 or none at all; 0 leaves it out.
+        | ({"Retry-After": retry_after(retry)} if retry > 0 else {}),
     )

@@ -14,7 +14,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from emulator import outage
 from emulator import topology as topo
 from emulator.clock import SimClock
 from emulator.errors import NotFound
@@ -49,6 +51,8 @@ class Backend:
         self.cancel_ops: dict[str, str] = {}  # a job cancel's operation id (lower case) -> the cancelled job
         self.events: list[Event] = []
         self.issued_points: dict[str, dict[str, RecoveryPointInfo]] = {}
+        self.down_regions: dict[str, datetime] = {}  # region -> outage start (emulator.outage)
+        self.switch_inputs: dict[str, list[dict[str, Any]]] = {}  # VM -> switch-protection inputs received
         self.infra_issues: list[InfraIssue] = []
         self.usages: dict[str, dict[str, Usage]] = {}  # region -> usage name -> counter (see compute.py)
         self._effects: list[tuple[datetime, int, Callable[[datetime], None]]] = []
@@ -212,7 +216,7 @@ class Backend:
         """Points in the retention window, in a deterministic but unsorted order (as ASR returns them)."""
         if item.protected_since is None or item.state not in (PROTECTED, "UnplannedFailoverCommitPendingStatesBegin"):
             return []
-        newest = item.last_failover_time or now
+        newest = item.last_failover_time or outage.data_until(self, item, now)
         points: list[RecoveryPointInfo] = []
         epoch = datetime(2000, 1, 1, tzinfo=newest.tzinfo)
         for every, window, kind in (

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 HTTP_KINDS = ("http", "reset", "latency")
-JOB_KINDS = ("jobFailure", "shutdownFailure")
+JOB_KINDS = ("jobFailure", "shutdownFailure", "jobSuspended", "jobPartiallySucceeded")
 KINDS = (*HTTP_KINDS, *JOB_KINDS, "throttle")
 
 _OPERATION_ALIASES = {

@@ -51,6 +51,7 @@ def finish_job(b: Backend, job: Job, units: list[Unit], *, keep_scenario: bool =
         job.outcome, job.outcome_description = "Failed", "Failed"
     elif warnings:
         job.outcome, job.outcome_description = "Succeeded", "CompletedWithInformation"
+    injected_state(b, job, units)
 
     def ended(at: datetime) -> None:
         for name in job.item_names:
@@ -87,6 +88,28 @@ def finish_job(b: Backend, job: Job, units: list[Unit], *, keep_scenario: bool =
             )
 
     b.schedule(job.end, ended, job)
+
+
+# The faults' operation name of each job scenario.
+SCENARIO_OPERATIONS = {
+    "UnplannedFailover": "UnplannedFailover",
+    "TestFailover": "TestFailover",
+    "TestFailoverCleanup": "TestFailoverCleanup",
+    "CommitFailover": "Commit",
+    "SwitchReplicationGroupProtection": "SwitchProtection",
+}
+
+
+def injected_state(b: Backend, job: Job, units: list[Unit]) -> None:
+    """``jobSuspended`` / ``jobPartiallySucceeded`` faults: states a real job can reach and the app must handle."""
+    operation = SCENARIO_OPERATIONS.get(job.scenario)
+    if operation is None:
+        return
+    for unit in units:
+        if b.faults.match_job("jobSuspended", unit.item.vm, operation) is not None:
+            job.suspended = True
+        if job.outcome == "Succeeded" and b.faults.match_job("jobPartiallySucceeded", unit.item.vm, operation):
+            job.outcome, job.outcome_description = "PartiallySucceeded", "PartiallySucceeded"
 
 
 def _event_error(details: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from emulator import outage
 from emulator.backend import Backend
 from emulator.job_records import Unit, job_error, new_job
 from emulator.models import (
@@ -18,6 +19,8 @@ from emulator.models import (
     COMMITTED,
     IR,
     PROTECTED,
+    TFO_MARKED,
+    TFO_MARKED_LINGER,
     TFO_NONE,
     TFO_WAITING,
     Event,
@@ -47,9 +50,9 @@ CLEANUP_STEPS = [
     ("TestFailoverCleanupPreflightTask", "TestFailoverCleanupPreflightTask", "Prerequisite check", 5),
     ("CleanupTestVmTask", "CleanupTestVmTask", "Cleaning up test environment", 115),
 ]
-COMMIT_STEPS = [
-    ("CommitFailoverPreflightTask", "CommitFailoverPreflightTask", "Prerequisite check", 5),
-    ("CommitFailoverTask", "VmCommitFailover", "Commit", 55),
+COMMIT_STEPS = [  # a commit takes seconds in the recordings
+    ("CommitFailoverPreflightTask", "CommitFailoverPreflightTask", "Prerequisite check", 2),
+    ("CommitFailoverTask", "VmCommitFailover", "Commit", 6),
 ]
 SWITCH_STEPS = [
     ("SwitchReplicationGroupProtectionPreflightTask", "SwitchReplicationGroupProtectionPreflightTask",
@@ -75,10 +78,12 @@ DEFAULT_FAILURES = {
     "Commit": ("70042", "The commit of the failover of the virtual machine '{vm}' failed."),
     "SwitchProtection": ("150261", "Reprotect of the virtual machine '{vm}' failed."),
 }
-# Reverse initial replication: 45 min plus ~20 s per GiB of disk, at most 2 h (emulated).
-IR_BASE_SECONDS = 45 * 60
-IR_SECONDS_PER_GIB = 20
+# Reverse initial replication follows disk size: 12 min plus 12 s per GiB (127 GiB: ~30-46 min with the jitter,
+# as recorded), at most 2 h (emulated).
+IR_BASE_SECONDS = 12 * 60
+IR_SECONDS_PER_GIB = 12
 IR_MAX_SECONDS = 2 * 3600
+IR_JITTER = (0.8, 1.2)
 MONITORING_STEP = timedelta(minutes=5)  # ASR refreshes monitoringPercentageCompletion periodically
 
 
@@ -116,6 +121,10 @@ def lay_out(
 
 
 def failure_for(b: Backend, item: Item, operation: str) -> tuple[str, str] | None:
+    if operation == "SwitchProtection":
+        down = outage.reprotect_failure(b, item)
+        if down is not None:
+            return down
     rule = b.faults.match_job("jobFailure", item.vm, operation)
     if rule is None:
         return None
@@ -135,6 +144,8 @@ def _unit(
 ) -> Unit:
     failure = failure_for(b, item, operation)
     fail_task = FAILING_TASK[operation] if failure else None
+    if failure is not None and failure[0] == outage.REPROTECT_CODE:
+        fail_task = steps[0][0]  # the prerequisite check finds the target site unavailable
     tasks, end, failed = lay_out(start, rng, steps, fail_task=fail_task, skip=skip)
     unit = Unit(item, tasks, start, end)
     if failed is not None and failure is not None:
@@ -152,12 +163,14 @@ def failover_unit(
     source = item.primary
     if shutdown:
         task = next(t for t in unit.tasks if t.task_id == "ShutdownVmTask")
-        if b.faults.match_job("shutdownFailure", item.vm, "UnplannedFailover") is not None:
+        region_down = outage.shutdown_blocked(b, item)
+        if region_down or b.faults.match_job("shutdownFailure", item.vm, "UnplannedFailover") is not None:
             # ASR carries on with the failover when the source VM cannot be shut down; the task reports it.
             task.outcome = "Warning"
+            why = f" (region '{source}' is unavailable)" if region_down else ""
             unit.warning = job_error(
-                "70094", f"Failed to shut down the virtual machine '{item.vm}' in the primary region.", task.task_id,
-                task.end, level="Warning",
+                "70094", f"Failed to shut down the virtual machine '{item.vm}' in the primary region{why}.",
+                task.task_id, task.end, level="Warning",
             )  # fmt: skip
             task.errors.append(unit.warning)
         elif task.outcome == "Succeeded":
@@ -201,8 +214,14 @@ def cleanup_unit(b: Backend, job: Job, item: Item, start: datetime, rng: random.
     unit = _unit(b, item, "TestFailoverCleanup", start, rng, steps=CLEANUP_STEPS, skip=frozenset())
     if unit.error is None:
 
+        def cleared(at: datetime) -> None:
+            if item.tfo_state == TFO_MARKED:
+                item.tfo_state = TFO_NONE
+
         def cleaned(at: datetime) -> None:
-            item.tfo_state = TFO_NONE
+            # The state lingers as MarkedForDeletion for a while before it clears (as ASR shows it).
+            item.tfo_state = TFO_MARKED
+            b.schedule(at + TFO_MARKED_LINGER, cleared)
             item.test_vm_running = False
             item.last_tfo_time = at
             item.health = [h for h in item.health if h.code != "161011"]
@@ -214,16 +233,21 @@ def cleanup_unit(b: Backend, job: Job, item: Item, start: datetime, rng: random.
 
 def ir_seconds(item: Item, rng: random.Random) -> float:
     base = min(IR_MAX_SECONDS, IR_BASE_SECONDS + IR_SECONDS_PER_GIB * item.disk_gib)
-    return base * rng.uniform(0.9, 1.1)
+    return base * rng.uniform(*IR_JITTER)
 
 
 def monitoring_percentage(item: Item, now: datetime) -> int | None:
-    """IR progress as ASR reports it: refreshed every few minutes, stale (not 100) once Protected."""
+    """IR progress as ASR reports it: null until the first refresh, refreshed every few minutes, stalled for
+    one refresh (``ir_stall_step``), and stale (below 100) once Protected."""
     if item.state != IR or item.ir_start is None or item.ir_end is None:
         return item.monitoring_pct
     total = (item.ir_end - item.ir_start).total_seconds()
-    elapsed = MONITORING_STEP * ((now - item.ir_start) // MONITORING_STEP)
-    return min(99, int(100 * elapsed.total_seconds() / total))
+    steps = (now - item.ir_start) // MONITORING_STEP
+    if steps == 0:
+        return None
+    if steps == item.ir_stall_step:
+        steps -= 1  # the reading did not move this time
+    return min(99, int(100 * (MONITORING_STEP * steps).total_seconds() / total))
 
 
 def switch_unit(b: Backend, job: Job, item: Item, start: datetime, rng: random.Random) -> Unit:
@@ -241,6 +265,9 @@ def switch_unit(b: Backend, job: Job, item: Item, start: datetime, rng: random.R
     if unit.error is not None:
         return unit
     ir_duration = timedelta(seconds=ir_seconds(item, rng))
+    refreshes = int(ir_duration / MONITORING_STEP)
+    # One refresh that does not move, somewhere in the first half of a replication long enough to show it.
+    stall_step = rng.randint(2, refreshes // 2) if refreshes >= 6 else None
 
     def switched(at: datetime) -> None:
         old_primary = item.primary
@@ -249,7 +276,8 @@ def switch_unit(b: Backend, job: Job, item: Item, start: datetime, rng: random.R
         item.state = IR
         item.vm_running[old_primary] = False
         item.ir_start, item.ir_end = at, at + ir_duration
-        item.monitoring_pct, item.monitoring_job_type = 0, "InitialReplication"
+        item.ir_stall_step = stall_step
+        item.monitoring_pct, item.monitoring_job_type = None, "InitialReplication"
         item.health = []
         item.last_failover_time = None
         item.failover_rp_id = None

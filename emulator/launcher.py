@@ -61,6 +61,11 @@ class EmulatorInfo:
                 f"admin {method} {path} failed: {exc.code} {exc.read().decode(errors='replace')}"
             ) from exc
 
+    def region_outage(self, region: str, down: bool = True) -> dict[str, Any]:
+        """Take ``region`` down (or bring it back): ``POST /_emulator/regions/{region}/outage``."""
+        result: dict[str, Any] = self.admin("POST", f"regions/{region}/outage", {"down": down})
+        return result
+
     def requests_count(self) -> dict[str, Any]:
         """``{"total": N, "byRoute": {"GET /subscriptions/{subscriptionId}/...": n}}``."""
         result: dict[str, Any] = self.admin("GET", "requests")

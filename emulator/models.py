@@ -9,7 +9,7 @@ effects lazily when the clock passes them, so every read sees the state "as of n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 PROTECTED = "Protected"
@@ -42,7 +42,14 @@ TFO_WAITING_ALLOWED = ["TestFailoverCleanup"]
 
 TFO_NONE = "None"
 TFO_WAITING = "WaitingForCompletion"
-TFO_DESCRIPTIONS = {TFO_NONE: "None", TFO_WAITING: "Waiting for user input"}
+TFO_MARKED = "MarkedForDeletion"  # after a cleanup, before the test VM's records are gone
+TFO_DESCRIPTIONS = {TFO_NONE: "None", TFO_WAITING: "Waiting for user input", TFO_MARKED: "Marked for deletion"}
+TFO_MARKED_LINGER = timedelta(minutes=10)  # emulated; how long MarkedForDeletion shows after a cleanup
+
+
+# A new job reads NotStarted this long (emulated) before InProgress, as ASR queues it first.
+JOB_QUEUED = timedelta(seconds=2)
+JOB_TERMINAL = ("Succeeded", "Failed", "Cancelled", "PartiallySucceeded")
 
 
 @dataclass
@@ -137,6 +144,7 @@ class Item:
     protected_since: datetime | None = None
     ir_start: datetime | None = None
     ir_end: datetime | None = None
+    ir_stall_step: int | None = None  # the monitoring refresh at which the percentage does not move
     monitoring_pct: int | None = 0
     monitoring_job_type: str | None = "InitialReplication"
     health: list[HealthIssue] = field(default_factory=list)
@@ -241,16 +249,19 @@ class Job:
     cancelled_at: datetime | None = None
     # Filled when the job succeeds (switch-protection: item's ARM id under its new container).
     new_item_id: str | None = None
+    suspended: bool = False  # a jobSuspended fault: the job reads Suspended (waiting for input) while it runs
 
     def state(self, now: datetime) -> tuple[str, str]:
         if self.cancelled_at is not None and now >= self.cancelled_at:
             return "Cancelled", "Cancelled"
+        if now < self.start + JOB_QUEUED:
+            return "NotStarted", "NotStarted"  # a new job is queued briefly before it runs
         if now < self.end:
-            return "InProgress", "InProgress"
+            return ("Suspended", "WaitingForUserInput") if self.suspended else ("InProgress", "InProgress")
         return self.outcome, self.outcome_description
 
     def finished(self, now: datetime) -> bool:
-        return self.state(now)[0] in ("Succeeded", "Failed", "Cancelled")
+        return self.state(now)[0] in JOB_TERMINAL
 
     def finish_time(self) -> datetime:
         return self.cancelled_at if self.cancelled_at is not None else self.end

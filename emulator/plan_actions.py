@@ -32,7 +32,7 @@ from emulator.jobs import (
     lay_out,
     test_failover_unit,
 )
-from emulator.models import COMMIT_PENDING, PROTECTED, TFO_NONE, TFO_WAITING, Item, Job, Plan, Scenario, Task
+from emulator.models import COMMIT_PENDING, PROTECTED, TFO_WAITING, Item, Job, Plan, Scenario, Task
 
 POINT_TYPES = ("Latest", "LatestApplicationConsistent", "LatestCrashConsistent", "LatestProcessed")
 
@@ -58,7 +58,7 @@ def plan_allowed(b: Backend, plan: Plan) -> list[str]:
         return ["TestFailoverCleanup"]
     if any(item.state == COMMIT_PENDING for item in items):
         return ["Commit"]
-    if all(item.state == PROTECTED and item.tfo_state == TFO_NONE for item in items) and plan_direction(b, plan):
+    if all(item.state == PROTECTED and item.tfo_state != TFO_WAITING for item in items) and plan_direction(b, plan):
         return ["UnplannedFailover", "TestFailover"]
     return []
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from emulator import actions, arm_resources, compute, plan_actions, shapes, vault_shapes
-from emulator.arm import Handler, Request, Response, accepted, ok, page, parse_filter, retry_after
+from emulator.arm import Handler, Request, Response, accepted, ok, page, parse_filter
 from emulator.backend import Backend
 from emulator.clock import parse_iso
 from emulator.errors import BadRequest, NotFound, OperationNotAllowed
@@ -24,14 +24,13 @@ def _item(b: Backend, req: Request) -> Any:
 
 
 # --- protected items and recovery points -------------------------------------------------------------------
+# Only the fields the REST spec documents (ProtectedItemsQueryParameter); what ASR does with others is unknown,
+# so they are ignored here and the app must not rely on them (vCenterName and processServerId are ignored too).
 ITEM_FILTERS: dict[str, Callable[[Backend, Any], str]] = {
     "sourcefabricname": lambda b, i: f"asr-a2a-default-{i.primary}",
     "sourcefabriclocation": lambda b, i: i.primary,
-    "primaryfabriclocation": lambda b, i: i.primary,
+    "fabricobjectid": lambda b, i: b.vm_id(i, i.primary),
     "instancetype": lambda b, i: "A2A",
-    "friendlyname": lambda b, i: i.vm,
-    "protectionstate": lambda b, i: i.state,
-    "replicationhealth": lambda b, i: i.replication_health(),
     "multivmgroupcreateoption": lambda b, i: "AutoCreated",
 }
 
@@ -144,7 +143,7 @@ def containers_switch_protection(b: Backend, req: Request, now: datetime) -> Res
 # --- recovery plans ----------------------------------------------------------------------------------------
 def plans_list(b: Backend, req: Request, now: datetime) -> Response:
     plans = sorted(b.plans.values(), key=lambda p: p.name.lower())
-    return page(b, req, [vault_shapes.plan_json(b, p, now) for p in plans])
+    return page(b, req, [vault_shapes.plan_json(b, p, now, members=False) for p in plans])
 
 
 def plans_get(b: Backend, req: Request, now: datetime) -> Response:
@@ -173,12 +172,11 @@ def plans_not_a2a(operation: str, reason: str) -> Handler:
 
 
 # --- jobs, health, events, LRO ---------------------------------------------------------------------------
+# Only JobQueryParameter's fields (startTime and endTime are bounds, below); scenarioName, targetObjectName
+# and friends are not in the spec and are ignored. What jobName matches is not documented: the scenario here.
 JOB_FILTERS: dict[str, Callable[[Job, datetime], str]] = {
     "jobstatus": lambda j, now: j.state(now)[0],
-    "state": lambda j, now: j.state(now)[0],
-    "scenarioname": lambda j, now: j.scenario,
     "jobname": lambda j, now: j.scenario,
-    "targetobjectname": lambda j, now: j.target_object_name,
     "affectedobjecttypes": lambda j, now: j.target_instance_type,
 }
 
@@ -192,7 +190,7 @@ def jobs_list(b: Backend, req: Request, now: datetime) -> Response:
             jobs = [j for j in jobs if j.start <= parse_iso(value)]
         elif field_name in JOB_FILTERS:
             jobs = [j for j in jobs if JOB_FILTERS[field_name](j, now).lower() == value.lower()]
-    return page(b, req, [vault_shapes.job_json(b, j, now) for j in jobs])
+    return page(b, req, jobs, lambda j: vault_shapes.job_json(b, j, now))
 
 
 def jobs_get(b: Backend, req: Request, now: datetime) -> Response:
@@ -259,17 +257,14 @@ def opstatus_get(b: Backend, req: Request, now: datetime) -> Response:
     if cancelled is not None:  # a job cancel: done (Succeeded) as soon as the job is Cancelled, i.e. at once
         return Response(200, vault_shapes.cancel_status_json(req.param("jobName"), b.job(cancelled)), {})
     job = b.job(req.param("jobName"))
-    retry = b.topology.retry_after
-    headers = {} if job.finished(now) else {"Retry-After": retry_after(retry)}
-    return Response(200, vault_shapes.op_status_json(job, now), headers)
+    # The recorded status responses carry no Retry-After: pollers fall back to their own interval.
+    return Response(200, vault_shapes.op_status_json(job, now), {})
 
 
 def operation_result(b: Backend, req: Request, now: datetime) -> Response:
     job = b.job(req.param("jobName"))
     if not job.finished(now):
-        retry = b.topology.retry_after
-        return Response(202, None, {"Location": f"{req.endpoint}{req.path}?api-version={req.api_version}",
-                                    "Retry-After": retry_after(retry)})  # fmt: skip
+        return Response(202, None, {"Location": f"{req.endpoint}{req.path}?api-version={req.api_version}"})
     kind, ref = job.result_kind, job.result_ref
     if kind == "items.get":
         return ok(shapes.item_json(b, b.items[ref[0]], now))

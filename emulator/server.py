@@ -21,7 +21,7 @@ from typing import Any
 
 import trustme
 
-from emulator import admin, urls
+from emulator import admin, outage, urls
 from emulator.arm import Request, Response, retry_after
 from emulator.backend import Backend
 from emulator.errors import (
@@ -158,6 +158,7 @@ class ArmHandler(BaseHTTPRequestHandler):
             raise MissingApiVersion()
         if not API_VERSION.match(version):
             raise InvalidApiVersion(f"The api-version '{version}' is invalid.")
+        outage.check_arm_scope(b, path)
         if route is None:
             raise NotFound(f"No HTTP resource was found that matches the request URI '{path}'.", code="NotFound")
         if route.name == "!method":

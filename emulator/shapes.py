@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from emulator import outage
 from emulator import topology as topo
 from emulator.backend import Backend, RecoveryPointInfo
 from emulator.clock import IDLE_SCENARIO_TIME, iso
@@ -174,7 +175,7 @@ def _a2a_details(b: Backend, item: Item, now: datetime) -> dict[str, Any]:
         "vmSyncedConfigDetails": {"tags": {"emulated": "true"}, "inputEndpoints": []},
         "monitoringPercentageCompletion": monitoring_percentage(item, now),
         "monitoringJobType": item.monitoring_job_type,
-        "lastHeartbeat": iso(now),
+        "lastHeartbeat": iso(outage.last_heartbeat(b, item, now)),
         "agentVersion": item.agent.version,
         "agentExpiryDate": item.agent.expiry,
         "isReplicationAgentUpdateRequired": item.agent.update_required,
@@ -185,7 +186,7 @@ def _a2a_details(b: Backend, item: Item, now: datetime) -> dict[str, Any]:
         "vmProtectionStateDescription": vm_desc,
         "lifecycleId": item.lifecycle_id,
         "testFailoverRecoveryFabricObjectId": None,
-        "rpoInSeconds": None if in_ir else item.rpo_seconds,
+        "rpoInSeconds": None if in_ir else outage.rpo_seconds(b, item, now),
         "lastRpoCalculatedTime": None if in_ir else iso(item.last_rpo_time),
         "rtoInSeconds": None,
         "primaryAvailabilityZone": None,

@@ -109,7 +109,7 @@ class Topology:
     vms: tuple[VmSpec, ...]
     plans: tuple[PlanSpec, ...]
     page_size: int = 50
-    retry_after: float = 1.0
+    retry_after: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
     resources: tuple[ResourceSpec, ...] = ()
 
@@ -208,7 +208,7 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
         vms=vms,
         plans=plans,
         page_size=page_size,
-        retry_after=float(raw.get("retryAfterSeconds", 1.0)),
+        retry_after=float(raw.get("retryAfterSeconds", 30.0)),
         extra={k: v for k, v in raw.items() if k not in known},
         resources=_parse_resources(raw.get("resources"), sub, str(raw.get("vmResourceGroup") or f"{rg}-vms")),
     )

@@ -19,7 +19,8 @@ EVENT_TYPE = "Microsoft.RecoveryServices/vaults/replicationEvents"
 
 
 def task_json(task: Task, now: datetime, b: Backend, job: Job) -> dict[str, Any]:
-    state, description = task.state(now)
+    # While the job is queued (NotStarted) none of its tasks has started either.
+    state, description = task.state(now) if job.state(now)[0] != "NotStarted" else ("NotStarted", "NotStarted")
     started = state not in ("NotStarted",) and task.outcome != "Skipped"
     done = state in ("Succeeded", "Failed")
     friendly = task.done_friendly_name if done and task.done_friendly_name else task.friendly_name
@@ -53,7 +54,7 @@ def job_json(b: Backend, job: Job, now: datetime) -> dict[str, Any]:
     finished = job.finished(now)
     details = dict(job.custom_details)
     if details.get("instanceType") == "SwitchProtectionJobDetails":
-        details["newReplicationProtectedItemId"] = job.new_item_id if state == "Succeeded" else None
+        details["newReplicationProtectedItemId"] = recorded_id_casing(job.new_item_id) if state == "Succeeded" else None
     return {
         "id": b.job_id(job.name),
         "name": job.name,
@@ -70,11 +71,25 @@ def job_json(b: Backend, job: Job, now: datetime) -> dict[str, Any]:
             "endTime": iso(job.finish_time()) if finished else None,
             "allowedActions": ["Cancel"] if job.cancellable(now) else [],
             "targetObjectId": job.target_object_id,
-            "targetObjectName": job.target_object_name,
+            "targetObjectName": target_object_name(job),
             "targetInstanceType": job.target_instance_type,
             "customDetails": details,
         },
     }
+
+
+def recorded_id_casing(item_id: str | None) -> str | None:
+    """The recorded reprotect job spells ``/subscriptions/`` in lower case where item ids say ``/Subscriptions/``."""
+    if item_id and item_id.startswith("/Subscriptions/"):
+        return "/subscriptions/" + item_id[len("/Subscriptions/") :]
+    return item_id
+
+
+def target_object_name(job: Job) -> str:
+    """Jobs on a VM name it in lower case (``azuredemovm`` for ``AzureDemoVM`` in the recordings); plans keep theirs."""
+    if job.target_instance_type in ("ProtectionEntity", "Vm"):
+        return job.target_object_name.lower()
+    return job.target_object_name
 
 
 def cancel_status_json(operation: str, job: Job) -> dict[str, Any]:
@@ -87,7 +102,14 @@ def cancel_status_json(operation: str, job: Job) -> dict[str, Any]:
 def op_status_json(job: Job, now: datetime) -> dict[str, Any]:
     state, _ = job.state(now)
     # azure-core only stops on succeeded/failed/canceled: ASR's "Cancelled" must be spelled "Canceled" here.
-    status = {"Succeeded": "Succeeded", "Failed": "Failed", "Cancelled": "Canceled"}.get(state, "InProgress")
+    # PartiallySucceeded ends the operation; which status ASR reports for it is not recorded (inferred).
+    statuses = {
+        "Succeeded": "Succeeded",
+        "PartiallySucceeded": "Succeeded",
+        "Failed": "Failed",
+        "Cancelled": "Canceled",
+    }
+    status = statuses.get(state, "InProgress")
     error = None
     if status == "Failed":
         first = (
@@ -108,7 +130,8 @@ def op_status_json(job: Job, now: datetime) -> dict[str, Any]:
     }
 
 
-def plan_json(b: Backend, plan: Plan, now: datetime) -> dict[str, Any]:
+def plan_json(b: Backend, plan: Plan, now: datetime, *, members: bool = True) -> dict[str, Any]:
+    """``members=False`` is the LIST's shape: its groups come back empty; only the single GET names members."""
     t = b.topology
     boot = [
         {
@@ -147,7 +170,9 @@ def plan_json(b: Backend, plan: Plan, now: datetime) -> dict[str, Any]:
             ),
             "currentScenarioStatus": status[0] if status else None,
             "currentScenarioStatusDescription": status[1] if status else None,
-            "groups": [{"groupType": "Shutdown", **empty}, {"groupType": "Failover", **empty}, *boot],
+            "groups": [{"groupType": "Shutdown", **empty}, {"groupType": "Failover", **empty}, *boot]
+            if members
+            else [],
             "providerSpecificDetails": [],
         },
     }

@@ -12,6 +12,7 @@ import logging
 
 import azure.functions as func
 
+from functions.telemetry import invocation_context
 from lib.bootstrap import App, build
 from lib.settings import Settings
 
@@ -35,14 +36,16 @@ def _body(msg: func.QueueMessage) -> str:
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=WORK_QUEUE, connection="AzureWebJobsStorage")
-def engine_work(msg: func.QueueMessage) -> None:
-    report = _app().engine.handle_message(_body(msg), msg.id or "", msg.dequeue_count or 1)
+def engine_work(msg: func.QueueMessage, context: func.Context) -> None:
+    with invocation_context(context):
+        report = _app().engine.handle_message(_body(msg), msg.id or "", msg.dequeue_count or 1)
     log.info("work item %s: %s (%s), %d step(s)", report.run_id, report.action, report.reason, report.steps)
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */2 * * * *", run_on_startup=False, use_monitor=False)
-def engine_janitor(timer: func.TimerRequest) -> None:
-    report = _app().engine.sweep()
+def engine_janitor(timer: func.TimerRequest, context: func.Context) -> None:
+    with invocation_context(context):
+        report = _app().engine.sweep()
     log.info(
         "janitor: %d active runs, requeued %s, repaired %s, orphans %s",
         report.scanned,
@@ -53,7 +56,8 @@ def engine_janitor(timer: func.TimerRequest) -> None:
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=f"{WORK_QUEUE}-poison", connection="AzureWebJobsStorage")
-def engine_poison(msg: func.QueueMessage) -> None:
+def engine_poison(msg: func.QueueMessage, context: func.Context) -> None:
     reason = "the Functions host gave up on it after maxDequeueCount failed attempts"
-    report = _app().engine.fail_poisoned(_body(msg), reason)
+    with invocation_context(context):
+        report = _app().engine.fail_poisoned(_body(msg), reason)
     log.warning("poison work item for run %s: %s (%s)", report.run_id, report.action, report.reason)

@@ -44,6 +44,11 @@ def http_run_history(req: func.HttpRequest) -> func.HttpResponse:
     return call("getRunHistory", req)
 
 
+@bp.route(route="runs/{id}/report", methods=["GET"], auth_level=KEY)
+def http_run_report(req: func.HttpRequest) -> func.HttpResponse:
+    return call("getRunReport", req)
+
+
 @bp.route(route="runs/{id}/approve", methods=["POST"], auth_level=KEY)
 def http_approve(req: func.HttpRequest) -> func.HttpResponse:
     return call("approveRun", req)

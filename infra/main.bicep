@@ -82,7 +82,7 @@ var appLocation = appRegionIsProtected ? fail('location ${location} is a protect
 // ---- what the Bicep wires to the app (tests/infra compares this with what function_app.py registers) ------
 var appContract = {
   // The Event Grid trigger that receives HealthResources events.
-  eventGridFunction: 'signals_eventgrid'
+  eventGridFunction: 'eventgrid_signals'
   // The HTTP route (under host.json's routePrefix, default "api") the action group's secure webhook posts to.
   alertsRoute: 'alerts'
   routePrefix: 'api'

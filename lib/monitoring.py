@@ -51,7 +51,7 @@ def monitoring(app: App, *, compute: ComputeUsages | None = None) -> Monitoring:
     from lib.api.run_view import run_view
 
     settings = app.settings
-    store = TableReadinessStore.from_connection_string(settings.storage_connection, settings.readiness_table)
+    store = TableReadinessStore.from_clients(app.clients, settings.readiness_table)
     store.ensure_table()
     clock = app.engine.clock
 
@@ -62,7 +62,7 @@ def monitoring(app: App, *, compute: ComputeUsages | None = None) -> Monitoring:
     deps = ReadinessDeps(app.deps.asr, compute or build_compute_usages(settings), store, app.deps.notifier, clock)
     status = StatusService(
         app.deps.asr, app.engine, store, clock, view, cache_seconds=settings.status_cache_seconds,
-        decisions=_Decisions(app),
+        decisions=_Decisions(app), on_items=app.telemetry.record_items if app.telemetry else None,
     )  # fmt: skip
     built = Monitoring(deps, status)
     app.parts[_KEY] = built

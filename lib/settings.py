@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lib.storage_config import StorageConfigError, storage_problems
+
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
 
 
@@ -18,9 +20,24 @@ def _seconds(raw: str, default: float = 30.0) -> float:
     return value if value >= 0 else default
 
 
+def _public_url(explicit: str, host: str) -> str:
+    """``PUBLIC_URL``, else the app's own host name (``WEBSITE_HOSTNAME``, set by App Service), else ""."""
+    return explicit.rstrip("/") or (f"https://{host}" if host else "")
+
+
 @dataclass(frozen=True)
 class Settings:
+    # Storage: a connection string (local, Azurite), or the identity-based AzureWebJobsStorage__* settings the
+    # Functions host reads too (lib/storage_config.py says which form wins and how the app signs in).
     storage_connection: str = ""
+    storage_account_name: str = ""
+    storage_table_uri: str = ""
+    storage_queue_uri: str = ""
+    storage_blob_uri: str = ""
+    storage_credential: str = ""  # "managedidentity", or empty for DefaultAzureCredential
+    storage_client_id: str = ""  # the user-assigned identity for storage
+    # The user-assigned identity every other Azure client (ARM, Event Grid) signs in with via DefaultAzureCredential.
+    azure_client_id: str = ""
     asr_subscription_id: str = ""
     asr_resource_group: str = ""
     asr_vault_name: str = ""
@@ -40,10 +57,18 @@ class Settings:
     policy_file: str = ""  # DR_POLICY_FILE: a file holding it (set one of the two)
     eventgrid_endpoint: str = ""
     eventgrid_key: str = ""  # local only; in Azure the managed identity publishes
+    events_queue: str = "drevents"  # operator events waiting for a retry (a visibility delay is the backoff)
+    events_source: str = "/site-recovery-autopilot"  # the CloudEvents ``source`` of every operator event
+    appinsights_connection: str = ""  # APPLICATIONINSIGHTS_CONNECTION_STRING: OpenTelemetry export when set
+    appinsights_auth: str = ""  # "ClientId=<id>;Authorization=AAD": export with that managed identity
+    public_url: str = ""  # where /api/runs/{id} links point: https://<WEBSITE_HOSTNAME> in Azure; relative if unset
     timer_scale: float = 1.0  # dev/demo only: shrink every workflow wait
     # "keys": the function key alone decides (local default). "easyauth": App Service Authentication validates
     # the caller's Entra ID token in front of the app; the app checks app roles (the production setting).
     auth_mode: str = "keys"
+    reports_container: str = "drreports"  # a report for every finished run (Blob storage, create-only)
+    # A test failover left waiting for cleanup longer than this, on a VM no active run holds, is cleaned up.
+    drill_abandoned_hours: float = 24.0
     # Signal sources: the probe timer (NCRONTAB) and the sources' state tables.
     probe_schedule: str = "0 * * * * *"
     probes_table: str = "drprobes"
@@ -61,6 +86,13 @@ class Settings:
         e = os.environ if env is None else env
         return cls(
             storage_connection=e.get("AzureWebJobsStorage", ""),
+            storage_account_name=e.get("AzureWebJobsStorage__accountName", ""),
+            storage_table_uri=e.get("AzureWebJobsStorage__tableServiceUri", ""),
+            storage_queue_uri=e.get("AzureWebJobsStorage__queueServiceUri", ""),
+            storage_blob_uri=e.get("AzureWebJobsStorage__blobServiceUri", ""),
+            storage_credential=e.get("AzureWebJobsStorage__credential", ""),
+            storage_client_id=e.get("AzureWebJobsStorage__clientId", ""),
+            azure_client_id=e.get("AZURE_CLIENT_ID", "").strip(),
             asr_subscription_id=e.get("ASR_SUBSCRIPTION_ID", ""),
             asr_resource_group=e.get("ASR_RESOURCE_GROUP", ""),
             asr_vault_name=e.get("ASR_VAULT_NAME", ""),
@@ -78,8 +110,15 @@ class Settings:
             policy_file=e.get("DR_POLICY_FILE", ""),
             eventgrid_endpoint=e.get("EVENTGRID_TOPIC_ENDPOINT", ""),
             eventgrid_key=e.get("EVENTGRID_TOPIC_KEY", ""),
+            events_queue=e.get("DR_EVENTS_QUEUE", "drevents") or "drevents",
+            events_source=e.get("EVENTS_SOURCE", "") or "/site-recovery-autopilot",
+            public_url=_public_url(e.get("PUBLIC_URL", ""), e.get("WEBSITE_HOSTNAME", "")),
+            appinsights_connection=e.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
+            appinsights_auth=e.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", ""),
             timer_scale=float(e.get("DR_TIMER_SCALE", "1") or 1),
             auth_mode=(e.get("AUTH_MODE", "keys") or "keys").strip().lower(),
+            reports_container=e.get("DR_REPORTS_CONTAINER", "drreports") or "drreports",
+            drill_abandoned_hours=float(e.get("DRILL_ABANDONED_HOURS", "24") or 24),
             probe_schedule=e.get("PROBE_SCHEDULE", "0 * * * * *").strip() or "0 * * * * *",
             probes_table=e.get("DR_PROBES_TABLE", "drprobes") or "drprobes",
             vm_health_table=e.get("DR_VM_HEALTH_TABLE", "drvmhealth") or "drvmhealth",
@@ -91,13 +130,18 @@ class Settings:
         )
 
     def missing(self) -> list[str]:
+        """The names of required settings that are not set (storage: either form will do)."""
+        storage = [p.setting for p in self.storage_problems() if p.missing]
         required = {
-            "AzureWebJobsStorage": self.storage_connection,
             "ASR_SUBSCRIPTION_ID": self.asr_subscription_id,
             "ASR_RESOURCE_GROUP": self.asr_resource_group,
             "ASR_VAULT_NAME": self.asr_vault_name,
         }
-        return [name for name, value in required.items() if not value]
+        return storage + [name for name, value in required.items() if not value]
+
+    def storage_problems(self) -> list[StorageConfigError]:
+        """What keeps the app from its tables and queues, each naming the setting and saying why."""
+        return storage_problems(self)
 
     def cache_storage_accounts(self) -> dict[str, str]:
         """``ASR_CACHE_STORAGE_ACCOUNTS`` as {region: storage account id}; raises ValueError naming the bad part."""

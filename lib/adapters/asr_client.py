@@ -17,7 +17,7 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
 
 from lib.adapters.asr_errors import connection_problem
-from lib.settings import PUBLIC_ARM_ENDPOINT
+from lib.settings import PUBLIC_ARM_ENDPOINT, Settings
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -66,6 +66,18 @@ class Connection:
     vault: str
     endpoint: str = PUBLIC_ARM_ENDPOINT
     ca_bundle: str = ""
+    client_id: str = ""  # the user-assigned managed identity (AZURE_CLIENT_ID); empty: DefaultAzureCredential's own
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Connection:
+        return cls(
+            subscription_id=settings.asr_subscription_id,
+            resource_group=settings.asr_resource_group,
+            vault=settings.asr_vault_name,
+            endpoint=settings.asr_arm_endpoint,
+            ca_bundle=settings.asr_ca_bundle,
+            client_id=settings.azure_client_id,
+        )
 
     @property
     def is_public_cloud(self) -> bool:
@@ -121,12 +133,13 @@ class ObserverPolicy(SansIOHTTPPolicy[Any, Any]):
 
 
 def default_credential(connection: Connection) -> TokenCredential:
-    """The static token for the local emulator; DefaultAzureCredential (managed identity) anywhere else."""
+    """The static token for the local emulator; DefaultAzureCredential (the app's managed identity, picked by
+    ``AZURE_CLIENT_ID``) anywhere else."""
     if connection.is_local:
         return StaticTokenCredential()
-    from azure.identity import DefaultAzureCredential
+    from lib.adapters.credentials import azure_credential
 
-    return DefaultAzureCredential()
+    return azure_credential(connection.client_id)
 
 
 def build_client(

@@ -179,6 +179,17 @@ def _job_errors(details: list[m.JobErrorDetails] | None) -> tuple[JobError, ...]
     return tuple(sorted(errors, key=lambda e: e.level.lower() != "error"))
 
 
+def _failover_points(custom: object) -> tuple[tuple[str, str, datetime], ...]:
+    if not isinstance(custom, m.FailoverJobDetails):
+        return ()
+    points = []
+    for detail in custom.protected_item_details or ():
+        when = real_time(detail.recovery_point_time)
+        if detail.friendly_name and when is not None:
+            points.append((detail.friendly_name, detail.recovery_point_id or "", when))
+    return tuple(points)
+
+
 def job(sdk_job: m.Job) -> Job:
     props = sdk_job.properties or m.JobProperties()
     custom = props.custom_details
@@ -196,6 +207,7 @@ def job(sdk_job: m.Job) -> Job:
         errors=_job_errors(props.errors),
         new_item_id=new_item_id or None,
         tasks=tuple((t.friendly_name or t.name or t.task_id or "", t.state or "") for t in props.tasks or ()),
+        points=_failover_points(custom),
         allowed_actions=frozenset(props.allowed_actions or ()),
     )
 

@@ -147,7 +147,7 @@ class SdkSiteRecovery:
             sdk_job = self.client.replication_jobs.get(self._rg, self._vault, job_name)
         return mapping.job(sdk_job)
 
-    def list_jobs(self, since: datetime | None = None) -> list[Job]:
+    def list_jobs(self, *, since: datetime | None = None) -> list[Job]:
         query = None if since is None else f"startTime eq '{_odata_time(since)}'"
         with self._translated("list_jobs", self._vault_target):
             return [mapping.job(j) for j in self.client.replication_jobs.list(self._rg, self._vault, filter=query)]
@@ -277,13 +277,7 @@ def build_site_recovery(
     cache_storage_accounts: Mapping[str, str] | None = None,
 ) -> SiteRecovery:
     """The production adapter for ``settings`` (an ``SdkSiteRecovery``); its SDK client is built on first use."""
-    connection = Connection(
-        subscription_id=settings.asr_subscription_id,
-        resource_group=settings.asr_resource_group,
-        vault=settings.asr_vault_name,
-        endpoint=settings.asr_arm_endpoint,
-        ca_bundle=settings.asr_ca_bundle,
-    )
+    connection = Connection.from_settings(settings)
     return SdkSiteRecovery(
         lambda: build_client(connection, options=options, observer=observer),
         resource_group=connection.resource_group,

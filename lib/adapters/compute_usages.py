@@ -69,13 +69,7 @@ class ArmComputeUsages:
 
 
 def build_compute_usages(settings: Settings, *, options: ClientOptions | None = None) -> ArmComputeUsages:
-    connection = Connection(
-        subscription_id=settings.asr_subscription_id,
-        resource_group=settings.asr_resource_group,
-        vault=settings.asr_vault_name,
-        endpoint=settings.asr_arm_endpoint,
-        ca_bundle=settings.asr_ca_bundle,
-    )
+    connection = Connection.from_settings(settings)
 
     def connect() -> PipelineClient[Any, Any]:
         scope = "https://management.azure.com/.default"

@@ -1,10 +1,10 @@
-"""Builds the engine's storage adapters (runs, index, work queue, poison queue) from one connection string."""
+"""Builds the engine's storage adapters (runs, index, work queue, poison queue) on the app's storage account."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from lib.adapters.storage_clients import StorageClients
 from lib.adapters.storage_work_queue import StorageWorkQueue
 from lib.adapters.table_run_store import TableRunStore
 from lib.ports.clock import Clock
@@ -24,19 +24,11 @@ class EngineStorage:
 
 
 def engine_storage(
-    connection_string: str,
-    *,
-    queue_name: str,
-    runs_table: str,
-    index_table: str,
-    clock: Clock | None = None,
-    **client_kwargs: Any,
+    clients: StorageClients, *, queue_name: str, runs_table: str, index_table: str, clock: Clock | None = None
 ) -> EngineStorage:
-    """``client_kwargs`` go to every SDK client (e.g. ``RequestCounter().client_kwargs()``)."""
+    """SDK client options (e.g. ``RequestCounter().client_kwargs()``) ride on ``clients``."""
     return EngineStorage(
-        store=TableRunStore.from_connection_string(connection_string, runs_table, index_table, **client_kwargs),
-        queue=StorageWorkQueue.from_connection_string(connection_string, queue_name, clock, **client_kwargs),
-        poison=StorageWorkQueue.from_connection_string(
-            connection_string, f"{queue_name}-poison", clock, **client_kwargs
-        ),
+        store=TableRunStore.from_clients(clients, runs_table, index_table),
+        queue=StorageWorkQueue.from_clients(clients, queue_name, clock),
+        poison=StorageWorkQueue.from_clients(clients, f"{queue_name}-poison", clock),
     )

@@ -15,6 +15,7 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.storage.queue import QueueClient, QueueMessage, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from lib.adapters.clocks import SystemClock
+from lib.adapters.storage_clients import StorageClients
 from lib.ports.clock import Clock
 from lib.ports.work_queue import MessageLost, Received
 
@@ -27,11 +28,11 @@ class StorageWorkQueue:
         self._clock = clock or SystemClock()
 
     @classmethod
-    def from_connection_string(
-        cls, connection_string: str, queue_name: str, clock: Clock | None = None, **client_kwargs: Any
+    def from_clients(
+        cls, clients: StorageClients, queue_name: str, clock: Clock | None = None, **client_kwargs: Any
     ) -> StorageWorkQueue:
-        client = QueueClient.from_connection_string(
-            connection_string,
+        """``client_kwargs`` go to the SDK client, e.g. ``retry_policy`` / ``connection_timeout``."""
+        client = clients.queue(
             queue_name,
             message_encode_policy=TextBase64EncodePolicy(),
             message_decode_policy=TextBase64DecodePolicy(),

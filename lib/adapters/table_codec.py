@@ -153,6 +153,7 @@ def run_scalars(run: RunRecord) -> Entity:
         "reason": _text(run.reason),
         "error": _text(run.error),
         "error_code": run.error_code,
+        "outbox": dump_json(list(run.outbox)) if run.outbox else "",
     }
 
 
@@ -206,9 +207,19 @@ def entity_to_run(entity: Mapping[str, Any]) -> RunRecord:
             reason=str(entity.get("reason", "")),
             error=str(entity.get("error", "")),
             error_code=str(entity.get("error_code", "")),
+            outbox=_outbox(entity, run_id),
         )
     except (KeyError, ValueError) as exc:
         raise CorruptRun(run_id, "run", f"{type(exc).__name__}: {exc}") from None
+
+
+def _outbox(entity: Mapping[str, Any], run_id: str) -> tuple[dict[str, Any], ...]:
+    raw = entity.get("outbox") or ""
+    try:
+        items = json.loads(raw) if raw else []
+    except ValueError as exc:
+        raise CorruptRun(run_id, "outbox", str(exc)) from None
+    return tuple(dict(item) for item in items if isinstance(item, dict))
 
 
 def chunk_count(text: str) -> int:

@@ -18,6 +18,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
 from lib.adapters import table_codec as codec
+from lib.adapters.storage_clients import StorageClients
 from lib.readiness.model import TargetReadiness
 
 __all__ = ["TableReadinessStore"]
@@ -50,8 +51,8 @@ class TableReadinessStore:
         self._table = table
 
     @classmethod
-    def from_connection_string(cls, connection_string: str, table: str) -> TableReadinessStore:
-        return cls(TableClient.from_connection_string(connection_string, table))
+    def from_clients(cls, clients: StorageClients, table: str) -> TableReadinessStore:
+        return cls(clients.table(table))
 
     def ensure_table(self) -> None:
         with contextlib.suppress(ResourceExistsError):

@@ -19,6 +19,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from lib.adapters import table_codec as codec
+from lib.adapters.storage_clients import StorageClients
 from lib.domain.runs import ACTIVE, HistoryRecord, RunRecord, RunStatus, RunSummary
 from lib.ports.run_store import KeyClaim, Lease, Loaded, RunAlreadyExists, RunPage, StaleRun
 
@@ -31,13 +32,8 @@ class TableRunStore:
         self._index = index
 
     @classmethod
-    def from_connection_string(
-        cls, connection_string: str, runs_table: str, index_table: str, **client_kwargs: Any
-    ) -> TableRunStore:
-        return cls(
-            TableClient.from_connection_string(connection_string, runs_table, **client_kwargs),
-            TableClient.from_connection_string(connection_string, index_table, **client_kwargs),
-        )
+    def from_clients(cls, clients: StorageClients, runs_table: str, index_table: str) -> TableRunStore:
+        return cls(clients.table(runs_table), clients.table(index_table))
 
     def create_tables(self) -> None:
         for table in (self._runs, self._index):

@@ -20,6 +20,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
+from lib.adapters.storage_clients import StorageClients
 from lib.guard.probes import ProbeState
 from lib.guard.vm_share import VmAvailability
 from lib.ports.source_state import ProbeRecord, ShareState, StaleWrite, Versioned
@@ -71,8 +72,8 @@ class _Table:
         self._table = table
 
     @classmethod
-    def from_connection_string(cls, connection_string: str, table: str, **client_kwargs: Any) -> Self:
-        return cls(TableClient.from_connection_string(connection_string, table, **client_kwargs))
+    def from_clients(cls, clients: StorageClients, table: str) -> Self:
+        return cls(clients.table(table))
 
     def create_table(self) -> None:
         with contextlib.suppress(ResourceExistsError):

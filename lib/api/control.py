@@ -57,9 +57,14 @@ def retry(engine: Engine[Any], run_id: str, *, by: str, reason: str = "") -> Run
     run = engine.get(run_id).run
     if _offered(run, "retry"):
         return engine.decide(run_id, "retry", by=by, comment=reason)
-    if run.status in RESUMABLE or run.status is RunStatus.AWAITING_APPROVAL:
+    if run.status in RESUMABLE or run.status is RunStatus.AWAITING_APPROVAL or _parked(run):
         return engine.resume(run_id, by=by, reason=reason)
     raise _refused(run, "retry", "nothing failed that could be tried again")
+
+
+def _parked(run: RunRecord) -> bool:
+    """A run waiting for a region (``waiting-for-region``): resume makes it retry now."""
+    return run.status is RunStatus.WAITING and bool(run.state.get("parked"))
 
 
 def rollback(engine: Engine[Any], run_id: str, *, by: str, reason: str = "") -> RunRecord:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from lib.api import autopilot, handlers, status
+from lib.api import autopilot, handlers, report, status
 from lib.api.auth import Access, Principal, authenticate, require_role
 from lib.api.errors import error_response, to_api_error
 from lib.api.http import ApiRequest, ApiResponse
@@ -38,6 +38,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation("listRuns", Access.READ, handlers.list_runs),
         Operation("getRun", Access.READ, handlers.get_run),
         Operation("getRunHistory", Access.READ, handlers.get_history),
+        Operation("getRunReport", Access.READ, report.get_report),
         Operation("approveRun", Access.OPERATE, handlers.approve),
         Operation("cancelRun", Access.OPERATE, handlers.cancel),
         Operation("resumeRun", Access.OPERATE, handlers.resume),

@@ -5,6 +5,7 @@ Anything a client sent maps to a 4xx here; a 5xx only ever means our side or ASR
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from lib.api.http import ApiResponse
@@ -62,7 +63,16 @@ def to_api_error(exc: Exception) -> ApiError | None:
         return ApiError(409, "IdempotencyKeyReused", str(exc), "Idempotency-Key")
     if isinstance(exc, ContentionExceeded):
         return ApiError(409, "Busy", str(exc), retry_after=1)
-    return _asr_error(exc)
+    return _asr_error(exc) or _storage_error(exc)
+
+
+def _storage_error(exc: Exception) -> ApiError | None:
+    """Storage (tables, queues) that did not answer in time: a 503 the caller retries, never a bare 500. The SDK
+    is looked up, not imported: if it is not loaded, nothing it raised can be on its way here."""
+    errors = sys.modules.get("azure.core.exceptions")
+    if errors is not None and isinstance(exc, errors.AzureError):
+        return ApiError(503, "StorageUnavailable", f"storage did not answer: {type(exc).__name__}", retry_after=5)
+    return None
 
 
 def _asr_error(exc: Exception) -> ApiError | None:

@@ -28,8 +28,11 @@ class ApiResponse:
     body: Any = None  # JSON-able, or None for an empty body; text when media_type is not JSON
     headers: Mapping[str, str] = field(default_factory=dict)
     media_type: str = "application/json"
+    raw: bytes | None = None  # a body sent as it is (its Content-Type in ``headers``), e.g. a report's HTML
 
     def encoded(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
         if self.body is None:
             return b""
         if self.media_type != "application/json":

@@ -18,7 +18,8 @@ __all__ = ["health", "openapi"]
 
 def health(settings: Settings) -> dict[str, Any]:
     missing = settings.missing()
-    problems = []
+    storage = settings.storage_problems()
+    problems = [p.setting for p in storage if not p.missing]
     if settings.auth_mode not in ("keys", "easyauth"):
         problems.append("AUTH_MODE")
     policy = policy_from_env(settings.policy_env(), lambda path: Path(path).read_text(encoding="utf-8"))
@@ -29,6 +30,8 @@ def health(settings: Settings) -> dict[str, Any]:
         "status": "ok" if not missing and not problems else "degraded",
         "missingSettings": missing,
         "invalidSettings": problems,
+        # What keeps the app from its storage, in words: which setting, and which form would do.
+        "settingProblems": [str(p) for p in storage],
         "authMode": settings.auth_mode if settings.auth_mode in ("keys", "easyauth") else None,
         # A bad policy keeps the app up and acting on nothing automatically: each bad field, with its path.
         "policyErrors": policy_errors,

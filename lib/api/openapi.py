@@ -97,6 +97,8 @@ def _schemas() -> dict[str, Any]:
                    "properties": {"status": {"enum": ["ok", "degraded"]},
                                   "missingSettings": {"type": "array", "items": {"type": "string"}},
                                   "invalidSettings": {"type": "array", "items": {"type": "string"}},
+                                  "settingProblems": {"type": "array", "items": {"type": "string"},
+                                                      "description": "each storage setting problem: setting: why"},
                                   "policyErrors": {"type": "array", "items": {"type": "string"},
                                                    "description": "each bad policy field: path: reason"},
                                   "authMode": nullable_text}},
@@ -264,6 +266,8 @@ def _run_schema() -> dict[str, Any]:
             "cancel": {"type": ["object", "null"],
                        "description": "a cancel asked for while ASR jobs ran: requested, cancelledJobs"},
             "lease": {"type": ["object", "null"], "description": "holder, acquired_at, expires_at, expired"},
+            "parked": {"type": ["object", "null"],
+                       "description": "waiting-for-region: region, vms, since, attempts, retry_at (resume: now)"},
         },
     }  # fmt: skip
 
@@ -348,6 +352,16 @@ def _paths() -> dict[str, Any]:
                                        "parameters": [_RUN_ID],
                                        "responses": {"200": _answer("every transition", "History"),
                                                      **_errors("401", "403", "404")}}},
+        "/runs/{id}/report": {"get": {
+            "operationId": "getRunReport", "summary": "the report of a finished run (written once when it finished)",
+            "parameters": [_RUN_ID, _query("format", {"enum": ["json", "html"]})],
+            "description": "format defaults by the Accept header: text/html gives the page, anything else JSON",
+            "responses": {"200": {"description": "the report", "content": {
+                "application/json": {"schema": {"type": "object", "required": ["runId", "kind", "status", "steps",
+                                                                                "jobs", "vms"]}},
+                "text/html": {"schema": {"type": "string"}}}},
+                **_errors("400", "401", "403"),
+                "404": _answer("unknown run, or the run has not finished (code ReportNotReady)", "Error")}}},
         "/runs/{id}/approve": _run_op("approveRun", "approve a paused run", "ApproveRequest"),
         "/runs/{id}/cancel": _cancel_op(),
         "/runs/{id}/resume": _run_op("resumeRun", "resume a failed, partial or paused run", "ReasonRequest"),

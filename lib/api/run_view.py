@@ -144,6 +144,8 @@ def run_view(
         "requestedBy": _requested_by(req, history), "why": req.reason, "request": request_view(req),
         "steps": _steps(run, history), "jobs": _jobs(state), "vms": _vms(state, run.workflow),
         "evidence": _evidence(state),
+        # waiting-for-region: which region, which VMs, since when, attempts, the next attempt (None: not parked)
+        "parked": state.parked.to_json() if state.parked else None,
     }  # fmt: skip
 
 

@@ -14,7 +14,8 @@ from datetime import datetime
 from lib.autopilot.orders import auto_key
 from lib.domain.dr import DrRequest, request_from_json
 from lib.domain.errors import ResourceNotFound
-from lib.domain.runs import RunStatus, RunSummary
+from lib.domain.runs import RunSummary
+from lib.drills.freshness import last_drill_ok
 from lib.guard import RegionPolicy, Target, TargetFacts
 from lib.ports.run_store import RunStore
 from lib.ports.site_recovery import SiteRecovery
@@ -65,8 +66,10 @@ class RunFacts:
 
     def read(self, region: str, rules: RegionPolicy, incidents: frozenset[str]) -> dict[str, TargetFacts]:
         runs = _Runs(self._active(), self.store.index_list(None, RECENT_RUNS, None).items)
-        drills = self._drills(runs.recent) if rules.require_drill_within_days is not None else []
-        return {t.key: self._target(region, t, runs, drills, incidents) for t in rules.targets}
+        # The drill gate reads what the drill timer reads: our own drill runs and ASR's last successful test
+        # failover of every VM of the target (so a test failover someone ran by hand counts).
+        gate = last_drill_ok(self.asr, self.store) if rules.require_drill_within_days is not None else _never
+        return {t.key: self._target(region, t, runs, gate, incidents) for t in rules.targets}
 
     def _active(self) -> list[tuple[RunSummary, DrRequest]]:
         found = []
@@ -76,16 +79,7 @@ class RunFacts:
                 found.append((row, request_from_json(loaded.run.input)))
         return found
 
-    def _drills(self, recent: list[RunSummary]) -> list[tuple[datetime, DrRequest]]:
-        found = []
-        for row in recent:
-            if row.workflow == "drill" and row.status is RunStatus.SUCCEEDED:
-                loaded = self.store.load(row.run_id)
-                if loaded is not None:
-                    found.append((row.updated_at, request_from_json(loaded.run.input)))
-        return found
-
-    def _target(self, region: str, target: Target, runs: _Runs, drills: list[tuple[datetime, DrRequest]],
+    def _target(self, region: str, target: Target, runs: _Runs, gate: Callable[[Target], datetime | None],
                 incidents: frozenset[str]) -> TargetFacts:  # fmt: skip
         prefix, suffix = f"auto:{region}:", f":{target.key}"
         mine = [r for r in runs.recent if r.idempotency_key.startswith(prefix) and r.idempotency_key.endswith(suffix)]
@@ -95,7 +89,7 @@ class RunFacts:
             vm_count=self._vm_count(target),
             active_run=next((row.run_id for row, req in runs.active if _covers(req, target)), None),
             last_auto_failover=max(acted, default=None),
-            last_drill_ok=max((at for at, req in drills if _drilled(req, target)), default=None),
+            last_drill_ok=gate(target),
             started_incidents=frozenset(i for i in incidents if auto_key(region, i, target.key) in keys),
         )
 
@@ -116,8 +110,5 @@ def _covers(req: DrRequest, target: Target) -> bool:
     return bool({v.lower() for v in req.vms} & {v.lower() for v in target.vms})
 
 
-def _drilled(req: DrRequest, target: Target) -> bool:
-    """Whether a drill exercised the whole target: the same plan, or every one of its VMs."""
-    if target.recovery_plan is not None:
-        return req.plan == target.recovery_plan
-    return {v.lower() for v in target.vms} <= {v.lower() for v in req.vms}
+def _never(target: Target) -> datetime | None:
+    return None

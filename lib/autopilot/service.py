@@ -22,6 +22,7 @@ from lib.autopilot.orders import Starter, StartOrder, StartRefused
 from lib.autopilot.scaling import scaled_policy
 from lib.domain.dr import ApprovalGate
 from lib.domain.errors import ValidationError
+from lib.domain.events import DECISION
 from lib.guard import Action, Decision, Outcome, Policy, PolicyErrors, RegionPolicy, TargetFacts, decide
 from lib.ports.autopilot import DecisionRecord, DecisionStore, SignalStore
 from lib.ports.clock import Clock
@@ -40,7 +41,7 @@ __all__ = ["DECISION_EVENT", "Autopilot", "FactsSource", "Resolver", "Sender", "
 
 log = logging.getLogger("autopilot.decisions")
 
-DECISION_EVENT = "Autopilot.Decision"
+DECISION_EVENT = DECISION
 # A redelivery that finds its notification stored but not yet weighed waits this long (scaled by DR_TIMER_SCALE)
 # for the worker that stored it, instead of deciding a second time. The floor is real time, like the run lease's:
 # how long a worker takes to weigh a signal does not shrink with the time scale (a loaded test machine takes
@@ -79,6 +80,9 @@ class Autopilot:
     starter: Starter
     resolver: Resolver = unresolved
     timer_scale: float = 1.0
+    # Runs parked because a region was down (reprotect towards it cannot succeed) retry at once when the region
+    # recovers: (region) -> the runs woken. Never a failback: they only finish protecting what already moved.
+    on_recovered: Callable[[str], list[str]] | None = None
 
     # -- intake ---------------------------------------------------------------------------------------
 
@@ -158,11 +162,20 @@ class Autopilot:
         decision = replace(decide(weighed, region, signals, now=now, facts=facts), policy_hash=_hash(self.policy))
         record_id = _new_id(now)
         runs, notes = self._act(decision, rules, record_id)
+        notes += self._wake(decision)
         record = DecisionRecord(record_id, replace(decision, reasons=(*decision.reasons, *notes)), runs, notification)
         self._timer(record, now)
         self.decisions.add(record)
         self._publish(record)
         return record
+
+    def _wake(self, decision: Decision) -> list[str]:
+        if decision.outcome is not Outcome.RECOVERED or self.on_recovered is None:
+            return []
+        woken = self.on_recovered(decision.region)
+        if not woken:
+            return []
+        return [f"woke {len(woken)} run(s) parked until {decision.region} came back: {', '.join(woken)}"]
 
     def _act(self, decision: Decision, rules: RegionPolicy | None, record_id: str) -> tuple[tuple[str, ...], list[str]]:
         if rules is None or decision.incident is None:

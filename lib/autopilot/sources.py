@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lib.autopilot.probing import ProbeRunner
 from lib.autopilot.resources import ResourceRegions
@@ -21,6 +22,9 @@ from lib.ports.resource_locations import ResourceLocations
 from lib.ports.site_recovery import SiteRecovery
 from lib.settings import Settings
 from lib.signals import Ignored, RegionHealthSignal
+
+if TYPE_CHECKING:
+    from lib.adapters.storage_clients import StorageClients
 
 __all__ = ["Sources", "build_sources", "load_policy"]
 
@@ -71,28 +75,24 @@ def build_sources(
     locations: ResourceLocations | None = None,
     probe: HttpProbe | None = None,
     clock: Clock | None = None,
+    clients: StorageClients | None = None,
 ) -> Sources:
     from lib.adapters.arm_resources import ArmResourceLocations
     from lib.adapters.asr_client import Connection
     from lib.adapters.asr_sdk import build_site_recovery
     from lib.adapters.clocks import SystemClock
     from lib.adapters.http_probe import UrllibProbe
+    from lib.adapters.storage_clients import StorageClients
     from lib.adapters.storage_work_queue import StorageWorkQueue
     from lib.adapters.table_source_state import TableProbeStates, TableVmHealth
 
-    conn = settings.storage_connection
+    storage = clients or StorageClients.from_settings(settings)
     now = clock or SystemClock()
-    connection = Connection(
-        subscription_id=settings.asr_subscription_id,
-        resource_group=settings.asr_resource_group,
-        vault=settings.asr_vault_name,
-        endpoint=settings.asr_arm_endpoint,
-        ca_bundle=settings.asr_ca_bundle,
-    )
+    connection = Connection.from_settings(settings)
     vault = VaultIndex(site_recovery or build_site_recovery(settings), now)
-    vm_health = TableVmHealth.from_connection_string(conn, settings.vm_health_table)
-    probe_states = TableProbeStates.from_connection_string(conn, settings.probes_table)
-    queue = StorageWorkQueue.from_connection_string(conn, settings.signals_queue)
+    vm_health = TableVmHealth.from_clients(storage, settings.vm_health_table)
+    probe_states = TableProbeStates.from_clients(storage, settings.probes_table)
+    queue = StorageWorkQueue.from_clients(storage, settings.signals_queue)
     return Sources(
         resolve=ResourceRegions(vault, locations or ArmResourceLocations(connection), now),
         vm_share=VmShare(vault, vm_health),

@@ -8,9 +8,7 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from azure.data.tables import TableClient
+from typing import TYPE_CHECKING, Any
 
 from lib.adapters.storage_work_queue import StorageWorkQueue
 from lib.adapters.table_autopilot import TableDecisionStore, TableSignalStore
@@ -20,6 +18,7 @@ from lib.autopilot.service import Autopilot, Resolver
 from lib.autopilot.sources import Sources, build_sources
 from lib.guard import Policy, PolicyErrors, policy_from_env
 from lib.settings import Settings
+from lib.workflows.parking import wake_parked
 
 if TYPE_CHECKING:
     from lib.bootstrap import App
@@ -58,16 +57,25 @@ class Wired:
             self.sources.ensure_storage()
 
 
+def _fast_fail() -> dict[str, Any]:
+    """The webhook answers within a second: a send that storage does not take at once is retried twice at once,
+    then fails (the webhook answers 503 and the sender retries), instead of the SDK's default backoff of 15 s and
+    more. The queue trigger's own sends (dwell timers, second looks) are retried by the message anyway."""
+    from azure.storage.queue import LinearRetry
+
+    return {"retry_policy": LinearRetry(backoff=0, random_jitter_range=0, retry_total=2), "connection_timeout": 2,
+            "read_timeout": 5}  # fmt: skip
+
+
 def build_autopilot(app: App, resolver: Resolver | None = None) -> Wired:
     settings = app.settings
-    conn = settings.storage_connection
-    queue = StorageWorkQueue.from_connection_string(conn, settings.signals_queue)
-    signals = TableSignalStore(TableClient.from_connection_string(conn, settings.signals_table))
-    decisions = TableDecisionStore(TableClient.from_connection_string(conn, settings.decisions_table))
+    queue = StorageWorkQueue.from_clients(app.clients, settings.signals_queue, **_fast_fail())
+    signals = TableSignalStore(app.clients.table(settings.signals_table))
+    decisions = TableDecisionStore(app.clients.table(settings.decisions_table))
     policy = load_policy(settings)
     sources = None
     if resolver is None:  # resource -> region (vault items, then one cached ARM read), then the protected-VM share
-        sources = build_sources(settings, site_recovery=app.deps.asr, clock=app.engine.clock)
+        sources = build_sources(settings, site_recovery=app.deps.asr, clock=app.engine.clock, clients=app.clients)
         resolver = sources.intake(policy)
     autopilot = Autopilot(
         policy=policy,
@@ -80,5 +88,6 @@ def build_autopilot(app: App, resolver: Resolver | None = None) -> Wired:
         starter=partial(start_failover, app),
         resolver=resolver,
         timer_scale=settings.timer_scale,
+        on_recovered=partial(wake_parked, app.engine),
     )
     return Wired(autopilot, queue, signals, decisions, sources)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-TERMINAL_JOB_STATES = frozenset({"Succeeded", "Failed", "Cancelled"})
+# PartiallySucceeded ends a job too (some of its items or tasks failed); Suspended does not (waits for input).
+TERMINAL_JOB_STATES = frozenset({"Succeeded", "Failed", "Cancelled", "PartiallySucceeded"})
 
 
 class Operation(StrEnum):
@@ -148,6 +149,13 @@ class Job:
     new_item_id: str | None = None  # switch-protection: the item's ARM id under its new container
     tasks: tuple[tuple[str, str], ...] = ()  # (friendly name, state) in order
     allowed_actions: frozenset[str] = frozenset()  # what ASR lets you do to the job now ("Cancel", "Restart")
+    # A failover job: the recovery point ASR used per VM, as (VM name, point id, point time). With "Latest" this
+    # is the only place that says which data the VM came back with (in an outage, the lost tail's start).
+    points: tuple[tuple[str, str, datetime], ...] = ()
+
+    def point_of(self, vm: str) -> tuple[str, datetime] | None:
+        """The recovery point (id, time) this failover job used for ``vm`` (names compared case-insensitively)."""
+        return next(((pid, when) for name, pid, when in self.points if name.lower() == vm.lower()), None)
 
     @property
     def finished(self) -> bool:

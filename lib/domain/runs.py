@@ -68,6 +68,8 @@ TRANSITIONS: Mapping[tuple[RunStatus, RunEvent], RunStatus] = {
     (S.WAITING, E.TIMER_FIRED): S.RUNNING,
     (S.WAITING, E.CANCEL): S.CANCELLED,
     (S.WAITING, E.ABORT): S.FAILED,
+    # A waiting run may be resumed: its step is entered afresh now (e.g. a run parked waiting for a region).
+    (S.WAITING, E.RESUME): S.RUNNING,
     (S.AWAITING_APPROVAL, E.APPROVE): S.RUNNING,
     (S.AWAITING_APPROVAL, E.APPROVAL_TIMEOUT): S.RUNNING,
     (S.AWAITING_APPROVAL, E.RESUME): S.RUNNING,
@@ -88,7 +90,8 @@ TRANSITIONS: Mapping[tuple[RunStatus, RunEvent], RunStatus] = {
 ACTIVE: frozenset[RunStatus] = frozenset({S.PENDING, S.RUNNING, S.WAITING, S.AWAITING_APPROVAL, S.AWAITING_DECISION})
 FINISHED: frozenset[RunStatus] = frozenset(set(RunStatus) - ACTIVE)
 # ``finished`` but may be resumed; succeeded and cancelled are final.
-RESUMABLE: frozenset[RunStatus] = frozenset(s for (s, e) in TRANSITIONS if e is E.RESUME)
+# A waiting run accepts ``resume`` too, but only the workflows know when that means something (a parked run).
+RESUMABLE: frozenset[RunStatus] = frozenset(s for (s, e) in TRANSITIONS if e is E.RESUME and s is not S.WAITING)
 
 
 def listed_status(status: RunStatus) -> RunStatus:
@@ -152,6 +155,9 @@ class RunRecord:
     reason: str = ""  # the last outcome's reason, for listings
     error: str = ""  # the last error ("Type: message") or Fail message
     error_code: str = ""
+    # Operator events this checkpoint raised (``lib.domain.events.OperatorEvent`` as JSON), published after it is
+    # saved; entries this process saw delivered (or queued for retry) are dropped at the next checkpoint.
+    outbox: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def active(self) -> bool:

@@ -40,6 +40,7 @@ from lib.engine.errors import (
 )
 from lib.engine.executor import Executor, ProcessAction, ProcessReport
 from lib.engine.operations import allowed_operations
+from lib.engine.outbox import RunOutbox
 from lib.engine.runtime import CrashHook, CrashPoint, Observer
 from lib.engine.service import Engine, LeaseView, PoisonReport, RunView, StartResult, SweepReport
 
@@ -77,6 +78,7 @@ __all__ = [
     "ProcessReport",
     "RetryPolicy",
     "RunNotFound",
+    "RunOutbox",
     "RunView",
     "StartResult",
     "Step",

@@ -110,6 +110,12 @@ class StepContext:
     approval_timed_out: bool = False
     approved_by: str | None = None  # set on the step after an approved pause, and on a decided step
     decision: str | None = None  # the operator's choice, on the step that returned ``Decide``
+    # Operator events the step raised; saved with its outcome, published after (dropped if the step raises).
+    events: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+
+    def emit(self, event_type: str, data: Mapping[str, Any]) -> None:
+        """Raise an operator event (``lib.domain.events``); the run's id and link are added to ``data``."""
+        self.events.append((event_type, dict(data)))
 
 
 StepFn = Callable[[StepContext, D], Outcome]

@@ -22,6 +22,7 @@ from lib.engine.config import RetryPolicy, TimerScale
 class Checkpoint:
     run: RunRecord
     history: tuple[HistoryRecord, ...]
+    raised: tuple[tuple[str, Mapping[str, Any]], ...] = ()  # operator events the step raised (type, data)
 
 
 def json_safe(value: Mapping[str, Any]) -> dict[str, Any]:

@@ -144,7 +144,7 @@ class Executor(Generic[D]):
         """Every worker that claimed this step died before its checkpoint: stop feeding it new workers."""
         run = loaded.run
         reason = f"step {run.step!r} was started {run.claims} times and never reached a checkpoint (worker crashes)"
-        cp = abort(self._recorder(run, None), reason, "CrashLoop", {"claims": run.claims})
+        cp = self.rt.stage(run, abort(self._recorder(run, None), reason, "CrashLoop", {"claims": run.claims}))
         etag = self.rt.store.save(cp.run, loaded.etag, cp.history, previous=run)
         self.rt.cache.put(Loaded(cp.run, etag))
         self.rt.notify(cp.run, cp.history)
@@ -196,6 +196,7 @@ class Executor(Generic[D]):
         the store ends the run instead of failing the step forever."""
         rt = self.rt
         now = rt.clock.now()
+        cp = rt.stage(run, cp)
         # The lease for the next step travels in this checkpoint: no separate lease write when we go on.
         new = replace(
             cp.run,
@@ -206,7 +207,7 @@ class Executor(Generic[D]):
         try:
             return Checkpoint(new, cp.history), rt.store.save(new, etag, cp.history, previous=run)
         except EntityTooLarge as exc:
-            aborted = abort(self._recorder(run, wake), str(exc), "StateTooLarge", {"size": exc.size})
+            aborted = rt.stage(run, abort(self._recorder(run, wake), str(exc), "StateTooLarge", {"size": exc.size}))
             new = replace(aborted.run, msg_id=msg.message_id)
             return Checkpoint(new, aborted.history), rt.store.save(new, etag, aborted.history, previous=run)
 
@@ -243,14 +244,16 @@ class Executor(Generic[D]):
             decision=run.decision or None,
         )
         result: Outcome | BaseException
-        try:
-            result = step.run(ctx, rt.deps)
-            json.dumps(ctx.state)  # fail here, as the step's error, rather than in the store
-        except Exception as exc:
-            result = exc
-        return after_step(
-            self._recorder(run, wake), workflow, result, ctx.state, timing=rt.timing, retry=rt.config.retry
-        )
+        with rt.step_scope(run) as scope:
+            try:
+                result = step.run(ctx, rt.deps)
+                json.dumps(ctx.state)  # fail here, as the step's error, rather than in the store
+            except Exception as exc:
+                result = exc
+            scope.done(ctx.state, result)
+        cp = after_step(self._recorder(run, wake), workflow, result, ctx.state, timing=rt.timing, retry=rt.config.retry)
+        # Events go out with the outcome they describe; a step that raised is retried and raises them again.
+        return cp if isinstance(result, BaseException) else replace(cp, raised=tuple(ctx.events))
 
     # -- messages ---------------------------------------------------------------------------------
 

@@ -48,6 +48,8 @@ def sweep(rt: Runtime[D]) -> SweepReport:
             continue
         run = loaded.run
         if listed_status(run.status) is not summary.status:
+            if rt.outbox is not None:  # its last checkpoint may not have been followed through
+                rt.outbox.flush(run)
             rt.store.index_put(RunSummary.of(run))
             report.repaired.append(run.run_id)
         leased = run.lease_held_by_other("", now)

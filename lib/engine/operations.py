@@ -156,7 +156,7 @@ def update(
         loaded = rt.store.load(run_id)
         if loaded is None:
             raise RunNotFound(run_id)
-        cp = _changed(loaded.run, rt.clock.now(), operation, change)
+        cp = rt.stage(loaded.run, _changed(loaded.run, rt.clock.now(), operation, change))
         reopening = loaded.run.status in FINISHED and cp.run.status not in FINISHED
         if reopening:
             rt.store.index_put(RunSummary.of(cp.run))

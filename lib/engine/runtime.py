@@ -6,13 +6,16 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from lib.domain.runs import HistoryRecord, RunRecord, RunStatus, RunSummary, listed_status
 from lib.engine.api import Workflow
+from lib.engine.checkpoint import Checkpoint
 from lib.engine.config import EngineConfig, LeaseTiming, TimerScale
+from lib.engine.outbox import RunOutbox
 from lib.ports.clock import Clock
 from lib.ports.run_store import Loaded, RunStore
 from lib.ports.work_queue import WorkQueue
@@ -30,6 +33,21 @@ class CrashPoint(StrEnum):
     BEFORE_STEP = "before-step"  # the lease is held; the step (and its side effect) has not run
     AFTER_STEP = "after-step"  # the step ran (side effect done); nothing is checkpointed
     AFTER_CHECKPOINT = "after-checkpoint"  # the checkpoint is saved; the next work item is not enqueued
+
+
+class StepScope(Protocol):
+    def done(self, state: Mapping[str, Any], result: object) -> None:
+        """The step returned ``result`` (an outcome or the exception it raised) with ``state``."""
+        ...
+
+
+# Wraps every step the engine executes (telemetry: log context, a span); wired by ``lib.bootstrap``.
+StepTracer = Callable[[RunRecord], AbstractContextManager[StepScope]]
+
+
+class _NoScope:
+    def done(self, state: Mapping[str, Any], result: object) -> None:
+        return None
 
 
 # Tests raise ``InjectedCrash`` from here to simulate the worker dying at that point.
@@ -79,6 +97,11 @@ class Runtime(Generic[D]):
     crash_hook: CrashHook | None = None
     observers: list[Observer] = field(default_factory=list)
     cache: RunCache = field(default_factory=lambda: RunCache(0))
+    outbox: RunOutbox | None = None  # operator events ride in checkpoints (None: no events)
+    tracer: StepTracer | None = None
+
+    def step_scope(self, run: RunRecord) -> AbstractContextManager[StepScope]:
+        return self.tracer(run) if self.tracer is not None else nullcontext(_NoScope())
 
     @property
     def leases(self) -> LeaseTiming:
@@ -88,7 +111,14 @@ class Runtime(Generic[D]):
         if self.crash_hook is not None:
             self.crash_hook(point, run)
 
+    def stage(self, before: RunRecord, cp: Checkpoint) -> Checkpoint:
+        """The checkpoint about to be saved, with the operator events it raised in its run's outbox."""
+        return cp if self.outbox is None else self.outbox.stage(before, cp)
+
     def notify(self, run: RunRecord, rows: Sequence[HistoryRecord]) -> None:
+        """After every saved checkpoint: publish its events, then tell the observers."""
+        if self.outbox is not None:
+            self.outbox.flush(run)
         for observer in list(self.observers):
             try:
                 observer(run, rows)

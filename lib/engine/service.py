@@ -16,7 +16,8 @@ from lib.engine.checkpoint import Checkpoint
 from lib.engine.config import EngineConfig, TimerScale
 from lib.engine.errors import RunNotFound
 from lib.engine.executor import Executor, ProcessReport
-from lib.engine.runtime import CrashHook, Observer, RunCache, Runtime
+from lib.engine.outbox import RunOutbox
+from lib.engine.runtime import CrashHook, Observer, RunCache, Runtime, StepTracer
 from lib.ports.clock import Clock
 from lib.ports.run_store import RunPage, RunStore
 from lib.ports.work_queue import Received, WorkQueue
@@ -91,6 +92,8 @@ class Engine(Generic[D]):
         config: EngineConfig | None = None,
         observer: Observer | None = None,
         crash_hook: CrashHook | None = None,
+        outbox: RunOutbox | None = None,
+        tracer: StepTracer | None = None,
     ) -> None:
         config = config or EngineConfig()
         self._rt: Runtime[D] = Runtime(
@@ -105,6 +108,8 @@ class Engine(Generic[D]):
             crash_hook=crash_hook,
             observers=[observer] if observer else [],
             cache=RunCache(config.cache_size),
+            outbox=outbox,
+            tracer=tracer,
         )
 
     # -- plumbing ---------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ __all__ = [
 POLICY_ENV = "DR_POLICY"
 POLICY_FILE_ENV = "DR_POLICY_FILE"
 
-POLICY_KEYS = ("killSwitch", "regions")
+POLICY_KEYS = ("killSwitch", "regions", "drills")
 REGION_KEYS = (
     "targets",
     "mode",
@@ -152,9 +152,12 @@ def policy_from_data(data: object) -> Policy | PolicyErrors:
     kill_switch = _bool(body, "killSwitch", "killSwitch", False, errors)
     regions = _regions(body.get("regions"), errors)
     _no_target_twice(regions, errors)
+    from lib.guard.drill_parse import read_drills  # imported here: it reuses this module's readers
+
+    drills = read_drills(body.get("drills"), errors)
     if errors.found:
         return PolicyErrors(tuple(errors.found))
-    return Policy(regions=regions, kill_switch=kill_switch)
+    return Policy(regions=regions, kill_switch=kill_switch, drills=drills)
 
 
 # -- the policy's parts ----------------------------------------------------------------------------------

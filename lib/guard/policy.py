@@ -11,9 +11,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lib.signals import DEFAULT_SERVICES
+
+if TYPE_CHECKING:
+    from lib.guard.drills import Drill
 
 __all__ = [
     "FailoverOptions",
@@ -134,15 +137,19 @@ class Policy:
 
     regions: Mapping[str, RegionPolicy] = field(default_factory=dict)
     kill_switch: bool = False
+    drills: Mapping[str, Drill] = field(default_factory=dict)  # scheduled drills by name (lib.guard.drills)
 
     def region(self, name: str) -> RegionPolicy | None:
         return self.regions.get(name)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "killSwitch": self.kill_switch,
             "regions": {name: self.regions[name].to_json() for name in sorted(self.regions)},
         }
+        if self.drills:  # only when present: a policy without drills keeps its hash
+            data["drills"] = {name: self.drills[name].to_json() for name in sorted(self.drills)}
+        return data
 
     @classmethod
     def from_json(cls, data: object) -> Policy:

@@ -28,9 +28,10 @@ class SiteRecovery(Protocol):
 
     def get_job(self, job_name: str) -> Job: ...
 
-    def list_jobs(self, since: datetime | None = None) -> list[Job]:
-        """The vault's jobs (every page); with ``since``, only those started at or after it (ASR's
-        ``$filter=startTime``): one read for all of a run's running jobs instead of one GET per job."""
+    def list_jobs(self, *, since: datetime | None = None) -> list[Job]:
+        """The vault's jobs, or only those started at or after ``since`` (``$filter`` on ``startTime``). A vault
+        keeps thousands of old jobs: hot paths pass ``since`` (one read for all of a run's running jobs instead of
+        one GET per job) or read the jobs they recorded by name."""
         ...
 
     def list_recovery_points(self, ref: ItemRef) -> list[RecoveryPoint]: ...
@@ -66,6 +67,12 @@ class SiteRecovery(Protocol):
     def plan_test_failover_cleanup(self, plan: str, *, comments: str) -> str: ...
 
     def plan_commit(self, plan: str) -> str: ...
+
+
+def plans_with_members(asr: SiteRecovery) -> list[RecoveryPlan]:
+    """Every recovery plan with its members. ASR's plan LIST returns empty ``groups``; only the single-plan GET
+    names the members, so each listed plan is read again (plans are few: one GET each)."""
+    return [asr.get_recovery_plan(plan.name) for plan in asr.list_recovery_plans()]
 
 
 def by_vm_name(items: Sequence[ProtectedItem]) -> dict[str, ProtectedItem]:

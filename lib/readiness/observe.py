@@ -1,7 +1,7 @@
 """Observe: the reads readiness needs, each one's failure kept as text so that one bad read never hides the rest.
 
-ARM reads: one vault-wide item listing (a page per 50 items), one plan listing, the vault health, and one usages
-read per recovery region the targets use.
+ARM reads: one vault-wide item listing (a page per 50 items), one plan listing and a GET per plan (the listing has
+no members), the vault health, and one usages read per recovery region the targets use.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from lib.domain.asr import ProtectedItem
 from lib.domain.errors import SiteRecoveryError
 from lib.guard import Policy, PolicyErrors
 from lib.ports.compute import ComputeUsages, Usage
-from lib.ports.site_recovery import SiteRecovery
+from lib.ports.site_recovery import SiteRecovery, plans_with_members
 from lib.readiness.evaluate import Observation
 
 __all__ = ["observe"]
@@ -53,7 +53,7 @@ def observe(
         now=now,
         policy=policy,
         items=items,
-        plans=_read(asr.list_recovery_plans),
+        plans=_read(partial(plans_with_members, asr)),  # the plan list alone has no members
         vault_health=_read(asr.get_vault_health),
         usages=usages,
         cache_accounts=cache_accounts,

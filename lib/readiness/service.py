@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from lib.domain.events import READINESS_CHANGED
 from lib.guard import Policy, PolicyErrors
 from lib.ports.clock import Clock
 from lib.ports.compute import ComputeUsages
@@ -20,7 +21,7 @@ __all__ = ["EVENT_TYPE", "ReadinessDeps", "ReadinessReport", "changed", "run_rea
 
 log = logging.getLogger("autopilot.readiness")
 
-EVENT_TYPE = "Autopilot.ReadinessChanged"
+EVENT_TYPE = READINESS_CHANGED
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,12 @@ answered from a short cache so that a dashboard refreshing every few seconds cos
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from lib.domain.asr import ProtectedItem
 from lib.domain.runs import ACTIVE, RunStatus, RunSummary
 from lib.engine import Engine, RunNotFound
 from lib.guard import Target
@@ -50,12 +51,14 @@ class StatusService:
         *,
         cache_seconds: float = 30.0,
         decisions: DecisionSource | None = None,
+        on_items: Callable[[Sequence[ProtectedItem]], None] | None = None,
     ) -> None:
         self._asr, self._engine, self._readiness, self._clock = asr, engine, readiness, clock
         self._run_view = run_view
         self._ttl = timedelta(seconds=cache_seconds)
         self.decisions: DecisionSource = decisions or NoDecisions()
         self._cached: _Cached | None = None
+        self._on_items = on_items  # telemetry: VMs by replication health, RPO per VM
         self._lock = threading.Lock()
 
     def get(self) -> dict[str, Any]:
@@ -76,6 +79,8 @@ class StatusService:
 
     def _compose(self, now: datetime) -> dict[str, Any]:
         items = self._asr.list_protected_items()
+        if self._on_items is not None:
+            self._on_items(items)
         readiness = self._readiness.latest()
         last = self._readiness.last_evaluation()
         return {

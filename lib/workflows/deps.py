@@ -24,3 +24,5 @@ class DrDeps:
     start_run: StartRun | None = None  # a rollback starts its return trip with it (wired by ``lib.bootstrap``)
     budget: ReadBudget | None = None  # the subscription's ARM read budget (None: unlimited)
     read_meter: Callable[[], int] | None = None  # ARM reads the calling thread made so far (None: estimated)
+    # region -> cache (staging) storage account for reprotect (ASR_CACHE_STORAGE_ACCOUNTS); None: not checked
+    cache_accounts: Mapping[str, str] | None = None

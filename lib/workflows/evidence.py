@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lib.domain.dr import DrRequest
+from lib.domain.events import DRILL_COMPLETED
 from lib.engine import Done, Fail, Outcome, StepContext
 from lib.workflows.deps import DrDeps
 from lib.workflows.json_fields import Json
@@ -110,11 +111,14 @@ def report(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
     state.evidence = evidence
     release_locks(ctx, deps, state)
     failed = sorted(vm for vm, o in per_vm.items() if not o.ok)
-    deps.notifier.publish(
-        "Autopilot.RunFinished",
-        f"runs/{ctx.run_id}",
-        {"runId": ctx.run_id, "kind": req.kind, "target": req.target_label, "failedVms": failed},
-    )
+    if req.kind == "drill":
+        validation = state.validation
+        ctx.emit(
+            DRILL_COMPLETED,
+            {"target": req.target_label, "passed": not failed and validation is not None and validation.ok,
+             "rtoSeconds": rto, "rpoSeconds": rpo, "failedVms": failed,
+             "validation": validation.to_json() if validation else None},
+        )  # fmt: skip
     summary: Json = {"rto_s": rto, "rpo_s": rpo, "failed": failed}
     if req.kind == "drill":
         return _drill_verdict(state, per_vm, failed, summary)

@@ -16,6 +16,7 @@ from lib.workflows.cancel import after_stop, on_cancel
 from lib.workflows.deps import DrDeps
 from lib.workflows.evidence import report
 from lib.workflows.health import await_healthy
+from lib.workflows.parking import clear_retry
 from lib.workflows.partial import COMMIT_CHOICES, apply_choice, decide_partial, return_trip, where
 from lib.workflows.phases import ActionPhase, run_phase
 from lib.workflows.pipeline import pipelines, run_pipelined
@@ -137,6 +138,7 @@ def finish(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
 
 
 def _on_resume(stored: dict[str, object], failed_step: str) -> str:
+    clear_retry(stored)  # a run parked waiting for a region retries at once
     order = ["failover", "commit", "reprotect", "healthy"]
     state = RunState.load(stored)
     phases = []

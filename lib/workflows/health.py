@@ -13,6 +13,7 @@ from enum import Enum
 
 from lib.domain.asr import ProtectedItem
 from lib.domain.dr import Timing
+from lib.domain.events import REPROTECT_OVERDUE
 from lib.domain.polling import HEALTH_DENSE_S, STALL_CAP_S, health_delay
 from lib.engine import Next, Outcome, StepContext, Wait
 from lib.ports.site_recovery import by_vm_name
@@ -136,11 +137,7 @@ def _keep_watching(
     if decided is Verdict.WARN:
         state.reprotect_warned = True
         details["warning"] = f"reprotect still running after {elapsed / 3600:.1f} h on {len(left)} VMs"
-        deps.notifier.publish(
-            "Autopilot.ReprotectSlow",
-            f"runs/{ctx.run_id}",
-            {"runId": ctx.run_id, "elapsedSeconds": elapsed, "vms": {vm: row.progress for vm, row in left}},
-        )
+        ctx.emit(REPROTECT_OVERDUE, {"elapsedSeconds": elapsed, "vms": {vm: row.progress for vm, row in left}})
     interval = state.health_poll_s = next_interval(left, ctx.now, timing)
     pcts = ", ".join(f"{vm} {row.progress if row.progress is not None else '?'}%" for vm, row in left[:5])
     more = f" and {len(left) - 5} more" if len(left) > 5 else ""

@@ -18,9 +18,15 @@ from lib.engine import Next, Outcome
 from lib.ports.site_recovery import by_vm_name
 from lib.workflows.action import ActionPhase, PhaseRun, job_failed_message
 from lib.workflows.pacing import job_wait_s
+from lib.workflows.parking import WAITING_FOR_REGION, held, park, parked_wait, refused, region_refusal, unpark
 from lib.workflows.steps import poll_wait
 from lib.workflows.stopping import cancel_if_offered, leave_untouched, stopping
-from lib.workflows.vmstate import VmProgress
+from lib.workflows.vmstate import RecoveryPointUsed, VmProgress
+
+CLOCK_SKEW = timedelta(minutes=15)  # our clock vs ASR's, when asking ASR for jobs since the run began
+REPROTECT = "reprotect"  # the phase a region outage can hold up (its target region must be up)
+SUSPENDED = "Suspended"  # an ASR job waiting for input: it is not finished, the run keeps polling and says so
+PARTIAL = "PartiallySucceeded"
 
 
 class Move(Enum):
@@ -88,6 +94,8 @@ class Tally:
     finished: dict[str, str] = field(default_factory=dict)  # VM -> how its phase ended in this call
     throttled: SiteRecoveryError | None = None  # ASR throttled a start: the rest wait for the next call
     recent: dict[str, Job] | None = None  # newest job per VM of the phase's scenario, listed at most once
+    suspended: list[str] = field(default_factory=list)  # VMs whose job is Suspended (waits for input in ASR)
+    parked: int = 0  # VMs whose reprotect ASR refused in this call because their target region is down
     stopping: bool = False  # a cancel was asked for (``lib.workflows.stopping``)
     listed: dict[str, Job] | None = None  # the run's jobs from ONE filtered listing per call (``_read_job``)
     next_s: float | None = None  # the earliest next read any running job asks for (``lib.domain.polling``)
@@ -103,7 +111,8 @@ class Tally:
 def latest_jobs(run: PhaseRun) -> dict[str, Job]:
     """The newest job of the phase's scenario per target VM (preflight saw each VM before it, so it is ours)."""
     latest: dict[str, Job] = {}
-    for job in run.deps.asr.list_jobs():
+    # Only jobs since the run began (less a margin for clock skew): the vault's whole history can be thousands.
+    for job in run.deps.asr.list_jobs(since=run.ctx.run_started_at - CLOCK_SKEW):
         if job.scenario != run.phase.scenario or job.start_time is None:
             continue
         key = job.target_name.lower()
@@ -172,15 +181,42 @@ def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None:
         tally.wants(
             job_wait_s(run.state, name, run.phase.scenario, job, started=started, now=run.ctx.now, timing=timing)
         )
+        if job.state == SUSPENDED:
+            tally.suspended.append(vm)
         return
-    if job.succeeded:
+    refusal = region_refusal(job) if name == REPROTECT else None
+    done = job.succeeded or (job.state == PARTIAL and _reached_end(run, vm, row))
+    if done:
         row.mark_done(name)
         if record.end is not None:
             row.phase_end[name] = record.end
         row.item_id = job.new_item_id or row.item_id
+        _note_point(row, vm, job)
+        unpark(run.ctx, run.deps, run.state, vm)
+        warnings = [f"{e.code} {e.message}" for e in job.errors if e.level.lower() == "warning"]
+        if warnings:  # e.g. the source VM could not be shut down: ASR went on without it (kept in the jobs too)
+            tally.finished[vm] = f"{job.state} with warnings: {'; '.join(warnings)}"
+            return
+    elif refusal is not None:
+        park(run.ctx, run.state, vm, row, refusal)
+        tally.parked += 1
     else:
         row.mark_failed(name, *job_failed_message(job))
     tally.finished[vm] = job.state
+
+
+def _note_point(row: VmProgress, vm: str, job: Job) -> None:
+    """A failover at ``Latest`` chose no point: ASR's job says which it used, so the RPO is measured, not estimated."""
+    point = job.point_of(vm) if row.rp is None and job.scenario == "UnplannedFailover" else None
+    if point is not None:
+        row.rp = RecoveryPointUsed(point[0], "Latest", point[1])
+
+
+def _reached_end(run: PhaseRun, vm: str, row: VmProgress) -> bool:
+    """A partially succeeded job on one VM counts by what ASR shows now: done if the item reached the phase's end
+    (read afresh: the listing this call started with may predate the job's end)."""
+    item = by_vm_name(run.deps.asr.list_protected_items()).get(vm.lower())
+    return item is not None and run.phase.completed(item, row)
 
 
 def _adopt(run: PhaseRun, vm: str, row: VmProgress, item: ProtectedItem, tally: Tally) -> None:
@@ -246,19 +282,38 @@ def item_phase(run: PhaseRun, todo: list[tuple[str, VmProgress]], shared: Shared
     group = min(row.group for _vm, row in todo) if run.phase.ordered else None
     tally = Tally(group=group, stopping=stopping(run), shared=shared)
     for vm, row in todo:
+        if held(run.ctx, run.state, vm):
+            continue  # parked: waits for its region until the next attempt is due
         item = items.get(vm.lower())
         if item is not None:
             row.seen_at(item)
         move = decide(run.phase, item, row, tally.gate(run.req.parallelism))
         _act(run, tally, move=move, vm=vm, row=row, item=item)
-    details = {"started": tally.started, "finished": tally.finished, "running": tally.running}
     if tally.finished:
         tally.wants(0.0)  # a VM finished: the next boot-order group (or a freed slot) starts on the next call
+    if tally.parked:
+        refused(run.ctx, run.deps, run.state, run.req.timing)
     if run.state.has_pending(run.phase.name):
-        reason = f"{run.phase.name}: {tally.running} running, {len(tally.started)} started"
-        delay = tally.next_s
-        if tally.throttled is not None:
-            reason += f"; ASR throttled ({tally.throttled.code}), the rest start later"
-            delay = None  # the throttled starts retry after the request's poll cap, not at a dense pace
-        return poll_wait(run.req, reason, details, delay)
-    return Next(f"{run.phase.name}: finished for every VM", details)
+        return _keep_going(run, tally)
+    return Next(f"{run.phase.name}: finished for every VM", _details(tally))
+
+
+def _details(tally: Tally) -> dict[str, object]:
+    return {"started": tally.started, "finished": tally.finished, "running": tally.running}
+
+
+def _keep_going(run: PhaseRun, tally: Tally) -> Outcome:
+    """The phase's wait: the parked wait when only VMs waiting for a region are left, else the poll wait."""
+    parked = run.state.parked
+    if parked is not None and tally.running == 0 and all(vm in parked.vms for vm, _ in run.state.pending(REPROTECT)):
+        return parked_wait(run.ctx, run.state)
+    reason = f"{run.phase.name}: {tally.running} running, {len(tally.started)} started"
+    if tally.suspended:
+        reason += f"; ASR job suspended (waiting for input in ASR) on {', '.join(tally.suspended)}"
+    if parked is not None:
+        reason += f"; {', '.join(parked.vms)} {WAITING_FOR_REGION} {parked.region}"
+    delay = tally.next_s
+    if tally.throttled is not None:
+        reason += f"; ASR throttled ({tally.throttled.code}), the rest start later"
+        delay = None  # the throttled starts retry after the request's poll cap, not at a dense pace
+    return poll_wait(run.req, reason, _details(tally), delay)

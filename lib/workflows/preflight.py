@@ -92,7 +92,24 @@ def preflight(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
     reason = f"{len(names)} VMs ready for {req.kind}"
     if critical:
         reason += f"; replication health Critical on {', '.join(critical)} (recovery points may be old)"
-    return Next(reason, {"replication_health": health, "groups": groups})
+    details: dict[str, object] = {"replication_health": health, "groups": groups}
+    uncached = missing_cache_accounts(req, deps, state)
+    if uncached:
+        details["missing_cache_accounts"] = uncached
+        reason += (
+            f"; no reprotect cache storage account configured for {', '.join(uncached)} (ASR_CACHE_STORAGE_ACCOUNTS):"
+            " reprotect will send no per-disk input and ASR may refuse it"
+        )
+    return Next(reason, details)
+
+
+def missing_cache_accounts(req: DrRequest, deps: DrDeps, state: RunState) -> list[str]:
+    """Regions the run's VMs will run in with no cache account for their reprotect: said before any failover
+    starts, not found out at reprotect time (a drill, or a run without auto-reprotect, needs none)."""
+    if deps.cache_accounts is None or req.kind == "drill" or not req.auto_reprotect:
+        return []
+    known = {region.lower() for region in deps.cache_accounts}
+    return sorted({row.to_region for row in state.vms.values() if row.to_region.lower() not in known})
 
 
 def renew_locks(ctx: StepContext, deps: DrDeps, state: RunState) -> None:

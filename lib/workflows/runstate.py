@@ -19,6 +19,7 @@ from typing import cast
 
 from lib.domain.asr import Job, JobError
 from lib.workflows.json_fields import Json, as_mapping, iso, opt_float, opt_str, parse_time, times_by_phase
+from lib.workflows.parked import Parked
 from lib.workflows.vmstate import VmProgress
 
 LAYOUT = 2
@@ -62,7 +63,7 @@ class JobRecord:
             "state": self.state,
             "start": iso(self.start),
             "end": iso(self.end),
-            "errors": [{"code": e.code, "message": e.message} for e in self.errors],
+            "errors": [_error_json(e) for e in self.errors],
         }
 
     @classmethod
@@ -75,8 +76,19 @@ class JobRecord:
             scenario=opt_str(data.get("scenario")),
             start=parse_time(data.get("start")),
             end=parse_time(data.get("end")),
-            errors=[JobError(str(e.get("code", "")), str(e.get("message", ""))) for e in errors],
+            errors=[
+                JobError(str(e.get("code", "")), str(e.get("message", "")), str(e.get("level") or "Error"))
+                for e in errors
+            ],
         )
+
+
+def _error_json(error: JobError) -> Json:
+    # A warning (e.g. the source VM could not be shut down) keeps its level; an error reads as before (layout 1).
+    data: Json = {"code": error.code, "message": error.message}
+    if error.level != "Error":
+        data["level"] = error.level
+    return data
 
 
 @dataclass
@@ -204,6 +216,7 @@ class RunState:
     choice: str = ""  # an operator's answer to a partial failover: commit, retry or rollback
     chosen_by: str = ""  # who chose it
     linked_run: str = ""  # the rollback's return-trip run (on the run that chose rollback)
+    parked: Parked | None = None  # reprotect waits for a region that is down (None: not parked)
     links: list[RunLink] = field(default_factory=list)  # runs this run started (``linked_run`` is the first)
     stop_requested: bool = False  # an operator cancelled while an ASR job ran: start nothing more, then stop
     cancelled_jobs: list[str] = field(default_factory=list)  # ASR jobs the run asked ASR to cancel (once each)
@@ -251,6 +264,7 @@ class RunState:
             "choice": self.choice or None,
             "chosen_by": self.chosen_by or None,
             "linked_run": self.linked_run or None,
+            "parked": self.parked.to_json() if self.parked else None,
             "links": [link.to_json() for link in self.links] or None,
             "stop_requested": self.stop_requested or None,
             "cancelled_jobs": list(self.cancelled_jobs) or None,
@@ -288,6 +302,7 @@ class RunState:
             choice=str(data.get("choice") or ""),
             chosen_by=str(data.get("chosen_by") or ""),
             linked_run=str(data.get("linked_run") or ""),
+            parked=Parked.from_json(data.get("parked")),
             links=[RunLink.from_json(as_mapping(link)) for link in cast(list[object], data.get("links") or [])],
             stop_requested=bool(data.get("stop_requested", False)),
             cancelled_jobs=[str(j) for j in cast(list[object], data.get("cancelled_jobs") or [])],

@@ -95,12 +95,16 @@ def bindings_not_deployed(reads: Reads, deployed: set[str]) -> list[str]:
 
 
 def schedules_not_timers(reads: Reads, deployed: set[str]) -> list[str]:
-    """A *_SCHEDULE setting exists for a timer trigger's ``schedule="%NAME%"``; anything else is a dead setting."""
+    """A *_SCHEDULE setting exists to set a timer trigger's schedule, as ``schedule="%NAME%"`` or read when the app
+    is indexed; anything else is a dead setting."""
     return [
-        f"main.bicep sets {name} but no timer trigger has schedule='%{name}%'"
+        f"main.bicep sets {name} but no timer trigger's schedule comes from it (schedule='%{name}%', or read when "
+        "the app is indexed)"
         for name in sorted(deployed)
         if name.endswith("_SCHEDULE")
-        and not any(r.kind == "binding" and r.where.endswith("timerTrigger.schedule") for r in reads.get(name, []))
+        and not any(
+            r.kind in ("binding", "indexed") and r.where.endswith("timerTrigger.schedule") for r in reads.get(name, [])
+        )
     ]
 
 

@@ -4,13 +4,21 @@
 - every module under ``lib/`` and ``functions/`` and ``function_app.py``: ``os.environ.get("NAME")``,
   ``os.environ["NAME"]``, ``os.getenv("NAME")``, ``environ.get("NAME")``;
 - the registered functions, read from ``function_app.app`` like the host does: ``%NAME%`` in any binding value
-  (a timer schedule, a queue name) and the ``connection`` of a binding (a host connection-setting prefix).
+  (a timer schedule, a queue name) and the ``connection`` of a binding (a host connection-setting prefix);
+- a ``*_SCHEDULE`` setting the app reads when the host indexes it (``schedule=Settings.from_env().x``): the app
+  is indexed in a fresh process with the setting set to a marker schedule, and a timer that carries the marker
+  reads it. (The host resolves ``%NAME%`` itself; the Python worker indexes with the app settings in its
+  environment, so both forms reach the timer.)
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +36,8 @@ BINDING_REFERENCE = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)%")
 class Read:
     setting: str
     where: str  # "lib/settings.py:41 Settings.from_env", "function engine_work: queueName", ...
-    kind: str  # "env": the app reads it; "binding": the host resolves %NAME%; "connection": a host connection prefix
+    kind: str  # "env": the app reads it; "binding": the host resolves %NAME%; "connection": a host connection prefix;
+    # "indexed": a timer's schedule comes from it, read by the app when the host indexes the functions
 
 
 def _const_str(node: ast.AST) -> str | None:
@@ -109,5 +118,34 @@ def binding_reads(functions: Iterable[Any] | None = None) -> list[Read]:
     return reads
 
 
+_INDEX = """
+import importlib, json, sys
+module, _, attr = sys.argv[1].partition(":")
+app = getattr(importlib.import_module(module), attr)
+print(json.dumps([[f.get_function_name(), b.get_dict_repr().get("schedule")]
+                  for f in app.get_functions() for b in f.get_bindings() if b.type == "timerTrigger"]))
+"""
+
+
+def indexed_schedules(names: Iterable[str], app: str = "function_app:app", root: Path = ROOT) -> list[Read]:
+    """Which of ``names`` set a timer's schedule when the app is indexed (a fresh process: imports run once)."""
+    markers = {name: f"{7 + i} {i % 60} 3 * * *" for i, name in enumerate(sorted(set(names)))}
+    if not markers:
+        return []
+    env = {**os.environ, **markers, "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", _INDEX, app], cwd=root, env=env, capture_output=True, text=True,
+                          check=False, timeout=120)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"indexing {app} failed:\n{done.stderr[-2000:]}")
+    # A timer may also take "%NAME%" only when NAME is set (so that an unset one keeps a default).
+    by_schedule = {schedule: name for name, schedule in markers.items()} | {f"%{name}%": name for name in markers}
+    return [
+        Read(by_schedule[schedule], f"function {function}: timerTrigger.schedule", "indexed")
+        for function, schedule in json.loads(done.stdout.strip().splitlines()[-1])
+        if schedule in by_schedule
+    ]
+
+
 def all_reads() -> list[Read]:
-    return source_reads(code_files()) + binding_reads()
+    found = source_reads(code_files()) + binding_reads()
+    return found + indexed_schedules(r.setting for r in found if r.setting.endswith("_SCHEDULE"))

@@ -111,7 +111,35 @@ def test_an_unresolvable_schedule_reference_is_reported(tmp_path: Path, deployed
 def test_a_deployed_schedule_without_a_timer_is_reported(tmp_path: Path) -> None:
     reads = _made_up_reads(tmp_path, ["DRILL_SCHEDULE"], [])
     assert consistency.schedules_not_timers(reads, {"DRILL_SCHEDULE"}) == [
-        "main.bicep sets DRILL_SCHEDULE but no timer trigger has schedule='%DRILL_SCHEDULE%'"
+        "main.bicep sets DRILL_SCHEDULE but no timer trigger's schedule comes from it (schedule='%DRILL_SCHEDULE%', "
+        "or read when the app is indexed)"
+    ]
+
+
+def test_a_schedule_read_when_the_app_is_indexed_is_found_and_a_fixed_one_is_not(tmp_path: Path) -> None:
+    (tmp_path / "timers_app.py").write_text(
+        "import os\n"
+        "import azure.functions as func\n"
+        "app = func.FunctionApp()\n"
+        "@app.timer_trigger(arg_name='t', schedule=os.environ.get('NIGHTLY_SCHEDULE', '0 0 3 * * *'))\n"
+        "def nightly(t): pass\n"
+        "@app.timer_trigger(arg_name='t', schedule='0 0 4 * * *')\n"
+        "def fixed(t): pass\n"
+        "@app.timer_trigger(arg_name='t', schedule='%WEEKLY_SCHEDULE%' if os.environ.get('WEEKLY_SCHEDULE') else "
+        "'0 0 5 * * 6')\n"
+        "def weekly(t): pass\n",
+        encoding="utf-8",
+    )
+    names = ["NIGHTLY_SCHEDULE", "HOURLY_SCHEDULE", "WEEKLY_SCHEDULE"]
+    found = discover.indexed_schedules(names, "timers_app:app", tmp_path)
+    assert found == [
+        discover.Read("NIGHTLY_SCHEDULE", "function nightly: timerTrigger.schedule", "indexed"),
+        discover.Read("WEEKLY_SCHEDULE", "function weekly: timerTrigger.schedule", "indexed"),
+    ]
+    reads = consistency.by_setting(found)
+    assert consistency.schedules_not_timers(reads, {"NIGHTLY_SCHEDULE", "HOURLY_SCHEDULE"}) == [
+        "main.bicep sets HOURLY_SCHEDULE but no timer trigger's schedule comes from it (schedule='%HOURLY_SCHEDULE%', "
+        "or read when the app is indexed)"
     ]
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from azure.data.tables import TableClient
 
+from lib.adapters.storage_clients import StorageClients
 from lib.adapters.table_locks import TableItemLocks
 
 pytestmark = pytest.mark.integration
@@ -16,7 +16,7 @@ TTL = timedelta(minutes=30)
 def _locks(conn: str, name: str, active: set[str] | None = None, now: list[datetime] | None = None) -> TableItemLocks:
     clock = now if now is not None else [datetime.now(UTC)]
     locks = TableItemLocks(
-        TableClient.from_connection_string(conn, name),
+        StorageClients.from_connection_string(conn).table(name),
         holder_active=(lambda run: run in active) if active is not None else (lambda run: True),
         clock=lambda: clock[0],
     )

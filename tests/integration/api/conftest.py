@@ -73,7 +73,7 @@ class Api:
         return sum(1 for _ in self._table(self.stack.app.settings.run_index_table).list_entities())
 
     def _table(self, name: str) -> TableClient:
-        return TableClient.from_connection_string(self.stack.app.settings.storage_connection, name)
+        return self.stack.app.clients.table(name)
 
 
 def _match(method: str, path: str) -> tuple[str, dict[str, str]]:

@@ -235,3 +235,16 @@ def test_quorum_over_event_grid_dwell_cap_and_cooldown(autopilot_stack: Any) -> 
         kinds = sorted(r["request"]["target"]["vms"][0] for r in
                        (api.call("GET", f"runs/{x['runId']}").json for x in _failovers(api)))  # fmt: skip
         assert kinds == ["web-1", "web-3", "web-6"]
+
+
+def test_the_kill_switch_stops_an_automatic_failover_and_says_so(autopilot_stack: Any) -> None:
+    vms = ["web-1", "web-2"]
+    policy = {"killSwitch": True, "regions": {"eastus": {"targets": [{"vms": vms}], "mode": "auto"}}}
+    with autopilot_stack(topology(vms), policy) as api:
+        assert [api.alert(service_health()).status for _ in range(3)] == [202] * 3
+        [decision] = api.wait_decisions("eastus", lambda d: len(d) >= 1)
+        assert decision["outcome"] == "suppressed" and "kill switch" in decision["reasons"][0], decision
+        assert decision["runs"] == [] and decision["incident"] == "service-health:7K2Q-LP0"
+        time.sleep(2)  # redeliveries weighed too: still nothing started
+        assert api.runs() == [] and api.posts("unplannedFailover") == 0
+        assert all(api.vm(vm)["primaryRegion"] == "eastus" for vm in vms)

@@ -12,6 +12,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient
 
+from lib.adapters.storage_clients import StorageClients
 from lib.adapters.storage_work_queue import StorageWorkQueue
 from tests.integration.devhost.conftest import SampleHost
 
@@ -19,11 +20,11 @@ pytestmark = pytest.mark.integration
 
 
 def _raw(sample: SampleHost, name: str) -> QueueClient:
-    return QueueClient.from_connection_string(sample.connection_string, name)
+    return StorageClients.from_connection_string(sample.connection_string).queue(name)
 
 
 def test_a_message_the_engine_adapter_enqueues_reaches_the_trigger_decoded(sample: SampleHost) -> None:
-    queue = StorageWorkQueue.from_connection_string(sample.connection_string, sample.queue)
+    queue = StorageWorkQueue.from_clients(StorageClients.from_connection_string(sample.connection_string), sample.queue)
     body = json.dumps({"run": "r1", "text": "héllo"})
     message_id = queue.send(body)
     (record,) = sample.wait_for("queue", where=lambda r: r["id"] == message_id)
@@ -80,7 +81,9 @@ def test_a_body_that_is_not_base64_ends_in_the_poison_queue_untouched(sample: Sa
 
 
 def test_messages_run_concurrently_up_to_batch_size(sample: SampleHost) -> None:
-    queue = StorageWorkQueue.from_connection_string(sample.connection_string, sample.slow_queue)
+    queue = StorageWorkQueue.from_clients(
+        StorageClients.from_connection_string(sample.connection_string), sample.slow_queue
+    )
     for i in range(8):
         queue.send(f"slow {i}")
     sample.wait_for("slow-end", 8, timeout=30)

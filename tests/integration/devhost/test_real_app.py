@@ -21,6 +21,7 @@ from devhost.azurite import Azurite
 from devhost.launcher import DevhostInfo, running_devhost
 from devhost.local import local_settings
 from emulator.launcher import EmulatorInfo, running_emulator
+from lib.adapters.storage_clients import StorageClients
 from lib.adapters.storage_work_queue import StorageWorkQueue
 from lib.bootstrap import build
 from lib.domain.runs import RunStatus
@@ -90,7 +91,7 @@ def test_engine_work_item_that_keeps_failing_is_poisoned_and_fails_its_run(
         assert status == 200 and json.loads(body)["missingSettings"] == []
         assert host.request("GET", "/api/runs")[0] == 401  # a function-key route, asked without a key
         # Warm the app's storage while the tables answer: a message that is no work item is dropped, not retried.
-        StorageWorkQueue.from_connection_string(direct.storage_connection, name).send("{}")
+        StorageWorkQueue.from_clients(StorageClients.from_connection_string(direct.storage_connection), name).send("{}")
         _wait_for_log(host, "Executed 'Functions.engine_work' (Succeeded")
 
         gate.shut()  # table service outage: the engine cannot load or save runs; the queue still delivers
@@ -108,7 +109,12 @@ def test_engine_work_item_that_keeps_failing_is_poisoned_and_fails_its_run(
             assert time.monotonic() < deadline, f"run still {run.status}:\n{host.log()}"
             time.sleep(0.2)
     assert "moved to the poison queue" in run.reason and "maxDequeueCount" in run.reason
-    assert StorageWorkQueue.from_connection_string(direct.storage_connection, f"{name}-poison").approximate_count() == 0
+    assert (
+        StorageWorkQueue.from_clients(
+            StorageClients.from_connection_string(direct.storage_connection), f"{name}-poison"
+        ).approximate_count()
+        == 0
+    )
 
 
 def test_a_failover_run_is_driven_to_the_end_by_the_devhost_queue_trigger(

@@ -69,9 +69,11 @@ def test_test_failover_then_cleanup_records_the_drill(emu: EmulatorInfo, client:
     props = item.properties
     assert props.last_successful_test_failover_time is not None
     assert (props.test_failover_state, props.allowed_operations) == (
-        "None",
+        "MarkedForDeletion",  # lingers for a while after the cleanup
         ["UnplannedFailover", "DisableProtection", "TestFailover"],
     )
+    emu.advance(600)
+    assert find_item(client, emu, "vm1").properties.test_failover_state == "None"
     assert props.health_errors == [] and props.failover_health == "Normal"
     assert props.current_scenario.scenario_name == "None"
     assert emu.vm_state("vm1")["testVmRunning"] is False

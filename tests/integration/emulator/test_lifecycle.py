@@ -82,6 +82,8 @@ def _forward_failover(emu: EmulatorInfo, client: Client) -> tuple[Any, str]:
     _row(running, state="Protected", active="Primary", allowed=[], primary="eastus", recovery="westus")
     assert running.properties.current_scenario.scenario_name == "UnplannedFailover"
     assert running.properties.current_scenario.job_id.endswith(f"/replicationJobs/{job_name}")
+    assert client.replication_jobs.get(rg, vault, job_name).properties.state == "NotStarted"  # queued first
+    emu.advance(5)
     assert client.replication_jobs.get(rg, vault, job_name).properties.state == "InProgress"
 
     # Row 3: failed over, commit pending.
@@ -133,7 +135,7 @@ def _switch_protection(emu: EmulatorInfo, client: Client, item: Any, forward_cor
 
     # Row 6: reverse initial replication B -> A, progress rising.
     item = find_item(client, emu, "vm1")
-    assert item.id == new_id
+    assert item.id.lower() == new_id.lower() and item.id != new_id  # /Subscriptions/ vs the job's /subscriptions/
     _row(item, state="InitialReplicationInProgress", active="Primary", allowed=["DisableProtection"],
          primary="westus", recovery="eastus")  # fmt: skip
     props = item.properties
@@ -143,7 +145,7 @@ def _switch_protection(emu: EmulatorInfo, client: Client, item: Any, forward_cor
     assert not missing_keys(
         recorded("a2a_rpi_3_reverse_initial_replication_in_progress.cli-2022-08-01.json"), item.as_dict()
     )
-    progress = [props.provider_specific_details.monitoring_percentage_completion]
+    progress = []
     for _ in range(3):
         emu.advance(10 * 60)
         progress.append(_get(client, emu, item).properties.provider_specific_details.monitoring_percentage_completion)

@@ -65,6 +65,7 @@ def test_switch_protection_job_has_the_recorded_shape(emu: EmulatorInfo, client:
         rg, vault, fabric, container, switch_input(item, container_id(item)),
     )  # fmt: skip
 
+    emu.advance(5)  # past NotStarted
     running = client.replication_jobs.get(rg, vault, job_name)
     assert running.properties.state == "InProgress" and running.properties.end_time is None
     assert running.properties.allowed_actions == ["Cancel"]

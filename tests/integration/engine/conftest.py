@@ -13,6 +13,7 @@ import pytest
 from lib.adapters.clocks import SystemClock
 from lib.adapters.engine_storage import EngineStorage, engine_storage
 from lib.adapters.request_counter import RequestCounter
+from lib.adapters.storage_clients import StorageClients
 from lib.engine import CrashHook, Driver, Engine, EngineConfig, InjectedCrash, RetryPolicy, Workflow
 from tests.integration.engine.flows import Effects, registry
 
@@ -59,11 +60,10 @@ def make_harness(storage_connection_string: str, unique_name: str) -> MakeHarnes
         name = f"{unique_name}x{made}"
         counter = RequestCounter()
         storage = engine_storage(
-            storage_connection_string,
+            StorageClients.from_connection_string(storage_connection_string, **counter.client_kwargs()),
             queue_name=name,
             runs_table=f"{name}runs",
             index_table=f"{name}idx",
-            **counter.client_kwargs(),
         )
         storage.provision()
         effects = Effects()

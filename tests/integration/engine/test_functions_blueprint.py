@@ -12,12 +12,14 @@ import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
 
+from devhost.invoke import Context, TraceContext
 from functions import engine as triggers
 from lib.domain.runs import RunEvent, RunStatus
 from lib.ports.work_queue import WorkItem
 from tests.integration.engine.conftest import Harness, MakeHarness
 
 pytestmark = pytest.mark.integration
+CONTEXT = Context("inv-1", "engine", TraceContext(f"00-{'a' * 32}-{'b' * 16}-01"))
 
 
 @pytest.fixture
@@ -35,7 +37,7 @@ def test_the_queue_trigger_runs_a_workflow_one_step_per_message(h: Harness) -> N
         if not received and h.engine.get(run_id).run.status is RunStatus.SUCCEEDED:
             break
         for msg in received:
-            triggers.engine_work(func.QueueMessage(id=msg.message_id, body=msg.body.encode()))
+            triggers.engine_work(func.QueueMessage(id=msg.message_id, body=msg.body.encode()), CONTEXT)
             h.storage.queue.delete(msg)
             calls += 1
     assert h.engine.get(run_id).run.status is RunStatus.SUCCEEDED
@@ -47,12 +49,12 @@ def test_the_janitor_timer_and_the_poison_trigger(h: Harness) -> None:
     run_id = h.engine.start("chain", {}).run_id
     [first] = h.storage.queue.receive(1, 30)
     h.storage.queue.delete(first)  # lost
-    triggers.engine_janitor(TimerRequest())  # nothing is overdue yet: the grace has not passed
+    triggers.engine_janitor(TimerRequest(), CONTEXT)  # nothing is overdue yet: the grace has not passed
     assert h.storage.queue.approximate_count() == 0
 
-    triggers.engine_poison(func.QueueMessage(id="p1", body=WorkItem(run_id, 1).encode().encode()))
+    triggers.engine_poison(func.QueueMessage(id="p1", body=WorkItem(run_id, 1).encode().encode()), CONTEXT)
     view = h.engine.get(run_id)
     assert (view.run.status, view.run.error_code, view.history[-1].event) == (
         RunStatus.FAILED, "PoisonMessage", RunEvent.ABORT,
     )  # fmt: skip
-    triggers.engine_poison(func.QueueMessage(id="p2", body=b"not json"))  # logged and dropped, never raises
+    triggers.engine_poison(func.QueueMessage(id="p2", body=b"not json"), CONTEXT)  # logged and dropped, never raises

@@ -15,8 +15,9 @@ import jsonschema
 import pytest
 from azure.core.credentials import AzureKeyCredential
 
-from lib.adapters.eventgrid_notifier import EventGridNotifier
+from lib.adapters.eventgrid_publisher import EventGridPublisher
 from lib.api.openapi import document
+from lib.domain.events import READINESS_CHANGED
 from lib.guard import Policy, policy_from_data
 from lib.monitoring import evaluate_readiness
 from lib.readiness import TargetReadiness
@@ -76,7 +77,7 @@ class Monitor:
         return body
 
     def readiness_events(self) -> list[dict[str, Any]]:
-        return [e for e in self.topic.events if e["eventType"] == "Autopilot.ReadinessChanged"]
+        return [e for e in self.topic.events if e["type"] == READINESS_CHANGED]
 
 
 @pytest.fixture
@@ -96,8 +97,7 @@ def monitor_stack(request: pytest.FixtureRequest, unique_name: str) -> Callable[
                                        status_cache_seconds=cache_seconds,
                                        asr_cache_storage_accounts=cache_accounts)  # fmt: skip
                 endpoint = f"http://127.0.0.1:{server.server_port}/api/events"
-                app.deps = replace(app.deps, notifier=EventGridNotifier(endpoint, AzureKeyCredential("k"),
-                                                                        retry_total=0))  # fmt: skip
+                app.events.publisher = EventGridPublisher(endpoint, AzureKeyCredential("k"))
                 yield Monitor(api, topic)
         finally:
             server.shutdown()

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -99,15 +100,16 @@ def test_a_running_failover_shows_its_step_and_per_vm_reprotect_progress(monitor
         assert m.status()["activeRuns"] == []
 
 
-def test_the_timer_trigger_and_the_dashboard_route_in_process(
-    monitor_stack: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_timer_trigger_and_the_dashboard_route_in_process(monitor_stack: Callable[..., Any]) -> None:
     from azure.functions.timer import TimerRequest
 
     from functions.monitoring import readiness_timer
 
-    monkeypatch.setenv("DR_POLICY", json.dumps({"regions": {"eastus": {"targets": [{"vms": ["vm1"]}]}}}))
     with monitor_stack(topology(["vm1"])) as m:
+        app = m.api.stack.app  # the app the triggers call (current_app), with the policy as its settings say
+        app.settings = replace(
+            app.settings, policy=json.dumps({"regions": {"eastus": {"targets": [{"vms": ["vm1"]}]}}})
+        )
         m.emu.add_fault({"kind": "http", "status": 403, "method": "GET", "route": "/replicationVaultHealth"})
         readiness_timer(TimerRequest(past_due=False))
         (readiness,) = m.status()["readiness"]

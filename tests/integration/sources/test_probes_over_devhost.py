@@ -20,6 +20,7 @@ from azure.functions.timer import TimerRequest
 from devhost.appenv import app_env
 from devhost.launcher import DevhostInfo, running_devhost
 from functions import probes as trigger
+from lib.adapters.storage_clients import StorageClients
 from lib.adapters.storage_work_queue import StorageWorkQueue
 from lib.adapters.table_source_state import TableProbeStates
 from lib.settings import Settings
@@ -100,7 +101,9 @@ def test_the_probe_timer_signals_once_down_and_once_recovered(
     storage_connection_string: str, flaky: FlakyApp, tmp_path: Path
 ) -> None:
     app_settings = settings(storage_connection_string)
-    queue = StorageWorkQueue.from_connection_string(storage_connection_string, app_settings.signals_queue)
+    queue = StorageWorkQueue.from_clients(
+        StorageClients.from_connection_string(storage_connection_string), app_settings.signals_queue
+    )
     env = {**app_env(app_settings), "DR_POLICY": policy(flaky.url)}
     root = write_script_root(tmp_path / "root", {"version": "2.0"}, {})
     with running_devhost(env=env, app="tests.integration.sources.probes_app:app", script_root=root) as host:
@@ -124,7 +127,9 @@ def test_the_probe_timer_signals_once_down_and_once_recovered(
         assert resolved.state is SignalState.RESOLVED and resolved.incident == active.incident
         assert flaky.served == 2 * (FAILURES_TO_SIGNAL + 1)
         assert "probes: 1 probed, 1 failing, 1 signal(s) sent" in host.log()
-    stored = TableProbeStates.from_connection_string(storage_connection_string, app_settings.probes_table)
+    stored = TableProbeStates.from_clients(
+        StorageClients.from_connection_string(storage_connection_string), app_settings.probes_table
+    )
     record = stored.load("eastus", flaky.url)
     assert record is not None and record.value.outbox == () and record.value.state.active_since is None
 
@@ -157,7 +162,9 @@ def test_the_trigger_in_process_logs_each_flip(
         trigger._sources.cache_clear()
     assert f"probe {flaky.url} (eastus): HTTP 503 Service Unavailable -> active signal sent" in caplog.text
     assert "probes: 1 probed, 1 failing, 1 signal(s) sent" in caplog.text
-    queue = StorageWorkQueue.from_connection_string(storage_connection_string, app_settings.signals_queue)
+    queue = StorageWorkQueue.from_clients(
+        StorageClients.from_connection_string(storage_connection_string), app_settings.signals_queue
+    )
     assert [s.state for s in signals(queue)] == [SignalState.ACTIVE]
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from lib.adapters.arm_resources import ArmResourceLocations
 from lib.adapters.asr_client import Connection
+from lib.adapters.storage_clients import StorageClients
 from lib.adapters.table_source_state import TableProbeStates, TableVmHealth
 from lib.guard.probes import ProbeState
 from lib.guard.vm_share import VmAvailability
@@ -23,7 +24,7 @@ URL = "https://app.example/health?x=1#frag"  # characters a row key may not hold
 
 
 def test_probe_records_round_trip_and_refuse_stale_writes(storage_connection_string: str, unique_name: str) -> None:
-    table = TableProbeStates.from_connection_string(storage_connection_string, unique_name)
+    table = TableProbeStates.from_clients(StorageClients.from_connection_string(storage_connection_string), unique_name)
     table.create_table()
     table.create_table()  # idempotent
     assert table.load("eastus", URL) is None
@@ -40,7 +41,7 @@ def test_probe_records_round_trip_and_refuse_stale_writes(storage_connection_str
 
 
 def test_vm_health_rows_and_the_share_row(storage_connection_string: str, unique_name: str) -> None:
-    table = TableVmHealth.from_connection_string(storage_connection_string, unique_name)
+    table = TableVmHealth.from_clients(StorageClients.from_connection_string(storage_connection_string), unique_name)
     table.create_table()
     etag = table.put_vm("EastUS", "VM1", VmAvailability(False, T0), None)
     table.put_vm("eastus", "vm2", VmAvailability(True, T0), None)

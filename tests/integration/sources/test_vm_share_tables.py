@@ -15,6 +15,7 @@ from emulator.launcher import EmulatorInfo
 from lib.adapters.asr_client import ClientOptions
 from lib.adapters.asr_sdk import build_site_recovery
 from lib.adapters.clocks import SystemClock
+from lib.adapters.storage_clients import StorageClients
 from lib.adapters.table_source_state import TableVmHealth
 from lib.autopilot.vault_index import VaultIndex
 from lib.autopilot.vm_share import VmShare
@@ -54,7 +55,9 @@ def distinct(out: list[RegionHealthSignal | Ignored | None]) -> list[RegionHealt
 
 
 def fresh(vault: VaultIndex, storage_connection_string: str, unique_name: str, n: int) -> tuple[VmShare, TableVmHealth]:
-    table = TableVmHealth.from_connection_string(storage_connection_string, f"{unique_name}{n}")
+    table = TableVmHealth.from_clients(
+        StorageClients.from_connection_string(storage_connection_string), f"{unique_name}{n}"
+    )
     table.create_table()
     return VmShare(vault, table), table
 

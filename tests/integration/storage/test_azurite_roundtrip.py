@@ -1,4 +1,4 @@
-"""The storage clients we build on behave as we rely on, against a real Azurite."""
+"""The storage clients we build on (made by ``StorageClients``) behave as we rely on, against a real Azurite."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ import json
 import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError
-from azure.data.tables import TableServiceClient, UpdateMode
-from azure.storage.queue import QueueClient
+from azure.data.tables import UpdateMode
+
+from lib.adapters.storage_clients import StorageClients
 
 pytestmark = pytest.mark.integration
 
 
 def test_entity_round_trip_and_etag_conditional_update(storage_connection_string: str, unique_name: str) -> None:
-    service = TableServiceClient.from_connection_string(storage_connection_string)
-    table = service.create_table(unique_name)
+    table = StorageClients.from_connection_string(storage_connection_string).table(unique_name)
+    table.create_table()
     table.create_entity({"PartitionKey": "run-1", "RowKey": "run", "status": "pending", "version": 0})
 
     first = table.get_entity("run-1", "run")
@@ -36,7 +37,7 @@ def test_entity_round_trip_and_etag_conditional_update(storage_connection_string
 
 
 def test_queue_message_round_trip_with_visibility_delay(storage_connection_string: str, unique_name: str) -> None:
-    queue = QueueClient.from_connection_string(storage_connection_string, unique_name)
+    queue = StorageClients.from_connection_string(storage_connection_string).queue(unique_name)
     queue.create_queue()
     queue.send_message(json.dumps({"run_id": "r1", "version": 3}))
     queue.send_message(json.dumps({"run_id": "r2", "version": 1}), visibility_timeout=3600)

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from lib.adapters.clocks import SystemClock
+from lib.adapters.storage_clients import StorageClients
 from lib.adapters.storage_work_queue import StorageWorkQueue
 from lib.adapters.table_run_store import TableRunStore
 from tests.contracts.run_store import RunStoreContract
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def store(storage_connection_string: str, unique_name: str) -> TableRunStore:
-    made = TableRunStore.from_connection_string(storage_connection_string, f"{unique_name}runs", f"{unique_name}idx")
+    made = TableRunStore.from_clients(
+        StorageClients.from_connection_string(storage_connection_string), f"{unique_name}runs", f"{unique_name}idx"
+    )
     made.create_tables()
     return made
 
@@ -26,7 +29,9 @@ def store(storage_connection_string: str, unique_name: str) -> TableRunStore:
 @pytest.fixture
 def queues(storage_connection_string: str, unique_name: str) -> QueueBackend:
     clock = SystemClock()
-    queue = StorageWorkQueue.from_connection_string(storage_connection_string, unique_name, clock)
+    queue = StorageWorkQueue.from_clients(
+        StorageClients.from_connection_string(storage_connection_string), unique_name, clock
+    )
     queue.create_queue()
     return QueueBackend(queue, clock.now, time.sleep)
 

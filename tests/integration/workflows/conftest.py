@@ -17,6 +17,7 @@ from lib.adapters.asr_client import ClientOptions
 from lib.bootstrap import App, build
 from lib.domain.runs import RunRecord
 from lib.engine import CrashHook, Driver, EngineConfig, RetryPolicy
+from lib.ports.notifier import Notifier
 from lib.workflows.deps import DrDeps
 
 pytestmark = pytest.mark.integration
@@ -37,14 +38,14 @@ NETWORK = (
 )
 
 
-def topology(vms: list[str], plans: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def topology(vms: list[str], plans: list[dict[str, Any]] | None = None, disk_gib: int = 16) -> dict[str, Any]:
     return {
         "subscriptionId": "6f4e2a10-0000-4000-8000-00000000a5a5",
         "resourceGroup": "rg-dr",
         "vault": "vault-dr",
         "primaryRegion": "eastus",
         "recoveryRegion": "westus",
-        "vms": [{"name": vm, "diskGiB": 16} for vm in vms],
+        "vms": [{"name": vm, "diskGiB": disk_gib} for vm in vms],
         "recoveryPlans": plans or [],
     }
 
@@ -91,7 +92,12 @@ MakeStack = Callable[..., Any]
 def dr_stack(storage_connection_string: str, unique_name: str) -> Callable[..., Any]:
     @contextmanager
     def make(
-        topo: dict[str, Any], *, crash_hook: CrashHook | None = None, time_scale: float = 3000.0
+        topo: dict[str, Any],
+        *,
+        crash_hook: CrashHook | None = None,
+        time_scale: float = 3000.0,
+        overrides: dict[str, Any] | None = None,
+        notifier: Notifier | None = None,
     ) -> Iterator[Stack]:
         try:
             emu_cm = running_emulator(topo, time_scale=time_scale)
@@ -107,8 +113,9 @@ def dr_stack(storage_connection_string: str, unique_name: str) -> Callable[..., 
                 run_index_table=f"{unique_name}idx",
                 locks_table=f"{unique_name}locks",
                 timer_scale=TIMER_SCALE,
+                **(overrides or {}),
             )
-            app = build(settings, engine_config=ENGINE, asr_options=FAST_RETRIES)
+            app = build(settings, engine_config=ENGINE, asr_options=FAST_RETRIES, notifier=notifier)
             app.ensure_storage()
             if crash_hook is not None:
                 app.engine.set_crash_hook(crash_hook)

@@ -38,7 +38,8 @@ def _t(value: str) -> datetime:
 
 
 def test_plan_failover_to_healthy_then_failback_to_healthy(dr_stack: Any) -> None:
-    with dr_stack(topology(["db", "web-1", "web-2"], [PLAN])) as stack:
+    # 127 GiB disks: reverse replication lasts long enough (~37 emulated min) for the polls to see it rise.
+    with dr_stack(topology(["db", "web-1", "web-2"], [PLAN], disk_gib=127)) as stack:
         lag = {i.vm_name: i.rpo_seconds for i in stack.app.deps.asr.list_protected_items()}
         assert set(lag) == {"db", "web-1", "web-2"} and None not in lag.values()
         run_id = stack.start("failover", {"plan": "app"})

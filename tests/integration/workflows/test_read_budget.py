@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from azure.data.tables import TableClient
 
 from devhost.local import local_settings
 from emulator.launcher import EmulatorError, EmulatorInfo, running_emulator
@@ -21,6 +20,7 @@ from lib.adapters.arm_read_meter import ArmReadMeter
 from lib.adapters.asr_client import ClientOptions
 from lib.adapters.asr_sdk import build_site_recovery
 from lib.adapters.log_notifier import LogNotifier
+from lib.adapters.storage_clients import StorageClients
 from lib.adapters.table_read_budget import TableReadBudget
 from lib.domain.dr import parse_request
 from lib.domain.read_budget import ReadPace
@@ -76,7 +76,7 @@ def test_many_runs_at_once_stay_inside_the_read_budget(
     meter = ArmReadMeter()
     settings = local_settings(emulator)
     asr = build_site_recovery(settings, options=ClientOptions(retry_total=2, retry_backoff_factor=0.02), observer=meter)
-    table = TableClient.from_connection_string(storage_connection_string, unique_name)
+    table = StorageClients.from_connection_string(storage_connection_string).table(unique_name)
     budget = TableReadBudget(table, settings.asr_subscription_id, ReadPace(per_hour=BUDGET))
     budget.ensure_table()
     deps = DrDeps(asr, _NoLocks(), LogNotifier(), _NoProbe(), budget=budget, read_meter=meter.reads)

@@ -7,7 +7,9 @@ and the mapping of final errors onto the domain's typed errors.
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -409,3 +411,12 @@ def test_client_is_built_once_and_only_when_first_needed() -> None:
     asr.get_recovery_plan("a")
     asr.get_recovery_plan("b")
     assert built == [1]
+
+
+def test_jobs_since_a_time_ask_asr_to_filter_on_start_time() -> None:
+    transport = FakeTransport().queue(Reply(200, {"value": [load("job_spec_get")]}))
+    asr, _ = adapter(transport)
+    since = datetime(2026, 11, 29, 10, 30, tzinfo=timezone(timedelta(hours=1)))
+    assert len(asr.list_jobs(since=since)) == 1
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(transport.sent[0].url).query)
+    assert query["$filter"] == ["startTime eq '2026-11-29T09:30:00Z'"]  # a documented field, in UTC

@@ -65,3 +65,12 @@ def test_a_refusal_names_its_reason_and_choices_and_a_held_lease_its_holder() ->
     assert held is not None
     lease = error_response(held).body["error"]
     assert (lease["holder"], lease["expiresAt"]) == ("w1", "2026-01-01T00:00:00+00:00")
+
+
+def test_storage_that_does_not_answer_is_a_503_to_retry_and_a_bug_stays_a_bug() -> None:
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+    for exc in (ServiceRequestError("connection refused"), ServiceResponseError("read timed out")):
+        err = to_api_error(exc)
+        assert err is not None and (err.status, err.code, err.retry_after) == (503, "StorageUnavailable", 5)
+    assert to_api_error(KeyError("a bug")) is None  # the host answers 500 and logs it

@@ -32,6 +32,24 @@ def test_health_is_alive_and_names_missing_settings_without_values(monkeypatch: 
     assert b"s3cr3t" not in res.get_body() and b"vault-secret-name" not in res.get_body()
 
 
+def test_health_says_in_words_which_storage_setting_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AzureWebJobsStorage", raising=False)
+    monkeypatch.setenv("AzureWebJobsStorage__queueServiceUri", "https://stdr01.queue.core.windows.net/")
+    monkeypatch.setenv("AzureWebJobsStorage__credential", "managedidentity")
+    for name in ("ASR_SUBSCRIPTION_ID", "ASR_RESOURCE_GROUP", "ASR_VAULT_NAME"):
+        monkeypatch.setenv(name, "x")
+    body = json.loads(http_health(func.HttpRequest("GET", "http://localhost/api/health", body=b"")).get_body())
+    assert body["status"] == "degraded" and body["missingSettings"] == ["AzureWebJobsStorage__tableServiceUri"]
+    [words] = body["settingProblems"]
+    assert words.startswith("AzureWebJobsStorage__tableServiceUri: not set") and "table storage" in words
+
+    monkeypatch.setenv("AzureWebJobsStorage__accountName", "stdr01")  # now every endpoint is known
+    monkeypatch.setenv("AzureWebJobsStorage__credential", "accountkey")
+    body = json.loads(http_health(func.HttpRequest("GET", "http://localhost/api/health", body=b"")).get_body())
+    assert body["missingSettings"] == [] and body["invalidSettings"] == ["AzureWebJobsStorage__credential"]
+    assert "accountkey" not in json.dumps(body)  # the setting is named, its value never shown
+
+
 def _row(seq: int, event: RunEvent, step: str, outcome: str, minutes: int) -> HistoryRecord:
     return HistoryRecord(seq=seq, at=T0 + timedelta(minutes=minutes), event=event, from_status=None,
                          to_status=RunStatus.RUNNING, step=step, version=seq, outcome=outcome,

@@ -80,11 +80,13 @@ def test_the_real_app_registers_its_engine_triggers() -> None:
     import function_app
 
     index = index_app(function_app.app)
-    assert {q.queue_name for q in index.queues} == {"drwork", "drwork-poison", "drsignals"}
+    assert {q.queue_name for q in index.queues} == {"drwork", "drwork-poison", "drsignals", "drevents"}
     timers = {(t.name, t.run_on_startup, t.schedule) for t in index.timers}
-    assert {
+    assert timers == {
         ("engine_janitor", False, "0 */2 * * * *"),
         ("probe_regions", False, "0 * * * * *"),
         ("readiness_timer", False, "0 */30 * * * *"),
-    } <= timers
+        ("drill_timer_tick", False, "0 0 * * * *"),
+        ("reports_repair", False, "0 */10 * * * *"),
+    }
     assert "http_health" in {f.name for f in index.http} and index.unsupported == ()

@@ -11,7 +11,7 @@ import pytest
 from devhost.eventgrid import EventGridError, options_reply, parse_delivery
 from devhost.hostjson import HostJsonError, QueueOptions, parse_timespan, read_host_json
 from devhost.keys import Keys, Level, presented_key
-from devhost.ncrontab import next_fire, parse_schedule
+from devhost.ncrontab import next_fire, parse_schedule, resolve_schedule
 from devhost.queue_host import Backoff, BadMessage, decode_body
 from devhost.routes import RouteError, compile_route
 from devhost.settings import SettingsError, apply_settings, read_local_settings
@@ -72,6 +72,14 @@ def test_bad_schedules_say_why(schedule: str, reason: str) -> None:
 
 
 KEYS = Keys(function="fk", master="mk", eventgrid="ek")
+
+
+def test_percent_schedules_are_app_settings_as_the_host_resolves_them() -> None:
+    settings = {"DRILL_SCHEDULE": " 0 30 2 * * Sat "}
+    assert resolve_schedule("%DRILL_SCHEDULE%", settings) == "0 30 2 * * Sat"
+    assert resolve_schedule("0 */2 * * * *", settings) == "0 */2 * * * *"
+    with pytest.raises(ValueError, match="MISSING is not set"):
+        resolve_schedule("%MISSING%", settings)
 
 
 @pytest.mark.parametrize(

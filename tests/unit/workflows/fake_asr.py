@@ -48,6 +48,7 @@ class FakeSiteRecovery:
         self.list_calls = 0
         self.job_lists = 0  # list_jobs calls
         self.job_gets = 0  # get_job calls
+        self.list_jobs_since: list[datetime | None] = []  # ``since`` of every list_jobs call
         self.job_polls = job_polls
         self.slow: dict[tuple[str, str], int] = {}  # (action, vm) -> reads before its job ends (else job_polls)
         self.ir_polls = ir_polls
@@ -95,14 +96,17 @@ class FakeSiteRecovery:
                 self.pending[job_name] = (vm, action, left - 1)
         return self.jobs[job_name]
 
-    def list_jobs(self, since: datetime | None = None) -> list[Job]:
-        """Every job; with ``since`` a read of the running ones too (each moves on like a ``get_job``)."""
+    def list_jobs(self, *, since: datetime | None = None) -> list[Job]:
+        """Every job; with ``since`` only those started at or after it, and a read of the running ones too
+        (each moves on like a ``get_job``)."""
         self.job_lists += 1
-        if since is not None:
-            for name in list(self.pending):
-                self.get_job(name)
-                self.job_gets -= 1  # counted as part of this one listing
-        return list(self.jobs.values())
+        self.list_jobs_since.append(since)
+        if since is None:
+            return list(self.jobs.values())
+        for name in list(self.pending):
+            self.get_job(name)
+            self.job_gets -= 1  # counted as part of this one listing
+        return [j for j in self.jobs.values() if j.start_time is not None and j.start_time >= since]
 
     def list_recovery_points(self, ref: ItemRef) -> list[RecoveryPoint]:
         base = f"{ref.name}/recoveryPoints"

@@ -24,8 +24,22 @@ from typing import Any
 from lib.adapters.clocks import ManualClock
 from lib.adapters.memory_run_store import MemoryRunStore
 from lib.adapters.memory_work_queue import MemoryWorkQueue
+from lib.domain.events import OperatorEvent
 from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus, RunSummary
-from lib.engine import DeadlineExceeded, Decide, Done, Driver, Engine, Fail, Outcome, Pause, Step, StepContext, Workflow
+from lib.engine import (
+    DeadlineExceeded,
+    Decide,
+    Done,
+    Driver,
+    Engine,
+    Fail,
+    Outcome,
+    Pause,
+    RunOutbox,
+    Step,
+    StepContext,
+    Workflow,
+)
 from lib.ports.probe import ProbeResult
 from lib.ports.work_queue import WorkItem
 from lib.workflows.deps import DrDeps
@@ -51,11 +65,17 @@ class MemoryLocks:
 
 
 class RecordingNotifier:
+    """The Notifier (events outside runs) and the run outbox's sink (events out of checkpoints) in one."""
+
     def __init__(self) -> None:
         self.events: list[tuple[str, str, dict[str, Any]]] = []
 
     def publish(self, event_type: str, subject: str, data: Mapping[str, Any]) -> None:
         self.events.append((event_type, subject, dict(data)))
+
+    def deliver(self, events: Sequence[OperatorEvent]) -> bool:
+        self.events.extend((e.type, e.subject, dict(e.data)) for e in events)
+        return True
 
 
 @dataclass
@@ -182,6 +202,7 @@ def _engine(
         store=backend.store,
         queue=backend.queue,
         clock=backend.clock,
+        outbox=RunOutbox(deps.notifier) if isinstance(deps.notifier, RecordingNotifier) else None,
     )
 
 

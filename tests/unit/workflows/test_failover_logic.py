@@ -8,6 +8,7 @@ import pytest
 
 from lib.domain.dr import parse_request
 from lib.domain.errors import ValidationError
+from lib.domain.events import DRILL_COMPLETED, REPROTECT_OVERDUE, RUN_FAILED
 from lib.engine import Decide, Done, Fail, Next, StepContext, Wait
 from lib.workflows.drill import DRILL_WORKFLOW
 from lib.workflows.failover import FAILBACK_WORKFLOW, FAILOVER_WORKFLOW
@@ -132,7 +133,10 @@ def test_reprotect_too_slow_warns_then_fails_with_reason() -> None:
     assert isinstance(result.outcome, Fail) and result.outcome.code == "ReprotectTimeout"
     notifier = deps.notifier
     assert isinstance(notifier, RecordingNotifier)
-    assert [e[0] for e in notifier.events] == ["Autopilot.ReprotectSlow", "Autopilot.RunFinished"]
+    kinds = [e[0] for e in notifier.events]
+    assert kinds.count(REPROTECT_OVERDUE) == 1 and kinds[-1] == RUN_FAILED
+    overdue = next(data for kind, _, data in notifier.events if kind == REPROTECT_OVERDUE)
+    assert overdue["vms"] == {"web-1": overdue["vms"]["web-1"]} and overdue["runUrl"].endswith(overdue["runId"])
     warned = [o for s, o in result.history if s == "await_healthy" and "warning" in o.details]
     assert len(warned) == 1
 
@@ -181,9 +185,13 @@ def test_drill_validation_failure_still_cleans_up() -> None:
     body = parse_request(
         "drill", {"target": {"vms": ["web-1"]}, "testNetworkId": net, "probeUrl": "http://127.0.0.1:1/", "timing": FAST}
     ).to_json()
-    result = run(DRILL_WORKFLOW, make_deps(asr, probe), body)
+    deps = make_deps(asr, probe)
+    result = run(DRILL_WORKFLOW, deps, body)
     assert isinstance(result.outcome, Fail) and result.outcome.code == "DrillFailed"
     assert [a for a, _ in asr.actions] == ["test", "cleanup"]
+    assert isinstance(deps.notifier, RecordingNotifier)
+    [drill] = [data for kind, _, data in deps.notifier.events if kind == DRILL_COMPLETED]
+    assert drill["passed"] is False and drill["validation"]["ok"] is False
     assert asr.items["web-1"].test_failover_state == "None" and probe.calls == 5
 
 
@@ -192,9 +200,14 @@ def test_drill_passes_and_moves_last_test_failover_time() -> None:
     net = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/isolated"
     drill = {"target": {"vms": ["web-1", "web-2"]}, "testNetworkId": net, "timing": FAST}
     body = parse_request("drill", drill).to_json()
-    result = run(DRILL_WORKFLOW, make_deps(asr), body)
+    deps = make_deps(asr)
+    result = run(DRILL_WORKFLOW, deps, body)
     assert isinstance(result.outcome, Done)
     assert all(i.last_successful_test_failover_time == T0 for i in asr.items.values())  # was None
+    assert isinstance(deps.notifier, RecordingNotifier)
+    [completed] = [data for kind, _, data in deps.notifier.events if kind == DRILL_COMPLETED]
+    assert completed["passed"] is True and completed["failedVms"] == []
+    assert completed["runUrl"] == f"/api/runs/{completed['runId']}"
     assert all(i.primary_location == "eastus" for i in asr.items.values())  # production untouched
 
 
