@@ -89,8 +89,8 @@ REPROTECT = ActionPhase(
 )
 
 
-def _phase_step(phase: ActionPhase, pipelined: tuple[ActionPhase, ...] = ()) -> Step[DrDeps]:
-    """``pipelined``: the later phases a VM-list run moves each VM on to as soon as it is ready (``pipeline``)."""
+def _phase_step(phase: ActionPhase, then: ActionPhase | None = None) -> Step[DrDeps]:
+    """``then``: the phase a VM-list run moves each VM on to as soon as its own ``phase`` is done (``pipeline``)."""
 
     def step(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
         renew_locks(ctx, deps, state)
@@ -99,8 +99,8 @@ def _phase_step(phase: ActionPhase, pipelined: tuple[ActionPhase, ...] = ()) -> 
         if not state.has_pending(phase.name):
             return Next(f"{phase.name}: every VM is past this step already")  # pipelined earlier
         req = request(ctx)
-        if pipelined and pipelines(req, state):
-            return run_pipelined(ctx, deps, state, req, (phase, *pipelined))
+        if then is not None and pipelines(req, state):
+            return run_pipelined(ctx, deps, state, req, first=phase, then=then)
         return run_phase(phase, ctx, deps, state)
 
     return Step(phase.name, ride_out(step))
@@ -159,9 +159,9 @@ def _workflow(name: str) -> Workflow[DrDeps]:
         name=name,
         steps=(
             Step("preflight", ride_out(gated_preflight)),
-            _phase_step(FAILOVER, pipelined=(COMMIT, REPROTECT)),
+            _phase_step(FAILOVER),  # a barrier: nothing is committed while any VM may still fail its failover
             Step("await_commit", with_state(await_commit)),
-            _phase_step(COMMIT),
+            _phase_step(COMMIT, then=REPROTECT),
             Step("maybe_reprotect", maybe_reprotect),
             _phase_step(REPROTECT),
             Step("await_healthy", await_healthy),

@@ -1,21 +1,18 @@
-"""Per-VM pipelining for VM-list runs: each VM moves to commit and reprotect as soon as its own failover is done.
+"""Per-VM pipelining after the commit barrier: each VM goes on to reprotect as soon as its own commit is done.
 
-A barrier per phase lets one slow VM hold every other back from commit and reprotect. While the failover
-step of a VM-list run is still waiting on some VMs, each of its calls also commits the VMs whose failover
-is done, and reprotects those whose commit is done, with the same two listings (one vault-wide item
-listing, one jobs listing). Boot-group order still gates the failover starts (``item_phase``); a recovery
-plan keeps ASR's plan-level jobs and is never pipelined.
+The failover stays a barrier: nothing is committed until every VM's failover is done and none failed (a
+partial failover never commits on its own; ``await_commit`` asks an operator instead). Past that barrier a
+slow commit holds no other VM back from reprotect: while the commit step of a VM-list run still waits on
+some VMs, each of its calls also reprotects the VMs whose commit is done, with the same two listings (one
+vault-wide item listing, one jobs listing). A recovery plan keeps ASR's plan-level jobs and is never
+pipelined, nor is a run with a failed VM, a cancel asked for, or reprotect off.
 
-Safety first: a VM is committed early only while no VM of the run has failed and nobody asked to cancel.
-The moment one fails, pipelining stops and the run goes on as before: it waits for the failover of the
-others, then pauses for an operator (``partial``), who sees per VM what is committed already. A VM only
-goes on to the next phase in the call *after* the one that saw its previous phase done, so that the item
-listing it is judged on shows the item after that phase.
+A VM goes on to reprotect only in the call *after* the one that saw its commit done, so that the item
+listing it is judged on shows the item after its commit.
 """
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
 from lib.domain.dr import DrRequest
@@ -29,12 +26,15 @@ from lib.workflows.vmstate import VmProgress
 
 __all__ = ["pipelines", "run_pipelined"]
 
+BARRIER = "failover"  # every VM must be past it, none failed, before anything is committed or pipelined
+
 
 def pipelines(req: DrRequest, state: RunState) -> bool:
-    """Pure: whether this call of a VM-list failover may move VMs past the failover one by one."""
-    if req.plan or not req.auto_commit or state.stop_requested:
+    """Pure: whether this call of a VM-list commit may move VMs on to reprotect one by one."""
+    if req.plan or not req.auto_reprotect or state.stop_requested:
         return False
-    return all(row.active for row in state.vms.values())
+    rows = state.vms.values()
+    return all(row.active and BARRIER in row.done for row in rows)
 
 
 def ready_for(phase: str, before: str, state: RunState) -> list[tuple[str, VmProgress]]:
@@ -43,40 +43,32 @@ def ready_for(phase: str, before: str, state: RunState) -> list[tuple[str, VmPro
 
 
 def run_pipelined(
-    ctx: StepContext, deps: DrDeps, state: RunState, req: DrRequest, phases: tuple[ActionPhase, ...]
+    ctx: StepContext, deps: DrDeps, state: RunState, req: DrRequest, *, first: ActionPhase, then: ActionPhase
 ) -> Outcome:
-    """The first phase for every VM, and each later phase for the VMs ready for it; one wait for them all."""
-    first, *later = phases
-    if not req.auto_reprotect:
-        later = later[:1]
-    chain = [first, *later]
-    # Decided before this call changes anything: a VM moves on only in the call after its previous phase.
-    ready = {p.name: ready_for(p.name, prev.name, state) for prev, p in itertools.pairwise(chain)}
-    runs = {p.name: PhaseRun(p, ctx, deps, req, state) for p in chain}
-    since = min(listing_since(r) for r in runs.values())
-    shared = SharedReads(by_vm_name(deps.asr.list_protected_items()), since)
-    outcome = item_phase(runs[first.name], list(state.pending(first.name)), shared)
-    waits: list[Wait] = [outcome] if isinstance(outcome, Wait) else []
-    details: dict[str, object] = {}
-    for phase in later:
-        todo = ready[phase.name]
-        if not todo or not all(row.active for row in state.vms.values()):
-            continue  # a VM failed in this call: nothing more moves early
-        moved = item_phase(runs[phase.name], todo, shared)
-        details[phase.name] = dict(moved.details) if isinstance(moved, (Wait, Next)) else {}
-        if isinstance(moved, Wait) and any(row.jobs.get(phase.name) for _vm, row in todo):
-            waits.append(moved)
+    """``first`` for every VM, and ``then`` for the VMs whose ``first`` is done; one wait for them all."""
+    ready = ready_for(then.name, first.name, state)  # decided before this call changes anything
+    runs = PhaseRun(first, ctx, deps, req, state), PhaseRun(then, ctx, deps, req, state)
+    shared = SharedReads(by_vm_name(deps.asr.list_protected_items()), min(listing_since(r) for r in runs))
+    outcome = item_phase(runs[0], list(state.pending(first.name)), shared)
+    moved: Outcome | None = None
+    if ready and all(row.active for row in state.vms.values()):  # a VM failed in this call: nothing moves early
+        moved = item_phase(runs[1], ready, shared)
+    details = {then.name: dict(moved.details)} if isinstance(moved, (Wait, Next)) else {}
     if isinstance(outcome, Next):
         return Next(outcome.reason, {**outcome.details, "pipelined": details} if details else outcome.details)
     assert isinstance(outcome, Wait)  # item_phase answers Next or Wait
+    waits = [outcome]
+    if isinstance(moved, Wait) and any(row.jobs.get(then.name) for _vm, row in ready):
+        waits.append(moved)
     delay = min((w.delay for w in waits), default=timedelta(seconds=req.timing.job_poll_s))
     merged = {**outcome.details, "pipelined": details} if details else outcome.details
     return Wait(delay, outcome.reason + _summary(details), merged)
 
 
-def _summary(details: dict[str, object]) -> str:
+def _summary(details: dict[str, dict[str, object]]) -> str:
     parts = []
     for phase, d in details.items():
-        if isinstance(d, dict):
-            parts.append(f"{phase}: {d.get('running', 0)} running, {len(d.get('started') or [])} started")
+        started = d.get("started")
+        count = len(started) if isinstance(started, list) else 0
+        parts.append(f"{phase}: {d.get('running', 0)} running, {count} started")
     return f"; pipelined {'; '.join(parts)}" if parts else ""
