@@ -45,5 +45,6 @@ def app_env(settings: Settings) -> dict[str, str]:
         "DR_READINESS_TABLE": settings.readiness_table,
         "READINESS_SCHEDULE": settings.readiness_schedule,
         "STATUS_CACHE_SECONDS": repr(settings.status_cache_seconds),
+        "DR_ARM_READS_PER_HOUR": repr(settings.arm_reads_per_hour),
         "REGION_NAME": settings.app_region,
     }

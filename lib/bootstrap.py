@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from lib.adapters.storage_clients import StorageClients
     from lib.adapters.storage_work_queue import StorageWorkQueue
     from lib.adapters.table_locks import TableItemLocks
+    from lib.adapters.table_read_budget import TableReadBudget
     from lib.autopilot.wiring import Wired
     from lib.reports import ReportWriter
     from lib.telemetry.otel import Telemetry
@@ -87,6 +88,18 @@ class App:
         return self.engine.start(kind, request.to_json(), key, actor=actor)
 
 
+def _read_budget(settings: Settings, clients: StorageClients) -> TableReadBudget | None:
+    """The subscription's ARM read budget; its ledger lives in the locks table (another partition)."""
+    if settings.arm_reads_per_hour <= 0:
+        return None
+    from lib.adapters.table_read_budget import TableReadBudget
+    from lib.domain.read_budget import ReadPace
+
+    pace = ReadPace(per_hour=settings.arm_reads_per_hour)
+    table = clients.table(settings.locks_table)
+    return TableReadBudget(table, settings.asr_subscription_id, pace, timer_scale=settings.timer_scale)
+
+
 def _publisher(settings: Settings) -> EventPublisher:
     if not settings.eventgrid_endpoint:
         from lib.adapters.log_publisher import LogPublisher
@@ -116,6 +129,7 @@ def build(
     delivery: DeliveryPolicy | None = None,
     telemetry: Telemetry | None = None,
 ) -> App:
+    from lib.adapters.arm_read_meter import ArmReadMeter
     from lib.adapters.asr_sdk import build_site_recovery
     from lib.adapters.blob_report_store import BlobReportStore
     from lib.adapters.engine_storage import engine_storage
@@ -145,6 +159,8 @@ def build(
     def start_run(workflow: str, payload: Mapping[str, Any], key: str, actor: str) -> str:
         return engines[0].start(workflow, payload, key, actor=actor).run_id
 
+    meter = ArmReadMeter() if site_recovery is None else None
+    budget = _read_budget(settings, clients)
     clock = clock or SystemClock()
     events = EventDelivery(
         publisher or _publisher(settings),
@@ -154,11 +170,15 @@ def build(
     )
     deps = DrDeps(
         asr=site_recovery
-        or build_site_recovery(settings, options=asr_options, cache_storage_accounts=settings.cache_storage_accounts()),
+        or build_site_recovery(
+            settings, options=asr_options, observer=meter, cache_storage_accounts=settings.cache_storage_accounts()
+        ),
         locks=locks,
         notifier=notifier or EventNotifier(events, clock),
         probe=UrllibProbe(),
         start_run=start_run,
+        budget=budget,
+        read_meter=meter.reads if meter is not None else None,
         cache_accounts=settings.cache_storage_accounts(),
     )
     engine = Engine(

@@ -75,6 +75,8 @@ class Settings:
     vm_health_table: str = "drvmhealth"
     readiness_table: str = "drreadiness"
     readiness_schedule: str = "0 */30 * * * *"  # NCRONTAB: every 30 minutes
+    # The share of ARM's ~12,000 reads/hour per subscription the app may use across all its runs (0: no limit).
+    arm_reads_per_hour: float = 2400.0
     status_cache_seconds: float = 30.0  # GET /api/status answers from this cache, so refreshing costs no ARM reads
     # The region the app itself runs in: the Functions host sets REGION_NAME (sometimes as "East US").
     app_region: str = ""
@@ -123,6 +125,7 @@ class Settings:
             readiness_table=e.get("DR_READINESS_TABLE", "drreadiness"),
             readiness_schedule=e.get("READINESS_SCHEDULE", "") or "0 */30 * * * *",
             status_cache_seconds=_seconds(e.get("STATUS_CACHE_SECONDS", "")),
+            arm_reads_per_hour=_seconds(e.get("DR_ARM_READS_PER_HOUR", ""), 2400.0),
             app_region=e.get("REGION_NAME", "").replace(" ", "").lower(),
         )
 

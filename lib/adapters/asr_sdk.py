@@ -148,7 +148,7 @@ class SdkSiteRecovery:
         return mapping.job(sdk_job)
 
     def list_jobs(self, *, since: datetime | None = None) -> list[Job]:
-        query = f"startTime eq '{since.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}'" if since is not None else None
+        query = None if since is None else f"startTime eq '{_odata_time(since)}'"
         with self._translated("list_jobs", self._vault_target):
             return [mapping.job(j) for j in self.client.replication_jobs.list(self._rg, self._vault, filter=query)]
 
@@ -285,6 +285,11 @@ def build_site_recovery(
         cache_storage_accounts=cache_storage_accounts,
         endpoint=Endpoint(connection.endpoint, connection.ca_bundle),
     )
+
+
+def _odata_time(when: datetime) -> str:
+    """UTC, ISO 8601 with a ``Z`` (ASR's ``JobQueryParameter.startTime``)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _item_target(ref: ItemRef) -> str:

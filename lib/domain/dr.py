@@ -58,10 +58,10 @@ TARGET_FIELDS = ("recoveryPlan", "vms", "groups")
 class Timing:
     """How often to poll ASR and how long reprotect may take; seconds."""
 
-    job_poll_s: float = 30.0
-    health_poll_s: float = 60.0
-    health_poll_max_s: float = 600.0
-    health_poll_backoff: float = 1.5
+    job_poll_s: float = 30.0  # longest wait between two reads of a running job (``lib.domain.polling``)
+    health_poll_s: float = 60.0  # reprotect: the wait while no replication rate is known yet
+    health_poll_max_s: float = 600.0  # reprotect: longest wait (``polling.STALL_CAP_S`` caps it lower)
+    health_poll_backoff: float = 1.5  # kept for stored runs and bodies; adaptive polling does not back off
     reprotect_warn_s: float = 2 * 3600.0
     reprotect_max_s: float = 8 * 3600.0
 

@@ -30,7 +30,8 @@ class SiteRecovery(Protocol):
 
     def list_jobs(self, *, since: datetime | None = None) -> list[Job]:
         """The vault's jobs, or only those started at or after ``since`` (``$filter`` on ``startTime``). A vault
-        keeps thousands of old jobs: hot paths pass ``since`` or read the jobs they recorded by name."""
+        keeps thousands of old jobs: hot paths pass ``since`` (one read for all of a run's running jobs instead of
+        one GET per job) or read the jobs they recorded by name."""
         ...
 
     def list_recovery_points(self, ref: ItemRef) -> list[RecoveryPoint]: ...

@@ -19,6 +19,7 @@ from lib.workflows.health import await_healthy
 from lib.workflows.parking import clear_retry
 from lib.workflows.partial import COMMIT_CHOICES, apply_choice, decide_partial, return_trip, where
 from lib.workflows.phases import ActionPhase, run_phase
+from lib.workflows.pipeline import pipelines, run_pipelined
 from lib.workflows.preflight import renew_locks
 from lib.workflows.runstate import RunState
 from lib.workflows.steps import request, ride_out, with_state
@@ -88,11 +89,18 @@ REPROTECT = ActionPhase(
 )
 
 
-def _phase_step(phase: ActionPhase) -> Step[DrDeps]:
+def _phase_step(phase: ActionPhase, then: ActionPhase | None = None) -> Step[DrDeps]:
+    """``then``: the phase a VM-list run moves each VM on to as soon as its own ``phase`` is done (``pipeline``)."""
+
     def step(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
         renew_locks(ctx, deps, state)
-        if not state.has_pending(phase.name):
+        if not any(row.active for row in state.vms.values()):
             return Next(f"{phase.name}: no VM left to handle", goto="report")
+        if not state.has_pending(phase.name):
+            return Next(f"{phase.name}: every VM is past this step already")  # pipelined earlier
+        req = request(ctx)
+        if then is not None and pipelines(req, state):
+            return run_pipelined(ctx, deps, state, req, first=phase, then=then)
         return run_phase(phase, ctx, deps, state)
 
     return Step(phase.name, ride_out(step))
@@ -151,9 +159,9 @@ def _workflow(name: str) -> Workflow[DrDeps]:
         name=name,
         steps=(
             Step("preflight", ride_out(gated_preflight)),
-            _phase_step(FAILOVER),
+            _phase_step(FAILOVER),  # a barrier: nothing is committed while any VM may still fail its failover
             Step("await_commit", with_state(await_commit)),
-            _phase_step(COMMIT),
+            _phase_step(COMMIT, then=REPROTECT),
             Step("maybe_reprotect", maybe_reprotect),
             _phase_step(REPROTECT),
             Step("await_healthy", await_healthy),

@@ -1,18 +1,20 @@
 """Await healthy: poll VM-level reprotect state until every VM is protected and healthy in the new direction.
 
 Per poll: observe (ONE vault-wide listing, whatever the number of VMs) -> decide per VM and for the run
-(pure functions) -> act (record, warn once, give up, or wait with back-off).
+(pure functions) -> act (record, warn once, give up, or wait until
+around the predicted end of replication: ``lib.domain.polling``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 
 from lib.domain.asr import ProtectedItem
 from lib.domain.dr import Timing
 from lib.domain.events import REPROTECT_OVERDUE
+from lib.domain.polling import HEALTH_DENSE_S, STALL_CAP_S, health_delay
 from lib.engine import Next, Outcome, StepContext, Wait
 from lib.ports.site_recovery import by_vm_name
 from lib.workflows.deps import DrDeps
@@ -72,10 +74,16 @@ def verdict(elapsed_s: float, timing: Timing, warned: bool) -> Verdict:
     return Verdict.WAIT
 
 
-def next_interval(current: float | None, timing: Timing) -> tuple[float, float]:
-    """Pure: (this wait, the one after it): back off from ``health_poll_s`` up to ``health_poll_max_s``."""
-    interval = current if current is not None else timing.health_poll_s
-    return interval, min(interval * timing.health_poll_backoff, timing.health_poll_max_s)
+def next_interval(left: list[tuple[str, VmProgress]], now: datetime, timing: Timing) -> float:
+    """Pure: seconds to the next listing, around the earliest predicted end of replication (``health_delay``)."""
+    samples = [(row.ir_first, row.ir_last) for _vm, row in left]
+    return health_delay(
+        now,
+        samples,
+        dense_s=HEALTH_DENSE_S,
+        cap_s=min(timing.health_poll_max_s, STALL_CAP_S),
+        unknown_s=timing.health_poll_s,
+    )
 
 
 def _record(row: VmProgress, seen: Watch, ctx: StepContext) -> None:
@@ -88,6 +96,8 @@ def _record(row: VmProgress, seen: Watch, ctx: StepContext) -> None:
         return
     row.progress = seen.progress
     row.health = seen.health
+    if seen.state == "InitialReplicationInProgress" and seen.progress is not None:
+        row.saw_progress(seen.progress, ctx.now)
 
 
 def _await_healthy(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
@@ -128,7 +138,7 @@ def _keep_watching(
         state.reprotect_warned = True
         details["warning"] = f"reprotect still running after {elapsed / 3600:.1f} h on {len(left)} VMs"
         ctx.emit(REPROTECT_OVERDUE, {"elapsedSeconds": elapsed, "vms": {vm: row.progress for vm, row in left}})
-    interval, state.health_poll_s = next_interval(state.health_poll_s, timing)
+    interval = state.health_poll_s = next_interval(left, ctx.now, timing)
     pcts = ", ".join(f"{vm} {row.progress if row.progress is not None else '?'}%" for vm, row in left[:5])
     more = f" and {len(left) - 5} more" if len(left) > 5 else ""
     return Wait(

@@ -8,7 +8,7 @@ phase's job running gets that job adopted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 
 from lib.domain.asr import Job, ProtectedItem
@@ -17,6 +17,7 @@ from lib.domain.errors import TransientSiteRecoveryError as Transient
 from lib.engine import Next, Outcome
 from lib.ports.site_recovery import by_vm_name
 from lib.workflows.action import ActionPhase, PhaseRun, job_failed_message
+from lib.workflows.pacing import job_wait_s
 from lib.workflows.parking import WAITING_FOR_REGION, held, park, parked_wait, refused, region_refusal, unpark
 from lib.workflows.steps import poll_wait
 from lib.workflows.stopping import cancel_if_offered, leave_untouched, stopping
@@ -74,6 +75,16 @@ def decide(phase: ActionPhase, item: ProtectedItem | None, row: VmProgress, gate
 
 
 @dataclass
+class SharedReads:
+    """One call's observation of ASR, shared by the phases a pipelined call handles: ONE vault-wide item
+    listing and ONE jobs listing from ``since`` (the earliest job any of them still has to read)."""
+
+    items: dict[str, ProtectedItem]
+    since: datetime
+    jobs: dict[str, Job] | None = None  # listed on first need
+
+
+@dataclass
 class Tally:
     """What this call did so far: it feeds the gate and the step's outcome."""
 
@@ -86,6 +97,12 @@ class Tally:
     suspended: list[str] = field(default_factory=list)  # VMs whose job is Suspended (waits for input in ASR)
     parked: int = 0  # VMs whose reprotect ASR refused in this call because their target region is down
     stopping: bool = False  # a cancel was asked for (``lib.workflows.stopping``)
+    listed: dict[str, Job] | None = None  # the run's jobs from ONE filtered listing per call (``_read_job``)
+    next_s: float | None = None  # the earliest next read any running job asks for (``lib.domain.polling``)
+    shared: SharedReads | None = None  # set when other phases of this call share its listings
+
+    def wants(self, delay_s: float) -> None:
+        self.next_s = delay_s if self.next_s is None else min(self.next_s, delay_s)
 
     def gate(self, parallelism: int) -> Gate:
         return Gate(self.group, self.running, parallelism, self.throttled is not None, self.stopping)
@@ -105,6 +122,38 @@ def latest_jobs(run: PhaseRun) -> dict[str, Job]:
     return latest
 
 
+# A job we started but never read has no ASR start time yet: list from a little before our own record of it,
+# so that a few seconds between our clock and ASR's cannot hide it (a job still missing is read with a GET).
+CLOCK_SLACK = timedelta(minutes=10)
+
+
+def listing_since(run: PhaseRun) -> datetime:
+    """The earliest start of this phase's jobs the run still has to read (ASR's time where a read gave it)."""
+    name, starts = run.phase.name, []
+    for _vm, row in run.state.pending(name):
+        job_name = row.jobs.get(name)
+        if job_name is None:
+            continue
+        record = run.state.jobs.get(job_name)
+        if record is not None and record.start is not None:
+            starts.append(record.start)
+        else:
+            starts.append(row.started_at.get(name, run.ctx.now) - CLOCK_SLACK)
+    return min(starts, default=run.ctx.now - CLOCK_SLACK)
+
+
+def _read_job(run: PhaseRun, job_name: str, tally: Tally) -> Job:
+    """A running job of the run, from one ``startTime``-filtered listing per call instead of a GET per job."""
+    if tally.shared is not None:
+        if tally.shared.jobs is None:
+            tally.shared.jobs = {job.name: job for job in run.deps.asr.list_jobs(since=tally.shared.since)}
+        tally.listed = tally.shared.jobs
+    if tally.listed is None:
+        tally.listed = {job.name: job for job in run.deps.asr.list_jobs(since=listing_since(run))}
+    job = tally.listed.get(job_name)
+    return job if job is not None else run.deps.asr.get_job(job_name)
+
+
 def _already_done(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None:
     # A drill VM whose test failover failed had nothing to clean up: its newest cleanup job is older.
     if not row.drill_error:
@@ -122,11 +171,16 @@ def _already_done(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None
 
 def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None:
     name = run.phase.name
-    job = run.deps.asr.get_job(row.jobs[name])
+    job = _read_job(run, row.jobs[name], tally)
     record = run.state.record_job(job, name)
     if not job.finished:
         cancel_if_offered(run, job)
         tally.running += 1
+        started = row.started_at.get(name, run.ctx.now)
+        timing = run.req.timing
+        tally.wants(
+            job_wait_s(run.state, name, run.phase.scenario, job, started=started, now=run.ctx.now, timing=timing)
+        )
         if job.state == SUSPENDED:
             tally.suspended.append(vm)
         return
@@ -199,6 +253,8 @@ def _start(run: PhaseRun, vm: str, row: VmProgress, item: ProtectedItem, tally: 
     run.state.note_started_job(job_name, name, vm)
     tally.started.append(vm)
     tally.running += 1
+    now = run.ctx.now
+    tally.wants(job_wait_s(run.state, name, run.phase.scenario, None, started=now, now=now, timing=run.req.timing))
 
 
 def _act(run: PhaseRun, tally: Tally, *, move: Move, vm: str, row: VmProgress, item: ProtectedItem | None) -> None:
@@ -219,10 +275,12 @@ def _act(run: PhaseRun, tally: Tally, *, move: Move, vm: str, row: VmProgress, i
         tally.finished[vm] = "not started (cancelled)"
 
 
-def item_phase(run: PhaseRun, todo: list[tuple[str, VmProgress]]) -> Outcome:
-    items = by_vm_name(run.deps.asr.list_protected_items())
+def item_phase(run: PhaseRun, todo: list[tuple[str, VmProgress]], shared: SharedReads | None = None) -> Outcome:
+    """``shared``: listings this call already made for another phase (``lib.workflows.pipeline``)."""
+    items = shared.items if shared is not None else by_vm_name(run.deps.asr.list_protected_items())
     # Groups run in order: a VM may start only when every VM of earlier groups finished this phase.
-    tally = Tally(group=min(row.group for _vm, row in todo) if run.phase.ordered else None, stopping=stopping(run))
+    group = min(row.group for _vm, row in todo) if run.phase.ordered else None
+    tally = Tally(group=group, stopping=stopping(run), shared=shared)
     for vm, row in todo:
         if held(run.ctx, run.state, vm):
             continue  # parked: waits for its region until the next attempt is due
@@ -231,6 +289,8 @@ def item_phase(run: PhaseRun, todo: list[tuple[str, VmProgress]]) -> Outcome:
             row.seen_at(item)
         move = decide(run.phase, item, row, tally.gate(run.req.parallelism))
         _act(run, tally, move=move, vm=vm, row=row, item=item)
+    if tally.finished:
+        tally.wants(0.0)  # a VM finished: the next boot-order group (or a freed slot) starts on the next call
     if tally.parked:
         refused(run.ctx, run.deps, run.state, run.req.timing)
     if run.state.has_pending(run.phase.name):
@@ -252,6 +312,8 @@ def _keep_going(run: PhaseRun, tally: Tally) -> Outcome:
         reason += f"; ASR job suspended (waiting for input in ASR) on {', '.join(tally.suspended)}"
     if parked is not None:
         reason += f"; {', '.join(parked.vms)} {WAITING_FOR_REGION} {parked.region}"
+    delay = tally.next_s
     if tally.throttled is not None:
         reason += f"; ASR throttled ({tally.throttled.code}), the rest start later"
-    return poll_wait(run.req, reason, _details(tally))
+        delay = None  # the throttled starts retry after the request's poll cap, not at a dense pace
+    return poll_wait(run.req, reason, _details(tally), delay)

@@ -7,11 +7,15 @@ the phase falls back to per-item handling (``item_phase``), which names each VM'
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from lib.domain.asr import Job
 from lib.engine import Next, Outcome, StepContext
 from lib.ports.site_recovery import by_vm_name
 from lib.workflows.action import ActionPhase, PhaseRun, vm_error
 from lib.workflows.deps import DrDeps
 from lib.workflows.item_phase import item_phase
+from lib.workflows.pacing import boot_groups, job_wait_s
 from lib.workflows.runstate import PlanProgress, RunState
 from lib.workflows.steps import poll_wait, request
 from lib.workflows.stopping import cancel_if_offered, stopping
@@ -57,7 +61,8 @@ def _start_plan(run: PhaseRun, plan_state: PlanProgress, todo: list[tuple[str, V
     plan_state.jobs[phase.name] = job_name
     plan_state.started_at[phase.name] = run.ctx.now
     run.state.note_started_job(job_name, phase.name, req.plan)
-    return poll_wait(req, f"{phase.name}: plan {req.plan} job {job_name} started", {"job": job_name})
+    delay = _plan_wait_s(run, None, run.ctx.now)
+    return poll_wait(req, f"{phase.name}: plan {req.plan} job {job_name} started", {"job": job_name}, delay)
 
 
 def _poll_plan(run: PhaseRun, plan_state: PlanProgress) -> Outcome:
@@ -67,7 +72,10 @@ def _poll_plan(run: PhaseRun, plan_state: PlanProgress) -> Outcome:
     record = run.state.record_job(job, phase.name)
     if not job.finished:
         cancel_if_offered(run, job)
-        return poll_wait(req, f"{phase.name}: plan job {job_name} {job.state}", {"job": job_name, "tasks": job.tasks})
+        begun = plan_state.started_at.get(phase.name, run.ctx.now)
+        delay = _plan_wait_s(run, job, begun)
+        details = {"job": job_name, "tasks": job.tasks}
+        return poll_wait(req, f"{phase.name}: plan job {job_name} {job.state}", details, delay)
     items = by_vm_name(deps.asr.list_protected_items())
     started = plan_state.started_at.get(phase.name)
     for vm, row in run.state.pending(phase.name):
@@ -82,3 +90,10 @@ def _poll_plan(run: PhaseRun, plan_state: PlanProgress) -> Outcome:
             row.mark_failed(phase.name, *vm_error(job, vm, str(req.plan)))
     plan_state.processed.append(phase.name)
     return Next(f"{phase.name}: plan job {job_name} {job.state}", {"job": record.to_json()})
+
+
+def _plan_wait_s(run: PhaseRun, job: Job | None, started: datetime) -> float:
+    """A plan job of an ordered phase runs its boot groups one after the other: expect it that much longer."""
+    stages = boot_groups(run.state) if run.phase.ordered else 1
+    state, phase, now, timing = run.state, run.phase, run.ctx.now, run.req.timing
+    return job_wait_s(state, phase.name, phase.scenario, job, started=started, now=now, timing=timing, stages=stages)

@@ -35,6 +35,10 @@ class StateLayoutError(Exception):
         self.reason = reason
 
 
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 @dataclass
 class JobRecord:
     """Evidence kept for one ASR job of the run (keyed by job name in ``RunState.jobs``)."""
@@ -208,7 +212,7 @@ class RunState:
     trigger_at: datetime | None = None  # what RTO counts from: the trigger's time, else the run's start
     transient_streak: int = 0  # ASR throttling/5xx answers in a row; lengthens the wait, reset by an answer
     reprotect_warned: bool = False  # the slow-reprotect event was published (once per run)
-    health_poll_s: float | None = None  # the next reprotect poll interval (backs off from the request's timing)
+    health_poll_s: float | None = None  # the last reprotect poll interval chosen (``lib.domain.polling``)
     choice: str = ""  # an operator's answer to a partial failover: commit, retry or rollback
     chosen_by: str = ""  # who chose it
     linked_run: str = ""  # the rollback's return-trip run (on the run that chose rollback)
@@ -216,6 +220,8 @@ class RunState:
     links: list[RunLink] = field(default_factory=list)  # runs this run started (``linked_run`` is the first)
     stop_requested: bool = False  # an operator cancelled while an ASR job ran: start nothing more, then stop
     cancelled_jobs: list[str] = field(default_factory=list)  # ASR jobs the run asked ASR to cancel (once each)
+    budget_waits: int = 0  # polls the subscription's ARM read budget pushed later than the run wanted
+    budget_wait_s: float = 0.0  # the time those polls were pushed back, in total
 
     def pending(self, phase: str) -> Iterator[tuple[str, VmProgress]]:
         """VMs still active that have not finished ``phase``, in group order then name order."""
@@ -262,6 +268,8 @@ class RunState:
             "links": [link.to_json() for link in self.links] or None,
             "stop_requested": self.stop_requested or None,
             "cancelled_jobs": list(self.cancelled_jobs) or None,
+            "budget_waits": self.budget_waits or None,
+            "budget_wait_s": round(self.budget_wait_s, 3) or None,
         }
         data.update({k: v for k, v in optional.items() if v is not None})
         return data
@@ -298,6 +306,8 @@ class RunState:
             links=[RunLink.from_json(as_mapping(link)) for link in cast(list[object], data.get("links") or [])],
             stop_requested=bool(data.get("stop_requested", False)),
             cancelled_jobs=[str(j) for j in cast(list[object], data.get("cancelled_jobs") or [])],
+            budget_waits=_count(data.get("budget_waits")),
+            budget_wait_s=opt_float(data.get("budget_wait_s")) or 0.0,
         )
 
     @classmethod

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal, cast
 
 from lib.domain.asr import ProtectedItem
+from lib.domain.polling import ProgressSample
 from lib.workflows.json_fields import Json, as_mapping, iso, opt_float, opt_str, parse_time, times_by_phase
 
 __all__ = ["ACTIVE", "FAILED", "RecoveryPointUsed", "Status", "VmError", "VmProgress"]
@@ -83,6 +84,15 @@ class VmProgress:
     item_id: str | None = None  # the item's new ARM id after switch-protection moved it
     healthy_at: datetime | None = None  # when the VM was first seen protected and healthy in the new direction
     drill_error: VmError | None = None  # a drill's test-failover failure, kept while the VM is still cleaned up
+    ir_first: ProgressSample | None = None  # reprotect: the first replication percentage seen, and when
+    ir_last: ProgressSample | None = None  # reprotect: the latest percentage, and when it was first seen
+
+    def saw_progress(self, pct: int, at: datetime) -> None:
+        """Keep the samples the reprotect poll predicts from (``lib.domain.polling.predict_end``)."""
+        if self.ir_first is None:
+            self.ir_first = self.ir_last = ProgressSample(at, pct)
+        elif self.ir_last is None or pct != self.ir_last.pct:
+            self.ir_last = ProgressSample(at, pct)
 
     @classmethod
     def new(cls, item: ProtectedItem, group: int) -> VmProgress:
@@ -147,6 +157,7 @@ class VmProgress:
             "item_id": self.item_id,
             "healthy_at": iso(self.healthy_at),
             "drill_error": self.drill_error.to_json() if self.drill_error else None,
+            "ir": _samples_json(self.ir_first, self.ir_last),
         }
         data.update({k: v for k, v in optional.items() if v is not None})
         return data
@@ -179,4 +190,23 @@ class VmProgress:
             item_id=opt_str(data.get("item_id")),
             healthy_at=parse_time(data.get("healthy_at")),
             drill_error=VmError.from_json(data.get("drill_error")),
+            ir_first=_sample(as_mapping(data.get("ir")).get("first")),
+            ir_last=_sample(as_mapping(data.get("ir")).get("last")),
         )
+
+
+def _samples_json(first: ProgressSample | None, last: ProgressSample | None) -> Json | None:
+    if first is None or last is None:
+        return None
+    return {
+        "first": {"at": first.at.isoformat(), "pct": first.pct},
+        "last": {"at": last.at.isoformat(), "pct": last.pct},
+    }
+
+
+def _sample(data: object) -> ProgressSample | None:
+    fields = as_mapping(data)
+    at, pct = parse_time(fields.get("at")), fields.get("pct")
+    if at is None or not isinstance(pct, int) or isinstance(pct, bool):
+        return None
+    return ProgressSample(at, pct)

@@ -46,8 +46,11 @@ class FakeSiteRecovery:
         self.actions: list[tuple[str, str]] = []  # (action, vm) in the order they were issued
         self.fail_next: dict[tuple[str, str], str] = {}  # (action, vm) -> error code
         self.list_calls = 0
+        self.job_lists = 0  # list_jobs calls
+        self.job_gets = 0  # get_job calls
         self.list_jobs_since: list[datetime | None] = []  # ``since`` of every list_jobs call
         self.job_polls = job_polls
+        self.slow: dict[tuple[str, str], int] = {}  # (action, vm) -> reads before its job ends (else job_polls)
         self.ir_polls = ir_polls
         self.ir_left: dict[str, int] = {}
         self._ids = itertools.count(1)
@@ -84,6 +87,7 @@ class FakeSiteRecovery:
         return self.plans[name]
 
     def get_job(self, job_name: str) -> Job:
+        self.job_gets += 1
         if job_name in self.pending:
             vm, action, left = self.pending[job_name]
             if left <= 0:
@@ -93,8 +97,16 @@ class FakeSiteRecovery:
         return self.jobs[job_name]
 
     def list_jobs(self, *, since: datetime | None = None) -> list[Job]:
+        """Every job; with ``since`` only those started at or after it, and a read of the running ones too
+        (each moves on like a ``get_job``)."""
+        self.job_lists += 1
         self.list_jobs_since.append(since)
-        return [j for j in self.jobs.values() if since is None or (j.start_time is not None and j.start_time >= since)]
+        if since is None:
+            return list(self.jobs.values())
+        for name in list(self.pending):
+            self.get_job(name)
+            self.job_gets -= 1  # counted as part of this one listing
+        return [j for j in self.jobs.values() if j.start_time is not None and j.start_time >= since]
 
     def list_recovery_points(self, ref: ItemRef) -> list[RecoveryPoint]:
         base = f"{ref.name}/recoveryPoints"
@@ -119,7 +131,7 @@ class FakeSiteRecovery:
         self.jobs[name] = Job(
             name, f"/jobs/{name}", scenario, "InProgress", "InProgress", vm, "ProtectionEntity", T0, None
         )
-        self.pending[name] = (vm, action, self.job_polls)
+        self.pending[name] = (vm, action, self.slow.get((action, vm), self.job_polls))
         self._set(vm, current_scenario=scenario, current_job_name=name, allowed_operations=frozenset())
         return name
 

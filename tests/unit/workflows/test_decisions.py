@@ -111,11 +111,20 @@ def test_reprotect_verdict_warns_once_then_gives_up(elapsed: float, warned: bool
     assert verdict(elapsed, Timing(), warned) is expected  # warn at 2 h, give up at 8 h
 
 
-def test_poll_interval_backs_off_to_its_cap() -> None:
-    timing = Timing(health_poll_s=60, health_poll_backoff=1.5, health_poll_max_s=100)
-    assert next_interval(None, timing) == (60, 90)
-    assert next_interval(90, timing) == (90, 100)
-    assert next_interval(100, timing) == (100, 100)
+def test_poll_interval_follows_the_earliest_predicted_end_of_replication() -> None:
+    timing = Timing(health_poll_s=60, health_poll_max_s=600)  # the 600 s cap is lowered to STALL_CAP_S
+    fast, slow, fresh = (_row() for _ in range(3))
+    for row, pct_at_10_min in ((fast, 40), (slow, 10)):
+        row.saw_progress(0, T0)
+        row.saw_progress(pct_at_10_min, T0 + timedelta(minutes=10))
+    now = T0 + timedelta(minutes=10)
+    # fast: 4 %/min, 100 % at T0+25 min; its window opens 2.5 min before: capped at 5 min from now
+    assert next_interval([("slow", slow), ("fast", fast)], now, timing) == 300
+    # near the end: dense
+    assert next_interval([("fast", fast)], T0 + timedelta(minutes=24), timing) == 15
+    # no rate yet for one VM: it is read every health_poll_s
+    fresh.saw_progress(5, now)
+    assert next_interval([("fast", fast), ("fresh", fresh)], now, timing) == 60
 
 
 # --- drill validation ------------------------------------------------------------------------------------------

@@ -141,7 +141,7 @@ def test_reprotect_too_slow_warns_then_fails_with_reason() -> None:
     assert len(warned) == 1
 
 
-def test_health_polls_back_off_and_use_one_listing_per_poll() -> None:
+def test_polls_read_every_running_job_with_one_listing_and_the_vault_with_one_listing_per_poll() -> None:
     asr = FakeSiteRecovery([f"vm-{i}" for i in range(30)], ir_polls=4)
     deps = make_deps(asr)
     body = parse_request(
@@ -155,11 +155,19 @@ def test_health_polls_back_off_and_use_one_listing_per_poll() -> None:
     result = run(FAILOVER_WORKFLOW, deps, body)
     polls = [o for s, o in result.history if s == "await_healthy"]
     delays = [o.delay for o in polls if isinstance(o, Wait)]
-    # Initial replication takes 4 listings in the fake: 4 waits, backing off by 1.5 from 1 s.
-    assert delays == [timedelta(seconds=s) for s in (1, 1.5, 2.25, 3.375)]
+    # Initial replication takes 4 listings in the fake: 4 waits of healthPollSeconds (no rate yet, then the
+    # predicted end is near: the dense pace, never slower than healthPollSeconds).
+    assert delays == [timedelta(seconds=1)] * 4
     # Exactly one vault-wide listing per call of a step that observes ASR, whatever the number of VMs.
     observing = {"preflight", "failover", "commit", "reprotect", "await_healthy"}
     assert asr.list_calls == sum(1 for step, _o in result.history if step in observing)
+    # The 30 running jobs of a phase are read with one startTime-filtered listing per call, never a GET each.
+    job_polls = [
+        o
+        for s, o in result.history
+        if s in {"failover", "commit", "reprotect"} and isinstance(o, Wait) and o.reason.endswith(" 0 started")
+    ]
+    assert asr.job_gets == 0 and asr.job_lists == len(job_polls) + 3  # + each phase's closing call
 
 
 def test_auto_commit_off_pauses_before_commit() -> None:

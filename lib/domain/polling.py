@@ -1,0 +1,147 @@
+"""When to read ASR again: pure decisions from what the last read saw, what ASR usually takes, and the clock.
+
+A fixed poll interval is a bad trade both ways: it reads ASR while nothing can have changed, and it notices a
+change up to a whole interval late. Both kinds of wait here aim at the moment the thing is *expected* to
+change and read densely only around it:
+
+* a running **job**: expected to end ``typical`` seconds after it started (the scenario's usual duration, or
+  what the run's already finished jobs of the same phase took); a job whose every task is over is about to
+  close. Before the expected end the run sleeps up to it (never longer than ``cap_s``, so a job that fails
+  early is still seen within ``cap_s``); around it every ``dense_s``; after it, a little longer each time;
+* **reprotect** (initial replication): the end is predicted from the rate at which
+  ``monitoringPercentageCompletion`` grew; without a rate yet the run reads every ``unknown_s``. The cap holds
+  here too, so a stalled replication is seen within ``cap_s`` instead of after a blind back-off.
+
+Every figure is in seconds on the app's clock; callers give ``now`` and the start times on that clock.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+__all__ = [
+    "DEFAULT_TYPICAL_S",
+    "FINISHED_TASK_STATES",
+    "HEALTH_DENSE_S",
+    "JOB_DENSE_S",
+    "STALL_CAP_S",
+    "TYPICAL_JOB_S",
+    "JobWatch",
+    "ProgressSample",
+    "around",
+    "health_delay",
+    "job_delay",
+    "predict_end",
+    "typical_job_s",
+]
+
+# What an A2A job usually takes (seconds), by ASR scenarioName: the app's own prior, refined by the run's
+# finished jobs. From Azure's published figures (a failover takes minutes; switch-protection's job ends when
+# initial replication starts, long before the item is protected again).
+TYPICAL_JOB_S = {
+    "UnplannedFailover": 180.0,
+    "CommitFailover": 60.0,
+    "SwitchReplicationGroupProtection": 540.0,
+    "TestFailover": 210.0,
+    "TestFailoverCleanup": 120.0,
+}
+DEFAULT_TYPICAL_S = 180.0
+JOB_DENSE_S = 4.0  # a job near its expected end is read this often (or at the run's cap, if shorter)
+HEALTH_DENSE_S = 15.0  # replication near its predicted end: read this often (or at the run's pace, if shorter)
+STALL_CAP_S = 300.0  # replication is read at least this often, so a stall shows within 5 minutes
+FINISHED_TASK_STATES = frozenset({"Succeeded", "Skipped", "Failed", "Cancelled", "CompletedWithInformation"})
+WINDOW_SHARE = 0.25  # read densely from this share of the expected duration before the expected end
+OVERRUN_SLOWDOWN = 4.0  # after the window, wait a quarter of the overrun (ASR is slow today: read less)
+
+
+def around(now: datetime, expected: datetime, *, spread_s: float, dense_s: float, cap_s: float) -> float:
+    """Seconds until the next read of something expected to change at ``expected`` (give or take ``spread_s``).
+
+    Before the window: sleep to its start (at most ``cap_s``). Inside it: ``dense_s``. After it: a quarter
+    of the overrun, between ``dense_s`` and ``cap_s``.
+    """
+    dense = min(dense_s, cap_s)
+    until = (expected - now).total_seconds()
+    if until > spread_s:
+        return _clamp(until - spread_s, dense, cap_s)
+    overrun = -until - spread_s
+    if overrun <= 0:
+        return dense
+    return _clamp(overrun / OVERRUN_SLOWDOWN, dense, cap_s)
+
+
+@dataclass(frozen=True)
+class JobWatch:
+    """What the next read of one running job depends on."""
+
+    scenario: str  # ASR scenarioName (UnplannedFailover, CommitFailover, ...)
+    started: datetime  # when the run started or adopted it (the app's clock)
+    tasks: tuple[tuple[str, str], ...] = ()  # (friendly name, state) as the last read saw them; () unknown
+
+
+def typical_job_s(scenario: str, finished_s: Iterable[float] = ()) -> float:
+    """The run's own figure when it has one (median of its finished jobs of this scenario), else the prior."""
+    seen = [s for s in finished_s if s > 0]
+    if seen:
+        return float(statistics.median(seen))
+    return TYPICAL_JOB_S.get(scenario, DEFAULT_TYPICAL_S)
+
+
+def job_delay(job: JobWatch, now: datetime, typical_s: float, *, dense_s: float, cap_s: float) -> float:
+    """Seconds until the next read of a running job."""
+    if job.tasks and all(state in FINISHED_TASK_STATES for _name, state in job.tasks):
+        return min(dense_s, cap_s)  # every task is over: ASR closes the job any moment
+    if any(state == "Failed" for _name, state in job.tasks):
+        return min(dense_s, cap_s)  # a failed task ends the job: say so soon
+    expected = job.started + timedelta(seconds=typical_s)
+    spread = max(2 * dense_s, WINDOW_SHARE * typical_s)
+    return around(now, expected, spread_s=spread, dense_s=dense_s, cap_s=cap_s)
+
+
+@dataclass(frozen=True)
+class ProgressSample:
+    """An initial-replication percentage and when the run first saw it (the app's clock)."""
+
+    at: datetime
+    pct: int
+
+
+def predict_end(first: ProgressSample, last: ProgressSample) -> datetime | None:
+    """When replication reaches 100 % at the rate seen from ``first`` to ``last``; None without a rate."""
+    span = (last.at - first.at).total_seconds()
+    if last.pct <= first.pct or span <= 0:
+        return None
+    rate = (last.pct - first.pct) / span
+    return last.at + timedelta(seconds=(100 - min(last.pct, 100)) / rate)
+
+
+def health_delay(
+    now: datetime,
+    samples: Sequence[tuple[ProgressSample | None, ProgressSample | None]],
+    *,
+    dense_s: float,
+    cap_s: float,
+    unknown_s: float,
+) -> float:
+    """Seconds until the next vault-wide listing, for VMs still replicating: (first, last) sample per VM.
+
+    The earliest VM decides (one listing serves them all). A VM without a rate yet is read every
+    ``unknown_s``; with one, around its predicted end (spread: a tenth of its predicted duration).
+    """
+    best = cap_s
+    dense_s = min(dense_s, unknown_s)  # near the end, never slower than while the rate was unknown
+    for first, last in samples:
+        end = predict_end(first, last) if first is not None and last is not None else None
+        if end is None or first is None:
+            best = min(best, unknown_s)
+            continue
+        spread = max(2 * dense_s, 0.1 * (end - first.at).total_seconds())
+        best = min(best, around(now, end, spread_s=spread, dense_s=dense_s, cap_s=cap_s))
+    return best
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(value, high))
