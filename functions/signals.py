@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 import azure.functions as func
 
 from functions import http_common
 from functions.http_common import call
-from lib.autopilot.messages import Payload, encode
-from lib.autopilot.wiring import load_policy
+from lib.autopilot.messages import Payload, delivered_event, encode
+from lib.policy_source import load_policy
 from lib.settings import Settings
 
 log = logging.getLogger("autopilot.functions.signals")
@@ -47,24 +46,10 @@ def http_policy(req: func.HttpRequest) -> func.HttpResponse:
     return call("getPolicy", req)
 
 
-def event_body(event: Any) -> dict[str, Any]:
-    """The event as it was delivered (either schema), rebuilt from the worker's object for the classifier."""
-    if hasattr(event, "specversion"):
-        return {"specversion": event.specversion, "id": event.id, "source": event.source, "type": event.type,
-                "subject": event.subject, "time": _iso(event.time), "data": event.get_json()}  # fmt: skip
-    return {"id": event.id, "topic": event.topic, "subject": event.subject, "eventType": event.event_type,
-            "eventTime": _iso(event.event_time), "dataVersion": event.data_version,
-            "data": event.get_json()}  # fmt: skip
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
 @bp.event_grid_trigger(arg_name="event")
 def eventgrid_signals(event: func.EventGridEvent) -> None:
     try:
-        body = event_body(event)
+        body = delivered_event(event)
         http_common.current_app().autopilot().queue.send(encode(Payload("eventgrid", body, datetime.now(UTC))))
     except Exception as exc:
         log.error("Event Grid event %s skipped: %s", getattr(event, "id", "?"), exc)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from lib.bootstrap import App
-from lib.guard import Policy, PolicyErrors, policy_from_env
+from lib.guard import Policy, PolicyErrors
+from lib.policy_source import load_policy as policy_from_settings
 from lib.ports.compute import ComputeUsages
 from lib.readiness.service import ReadinessDeps, ReadinessReport, run_readiness
 from lib.status import StatusService
@@ -29,7 +29,7 @@ class Monitoring:
 
 def load_policy(app: App) -> Policy | PolicyErrors:
     """The policy the app runs with (the same settings the autopilot reads)."""
-    return policy_from_env(app.settings.policy_env(), lambda path: Path(path).read_text(encoding="utf-8"))
+    return policy_from_settings(app.settings, quiet=True)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ __all__ = [
     "Payload",
     "SignalMessage",
     "decode",
+    "delivered_event",
     "encode",
 ]
 
@@ -110,3 +111,18 @@ def decode(text: str | bytes) -> Message:
     if kind == "evaluate":
         return Evaluate(_region(data.get("region")), str(data.get("why") or "timer"))
     raise BadMessage("kind", f"{kind!r} is not payload, signal or evaluate")
+
+
+def delivered_event(event: Any) -> dict[str, Any]:
+    """The event as it was delivered (either schema), rebuilt from the Functions worker's ``EventGridEvent`` or
+    ``CloudEvent`` (duck-typed: no ``azure.functions`` import here) for the classifier."""
+    if hasattr(event, "specversion"):
+        return {"specversion": event.specversion, "id": event.id, "source": event.source, "type": event.type,
+                "subject": event.subject, "time": _iso(event.time), "data": event.get_json()}  # fmt: skip
+    return {"id": event.id, "topic": event.topic, "subject": event.subject, "eventType": event.event_type,
+            "eventTime": _iso(event.event_time), "dataVersion": event.data_version,
+            "data": event.get_json()}  # fmt: skip
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

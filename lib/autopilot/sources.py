@@ -4,18 +4,17 @@ imported here, when the app first builds them); ``ensure_storage`` creates the t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lib.autopilot.probing import ProbeRunner
 from lib.autopilot.resources import ResourceRegions
 from lib.autopilot.vault_index import VaultIndex
 from lib.autopilot.vm_share import VmShare
-from lib.guard.parse import PolicyErrors, policy_from_env
+from lib.guard.parse import PolicyErrors
 from lib.guard.policy import Policy
+from lib.policy_source import load_policy as policy_from_settings
 from lib.ports.clock import Clock
 from lib.ports.probe import HttpProbe
 from lib.ports.resource_locations import ResourceLocations
@@ -33,7 +32,7 @@ PROBE_TIMEOUT_S = 5.0  # a health endpoint that takes longer than this is down f
 
 def load_policy(env: Mapping[str, str] | None = None) -> Policy | PolicyErrors:
     """The policy from ``DR_POLICY`` / ``DR_POLICY_FILE`` (the process environment by default)."""
-    return policy_from_env(os.environ if env is None else env, lambda path: Path(path).read_text(encoding="utf-8"))
+    return policy_from_settings(Settings.from_env(env), quiet=True)
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lib.adapters.storage_work_queue import StorageWorkQueue
@@ -16,8 +15,7 @@ from lib.autopilot.facts import RunFacts
 from lib.autopilot.runs import start_failover
 from lib.autopilot.service import Autopilot, Resolver
 from lib.autopilot.sources import Sources, build_sources
-from lib.guard import Policy, PolicyErrors, policy_from_env
-from lib.settings import Settings
+from lib.policy_source import load_policy
 from lib.workflows.parking import wake_parked
 
 if TYPE_CHECKING:
@@ -26,19 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["Wired", "build_autopilot", "load_policy"]
 
 log = logging.getLogger("autopilot.policy")
-
-
-def _read(path: str) -> str:
-    return Path(path).read_text(encoding="utf-8")
-
-
-def load_policy(settings: Settings) -> Policy | PolicyErrors:
-    """The policy the app runs with; a bad one is logged with every bad field and acts on nothing."""
-    policy = policy_from_env(settings.policy_env(), _read)
-    if isinstance(policy, PolicyErrors):
-        log.error("the DR policy (%s) is invalid, nothing acts automatically: %s", policy.origin,
-                  "; ".join(policy.lines))  # fmt: skip
-    return policy
 
 
 @dataclass

@@ -5,11 +5,9 @@ decision with its reason through ``DrillLog``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lib.domain.errors import AutopilotError
@@ -17,12 +15,14 @@ from lib.drills.abandoned import WAITING, Ownership, choose_cleanups
 from lib.drills.freshness import plan_vms_of, target_vms, vm_histories
 from lib.drills.runs import RunFacts, read_run_facts
 from lib.guard.drills import DrillAction, DrillFacts, due_drills
-from lib.guard.parse import PolicyErrors, policy_from_env
+from lib.guard.parse import PolicyErrors
 from lib.guard.policy import Policy
+from lib.policy_source import load_policy as policy_from_settings
 from lib.ports.clock import Clock
 from lib.ports.drill_log import DrillLog, IncidentView
 from lib.ports.run_store import RunStore
 from lib.ports.site_recovery import SiteRecovery
+from lib.settings import Settings
 
 if TYPE_CHECKING:
     from lib.bootstrap import App
@@ -51,7 +51,7 @@ class TickReport:
 
 def load_policy(env: Mapping[str, str] | None = None) -> Policy | PolicyErrors:
     """The policy of ``DR_POLICY`` / ``DR_POLICY_FILE`` (the app settings)."""
-    return policy_from_env(os.environ if env is None else env, lambda path: Path(path).read_text(encoding="utf-8"))
+    return policy_from_settings(Settings.from_env(env), quiet=True)
 
 
 @dataclass(frozen=True)
