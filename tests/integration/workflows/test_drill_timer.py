@@ -260,7 +260,10 @@ def test_a_worker_dying_mid_drill_still_cleans_up(dr_stack: Any) -> None:
         run = stack.finish(run_id)  # the app restarted: its queue trigger takes the run up again
 
         assert run.status is RunStatus.SUCCEEDED, run.error
-        assert stack.vm("web-1")["testFailoverState"] == "None"
+        vm = stack.vm("web-1")
+        # The cleanup ran: the test VM is gone. The state may still read MarkedForDeletion for a few emulated
+        # minutes after it, as ASR shows it, so both values mean "cleaned up".
+        assert vm["testVmRunning"] is False and vm["testFailoverState"] in ("None", "MarkedForDeletion")
         assert stack.posts("testFailover") == 1 and stack.posts("testFailoverCleanup") == 1
 
 
