@@ -4,8 +4,8 @@ it says who holds the lease and until when, waits for the holder to hand it back
 from __future__ import annotations
 
 import json
-import threading
-import time
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +14,7 @@ from emulator.launcher import EmulatorInfo
 from lib.bootstrap import build
 from lib.ports.run_store import Lease
 from lib.settings import Settings
-from tests.integration.cli.test_drctl import drctl
+from tests.integration.cli.test_drctl import ROOT, drctl
 from tests.integration.cli.test_drctl_control import _posts, _run_state
 
 pytestmark = pytest.mark.integration
@@ -40,19 +40,20 @@ def test_continue_waits_for_a_live_lease_then_drives_the_run(env: dict[str, str]
     assert HOLDER in refused.stderr and until.isoformat()[:19] in refused.stderr
     assert _posts(emulator, "unplannedFailover") == 0
 
-    handed_back: list[datetime] = []
-
-    def hand_back() -> None:  # the holder finishes its step a little later and hands the lease back
-        time.sleep(3)
-        handed_back.append(datetime.now(UTC))
-        engine.release_lease(run_id, worker=HOLDER)
-
-    holder = threading.Thread(target=hand_back)
-    holder.start()
-    try:
-        waited = drctl(env, "continue", run_id, "--wait", "--timeout", "120")
-    finally:
-        holder.join()
+    # The holder hands the lease back only once the waiting command has said who holds it, so the test does not
+    # depend on how fast the command starts on a loaded machine.
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "drctl", "continue", run_id, "--wait", "--timeout", "120"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert waiting.stderr is not None
+    said = [waiting.stderr.readline()]
+    while said[-1] and "holds its lease" not in said[-1]:
+        said.append(waiting.stderr.readline())
+    handed_back = [datetime.now(UTC)]
+    engine.release_lease(run_id, worker=HOLDER)
+    out, rest = waiting.communicate(timeout=300)
+    waited = subprocess.CompletedProcess(waiting.args, waiting.returncode, out, "".join(said) + rest)
     assert waited.returncode == 0, waited.stdout + waited.stderr
     assert f"worker {HOLDER} holds its lease until {until.isoformat()}" in waited.stderr
     assert waited.stderr.count(f"worker {HOLDER} holds") == 1  # said once, not at every poll

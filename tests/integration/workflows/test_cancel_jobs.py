@@ -18,7 +18,9 @@ pytestmark = pytest.mark.integration
 
 def _as_before(stack: Any, vm: str) -> bool:
     s = stack.vm(vm)
-    untouched = (s["testVmRunning"], s["testFailoverState"], s["activeLocation"]) == (False, "None", "Primary")
+    # MarkedForDeletion lingers a few emulated minutes after a cleanup (as in ASR): it still means no test VM.
+    cleaned = s["testFailoverState"] in ("None", "MarkedForDeletion")
+    untouched = cleaned and (s["testVmRunning"], s["activeLocation"]) == (False, "Primary")
     return untouched and _protected_in(stack, vm, "eastus") and s["originalDirection"]
 
 
