@@ -227,8 +227,8 @@ def test_quorum_over_event_grid_dwell_cap_and_cooldown(autopilot_stack: Any) -> 
         latest = api.wait_decisions("australiaeast", lambda d: len(d) >= 3)[0]
         assert latest["outcome"] == "suppressed" and "cooldown" in " ".join(latest["reasons"])
 
-        time.sleep(7)  # past France Central's dwell (10 min x 0.01 = 6 s): its timer decided again
-        france = api.decisions("francecentral")
+        # Past France Central's dwell (10 min x 0.01 = 6 s) its timer decides again: wait for that decision.
+        france = api.wait_decisions("francecentral", lambda d: len(d) >= 3, deadline_s=60)
         assert "started" not in outcomes(france) and outcomes(france)[-1] == "recovered"
         assert len(outcomes(france)) >= 3  # waiting-dwell, recovered, and the timer's recovered
         assert api.vm("web-2")["primaryRegion"] == "eastus" and api.vm("web-4")["primaryRegion"] == "eastus"

@@ -41,6 +41,8 @@ def test_cancel_during_a_test_failover_cancels_the_job_and_the_drill_ends_cancel
         )
         assert not job.finished and "Cancel" in job.allowed_actions  # ASR offers it on a running test failover
         _requested(stack, run_id)
+        _step_until(stack, run_id, lambda run: bool(run.state.get("cancelled_jobs")))  # the cancel is sent
+        stack.emu.set_time_scale(3000)  # the cleanup and a second drill need not run at 5x
         run = stack.finish(run_id)
         assert run.status is RunStatus.CANCELLED, (run.status, run.reason)
         assert "1 test failover jobs cancelled" in run.reason and "validation skipped" in run.reason
