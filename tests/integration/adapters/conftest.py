@@ -19,6 +19,7 @@ from lib.ports.site_recovery import SiteRecovery
 
 # Small backoff keeps retried tests quick; Retry-After from the emulator still governs 429s.
 FAST_RETRIES = ClientOptions(retry_total=4, retry_status=3, retry_backoff_factor=0.02, retry_backoff_max=0.2)
+TIME_SCALE = 600.0  # the harness's emulated clock runs this much faster than real time
 
 
 @dataclass
@@ -59,7 +60,7 @@ def topology(vms: list[str], plans: list[dict[str, Any]] | None = None, **extra:
 
 @contextmanager
 def harness(
-    topo: dict[str, Any], *, time_scale: float = 600.0, options: ClientOptions = FAST_RETRIES
+    topo: dict[str, Any], *, time_scale: float = TIME_SCALE, options: ClientOptions = FAST_RETRIES
 ) -> Iterator[Harness]:
     """The emulator on a free port and the production adapter pointed at it (as ``build_site_recovery`` does)."""
     with ExitStack() as stack:

@@ -7,7 +7,7 @@ import pytest
 from lib.adapters.asr_mapping import id_segment
 from lib.domain.asr import Operation, ProtectedItem
 from lib.domain.errors import ResourceNotFound
-from tests.integration.adapters.conftest import Harness, harness, topology
+from tests.integration.adapters.conftest import TIME_SCALE, Harness, harness, topology
 
 pytestmark = pytest.mark.integration
 
@@ -18,15 +18,20 @@ TEST_VNET = (
 
 
 def _until_protected(h: Harness, item: ProtectedItem) -> tuple[ProtectedItem, list[int]]:
-    """Advance the emulated clock through initial replication, recording the progress seen on each read."""
+    """Advance the emulated clock through initial replication, recording the progress seen on each read. The
+    clock nearly stands still in between (1x), so a loaded machine cannot skip past the steps."""
     seen: list[int] = []
-    for _ in range(60):
-        if item.protection_state != "InitialReplicationInProgress":
-            return item, seen
-        if item.monitoring_percentage is not None:  # null until ASR's first refresh
-            seen.append(item.monitoring_percentage)
-        h.emu.advance(120)
-        item = h.asr.get_protected_item(item.ref)
+    h.emu.set_time_scale(1)
+    try:
+        for _ in range(60):
+            if item.protection_state != "InitialReplicationInProgress":
+                return item, seen
+            if item.monitoring_percentage is not None:  # null until ASR's first refresh
+                seen.append(item.monitoring_percentage)
+            h.emu.advance(120)
+            item = h.asr.get_protected_item(item.ref)
+    finally:
+        h.emu.set_time_scale(TIME_SCALE)
     raise AssertionError(f"{item.vm_name} never left initial replication: {seen}")
 
 

@@ -106,9 +106,10 @@ def test_kill_9_at_five_points_then_continue_finishes_with_one_action_per_vm_per
     outputs.append(_kill(proc))
     emulator.set_time_scale(5)  # the reprotect jobs outlive the lease too: adopted, never started again
 
-    # (5) both reprotects sent and the run waits for health (reverse replication takes minutes emulated)
+    # (5) both reprotects sent and the run waits for health (reverse replication takes minutes emulated). At 60x
+    # the wait for health lasts seconds, long enough to see it on a loaded machine before the watcher ends it.
     proc = _continue(env, run_id)
-    emulator.set_time_scale(300)
+    emulator.set_time_scale(60)
     _until(proc, lambda: _run_state(env, run_id)["step"] == "await_healthy", "waiting for health")
     outputs.append(_kill(proc))
     assert _posts(emulator, "switchprotection") == 2

@@ -53,7 +53,10 @@ def test_duplicate_messages_are_dropped_and_never_double_an_effect(make_harness:
     report = h.driver(workers=4, batch=4).drain(deadline_s=60)
 
     assert report.idle and report.errors == 0
-    assert report.dropped == 12  # each duplicate recognised once; one message per run carried it to the end
+    assert report.steps == 6 * 5  # every step of every run once: no duplicate executed anything
+    # Each duplicate is recognised and dropped; one message per run carried it to the end. On a loaded machine a
+    # carrier's hold can lapse mid-chain and the queue hands it out again: that copy is postponed or dropped too.
+    assert report.dropped >= 12
     assert h.effects.max_overlap == 1
     for run_id in runs:
         assert h.engine.get(run_id).run.status is RunStatus.SUCCEEDED

@@ -11,6 +11,7 @@ from lib.domain.asr import Job
 from lib.domain.runs import RunStatus
 from lib.engine import CrashPoint, InjectedCrash
 from tests.integration.workflows.conftest import topology
+from tests.integration.workflows.test_cancel_phases import _step_until
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +34,13 @@ def _expected_rto_s(stack: Any, state: dict[str, Any], vm: str) -> float:
     return max(0.0, ours) + (job.end_time - job.start_time).total_seconds()
 
 
+def _db_progress(stack: Any, run_id: str) -> list[int]:
+    """db's reprotect progress as the health polls recorded it in the run's history."""
+    history = stack.app.engine.get(run_id).history
+    progress = [h.details["progress"] for h in history if h.step == "await_healthy" and "progress" in h.details]
+    return [p["db"]["pct"] for p in progress if isinstance(p.get("db"), dict) and p["db"]["pct"] is not None]
+
+
 def _t(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
@@ -43,6 +51,10 @@ def test_plan_failover_to_healthy_then_failback_to_healthy(dr_stack: Any) -> Non
         lag = {i.vm_name: i.rpo_seconds for i in stack.app.deps.asr.list_protected_items()}
         assert set(lag) == {"db", "web-1", "web-2"} and None not in lag.values()
         run_id = stack.start("failover", {"plan": "app"})
+        _step_until(stack, run_id, lambda run: run.step == "reprotect")
+        stack.emu.set_time_scale(300)  # reverse replication lasts seconds, not a fraction: the polls see it rise
+        _step_until(stack, run_id, lambda run: len(_db_progress(stack, run_id)) >= 2)
+        stack.emu.set_time_scale(3000)
         run = stack.finish(run_id)
         assert run.status is RunStatus.SUCCEEDED, run.error
         for vm in ("db", "web-1", "web-2"):
@@ -63,10 +75,7 @@ def test_plan_failover_to_healthy_then_failback_to_healthy(dr_stack: Any) -> Non
             "reprotect",
             "await_healthy",
         ]
-        progress = [
-            h.details["progress"] for h in view.history if h.step == "await_healthy" and "progress" in h.details
-        ]
-        pcts = [p["db"]["pct"] for p in progress if isinstance(p.get("db"), dict) and p["db"]["pct"] is not None]
+        pcts = _db_progress(stack, run_id)
         assert pcts and pcts == sorted(pcts)  # reprotect progress recorded at each poll, rising
         evidence = view.run.state["evidence"]
         # A plan fails over at LatestProcessed: the RPO is each VM's replication lag at preflight (estimated).

@@ -10,6 +10,7 @@ import pytest
 from lib.domain.runs import RunStatus
 from lib.engine import CrashPoint, InjectedCrash
 from tests.integration.workflows.conftest import topology
+from tests.integration.workflows.test_cancel_phases import _step_until
 
 pytestmark = pytest.mark.integration
 
@@ -24,8 +25,10 @@ def _job_list_requests(stack: Any) -> int:
 def test_a_suspended_job_is_waited_for_and_said_so(dr_stack: Any) -> None:
     with dr_stack(topology(["web-1"])) as stack:
         stack.emu.add_fault({"kind": "jobSuspended", "vm": "web-1", "operation": "UnplannedFailover", "count": 1})
-        stack.emu.set_time_scale(300)  # slow enough that the run sees the job while it runs
+        stack.emu.set_time_scale(5)  # the job runs for many polls, however slow the machine is
         run_id = stack.start("failover", {"vms": ["web-1"], "auto_commit": True, "auto_reprotect": False})
+        _step_until(stack, run_id, lambda run: "suspended (waiting for input in ASR)" in run.reason)
+        stack.emu.set_time_scale(3000)  # seen while it runs: the rest need not be slow
         run = stack.finish(run_id)
         assert run.status is RunStatus.SUCCEEDED, run.error
         reasons = [h.reason for h in stack.app.engine.get(run_id).history if h.step == "failover"]
