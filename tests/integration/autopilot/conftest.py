@@ -27,10 +27,22 @@ pytestmark = pytest.mark.integration
 TIMER_SCALE = 0.01  # policy minutes and workflow waits shrink a hundredfold (a 10 min dwell lasts 6 s)
 
 
+SENDER_RETRIES = 3  # how often the tests' action group sends an alert again after a 503
+
+
 @dataclass
 class AutopilotApi(HttpApi):
     def alert(self, body: Any) -> Reply:
-        return self.call("POST", "alerts", body)
+        """POST /api/alerts as an action group sends it: a 503 (storage did not take the signal within the
+        webhook's second, as happens on a loaded machine) is sent again after its Retry-After, a few times."""
+        reply = self.call("POST", "alerts", body)
+        for _ in range(SENDER_RETRIES):
+            if reply.status != 503:
+                break
+            retry_after = {k.lower(): v for k, v in reply.headers.items()}.get("retry-after", "1")
+            time.sleep(float(retry_after))
+            reply = self.call("POST", "alerts", body)
+        return reply
 
     def eventgrid(self, body: Any, headers: dict[str, str] | None = None, method: str = "POST") -> Reply:
         path = f"/runtime/webhooks/eventgrid?functionName=eventgrid_signals&code={self.host.eventgrid_key}"
