@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -28,3 +32,22 @@ def storage_connection_string(azurite: Azurite) -> str:
 def unique_name() -> str:
     """A table/queue-safe name unique to this test (letters and digits, starts with a letter)."""
     return "t" + uuid.uuid4().hex[:20]
+
+
+def computed_once(tmp_path_factory: pytest.TempPathFactory, name: str, compute: Callable[[], dict[str, Any]]) -> Any:
+    """``compute()`` once per test session, shared by the xdist workers through a file in the session's temporary
+    folder (the first worker computes under a lock, the others read its JSON). For a costly module fixture whose
+    tests xdist spreads over workers (the demo, checkov): without this each worker would redo it. A failed
+    ``compute()`` leaves nothing behind, so every worker that needs it fails on its own."""
+    if "PYTEST_XDIST_WORKER" not in os.environ or sys.platform == "win32":
+        return compute()  # one process (or no flock): nothing to share
+    import fcntl
+
+    path = tmp_path_factory.getbasetemp().parent / f"{name}.json"  # the session's folder, shared by its workers
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return json.loads(path.read_text())
+        data = compute()
+        path.write_text(json.dumps(data))
+        return data

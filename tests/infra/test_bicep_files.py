@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from lib.signals.regions import REGION_DISPLAY_NAMES
+from tests.conftest import computed_once
 from tests.infra import bicep
 
 ROOT = bicep.ROOT
@@ -60,7 +61,13 @@ def test_region_display_names_match_the_apps_table() -> None:
 
 
 @pytest.fixture(scope="module")
-def checkov_report() -> dict[str, Any]:
+def checkov_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One checkov run per test session, whichever workers its tests land on."""
+    report: dict[str, Any] = computed_once(tmp_path_factory, "checkov-report", _checkov)
+    return report
+
+
+def _checkov() -> dict[str, Any]:
     if not CHECKOV.exists():
         pytest.fail(f"checkov is not installed at {CHECKOV}: run `make setup` (it builds .venv-tools)", pytrace=False)
     result = subprocess.run(

@@ -14,12 +14,19 @@ from typing import Any
 import pytest
 
 from demo import topology
+from tests.conftest import computed_once
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
 def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One demo per test session, whichever workers its tests land on."""
+    data: dict[str, Any] = computed_once(tmp_path_factory, "demo-summary", lambda: _play(tmp_path_factory))
+    return data
+
+
+def _play(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("demo") / "summary.json"
     env = {**os.environ, "DEMO_SUMMARY": str(out), "COLUMNS": "160"}
     done = subprocess.run(
