@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    # Short polls: a test suite starts and stops hundreds of emulators, and each stop waits for both loops.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     ready = {
         "endpoint": server.endpoint,
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(json.dumps(ready) + "\n")
     sys.stdout.flush()
     try:
-        while not stop.wait(0.5):
+        while not stop.wait(0.05):
             pass
     finally:
         server.shutdown()
