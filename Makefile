@@ -47,9 +47,10 @@ typecheck: $(STAMP_PY)
 	$(PY) -m mypy
 
 ## The README's test command: lint, type check, the whole suite (unit + integration on real Azurite and the ASR emulator)
-## on four workers, with branch coverage of lib/ and functions/ held at the floor in pyproject.toml.
+## on four workers, with branch coverage of lib/ and functions/ held at the floor in pyproject.toml. Work stealing:
+## a worker that runs out of tests takes over half of a busy worker's queue (no worker ends minutes after the rest).
 test: setup browser lint typecheck
-	$(PY) -m pytest -n 4 --cov --cov-report=term:skip-covered
+	$(PY) -m pytest -n 4 --dist worksteal --cov --cov-report=term:skip-covered
 
 ## The unit tier alone (no Azurite, no emulator): seconds, for the edit-test loop.
 unit: $(STAMP_PY)
