@@ -15,6 +15,7 @@ from lib.adapters.engine_storage import EngineStorage, engine_storage
 from lib.adapters.request_counter import RequestCounter
 from lib.adapters.storage_clients import StorageClients
 from lib.engine import CrashHook, Driver, Engine, EngineConfig, InjectedCrash, RetryPolicy, Workflow
+from lib.ports.clock import Clock
 from tests.integration.engine.flows import Effects, registry
 
 pytestmark = pytest.mark.integration
@@ -54,6 +55,7 @@ def make_harness(storage_connection_string: str, unique_name: str) -> MakeHarnes
         timer_scale: float = 0.01,
         config: EngineConfig = TEST_CONFIG,
         crash_hook: CrashHook | None = None,
+        clock: Clock | None = None,
     ) -> Harness:
         nonlocal made
         made += 1
@@ -73,7 +75,7 @@ def make_harness(storage_connection_string: str, unique_name: str) -> MakeHarnes
             store=storage.store,
             queue=storage.queue,
             poison_queue=storage.poison,
-            clock=SystemClock(),
+            clock=clock or SystemClock(),
             timer_scale=timer_scale,
             config=config,
             crash_hook=crash_hook,

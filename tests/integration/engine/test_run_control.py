@@ -4,9 +4,11 @@ takes over a dead worker's under the run's ETag; Ctrl-C gives the lease back so 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from lib.adapters.clocks import ManualClock
 from lib.domain.runs import RunEvent, RunRecord, RunStatus
 from lib.engine import (
     CrashHook,
@@ -73,7 +75,8 @@ def crash_once_before(step: str) -> tuple[list[bool], CrashHook]:
 
 def test_continue_refuses_a_live_lease_then_takes_over_the_dead_workers_lease(make_harness: MakeHarness) -> None:
     fired, hook = crash_once_before("act1")
-    h = make_harness(crash_hook=hook)
+    clock = ManualClock(datetime.now(UTC))  # the lease lapses when the test says, not when a loaded machine does
+    h = make_harness(crash_hook=hook, clock=clock)
     run_id = h.engine.start("chain", {}).run_id
     (msg,) = h.storage.queue.receive(1, 30)
     dead = h.engine.executor("w-dead")
@@ -89,7 +92,7 @@ def test_continue_refuses_a_live_lease_then_takes_over_the_dead_workers_lease(ma
     stalled = h.storage.store.load(run_id)
     assert stalled is not None
 
-    time.sleep((view.lease.expires_at - h.engine.clock.now()).total_seconds() + 0.1)
+    clock.advance(view.lease.expires_at - clock.now() + timedelta(milliseconds=100))
     assert h.engine.get(run_id).lease.expired  # type: ignore[union-attr]
     continued = h.engine.continue_run(run_id, by="ops")
     assert continued.lease_owner == "" and continued.version == stalled.run.version + 1
