@@ -22,8 +22,11 @@ def test_cancel_during_a_drill_cancels_its_test_failover_job_and_ends_cancelled(
     emulator.set_time_scale(2)  # the test failover job runs for minutes: the cancel lands while it runs
     started = drctl(env, "drill", "--vms", "web-1", "--test-network", NETWORK, "--json")
     run_id = json.loads(started.stdout)["run_id"]
-    stepped = drctl(env, "continue", run_id, "--wait", "--timeout", "3")  # preflight, then the job starts
-    assert "gave up waiting" in stepped.stderr, stepped.stdout + stepped.stderr
+    for _ in range(10):  # preflight, then the job starts: a few seconds of driving, more on a loaded machine
+        stepped = drctl(env, "continue", run_id, "--wait", "--timeout", "3")
+        assert "gave up waiting" in stepped.stderr, stepped.stdout + stepped.stderr
+        if _posts(emulator, "testFailover"):
+            break
     assert _posts(emulator, "testFailover") == 1 and emulator.vm_state("web-1")["currentJob"] is not None
     requested = drctl(env, "cancel", run_id)
     assert requested.returncode == 0, requested.stdout + requested.stderr
@@ -32,7 +35,9 @@ def test_cancel_during_a_drill_cancels_its_test_failover_job_and_ends_cancelled(
     assert done.returncode == 1 and _run_state(env, run_id)["status"] == "cancelled", done.stdout + done.stderr
     assert _posts(emulator, "cancel") == 1 and _posts(emulator, "testFailoverCleanup") == 0
     s = emulator.vm_state("web-1")
-    assert (s["testVmRunning"], s["testFailoverState"], s["protectionState"]) == (False, "None", "Protected")
+    assert (s["testVmRunning"], s["protectionState"]) == (False, "Protected")
+    # MarkedForDeletion lingers a few emulated minutes after a cancelled test failover (as in ASR): no test VM.
+    assert s["testFailoverState"] in ("None", "MarkedForDeletion")
     shown = drctl(env, "show", run_id)
     assert "ASR jobs cancelled:" in shown.stdout and "cancel-request" in shown.stdout
 

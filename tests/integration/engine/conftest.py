@@ -14,6 +14,7 @@ from lib.adapters.clocks import SystemClock
 from lib.adapters.engine_storage import EngineStorage, engine_storage
 from lib.adapters.request_counter import RequestCounter
 from lib.adapters.storage_clients import StorageClients
+from lib.domain.runs import RunStatus
 from lib.engine import CrashHook, Driver, Engine, EngineConfig, InjectedCrash, RetryPolicy, Workflow
 from lib.ports.clock import Clock
 from tests.integration.engine.flows import Effects, registry
@@ -84,6 +85,15 @@ def make_harness(storage_connection_string: str, unique_name: str) -> MakeHarnes
         return Harness(engine, storage, effects, counter)
 
     return make
+
+
+def drain_until_waiting(h: Harness, run_id: str, deadline_s: float = 30.0) -> None:
+    """Drive the queue in half-second drains until ``run_id`` waits on its timer: one drain is not always enough
+    on a loaded machine."""
+    deadline = time.monotonic() + deadline_s
+    while (run := h.engine.get(run_id).run).status is not RunStatus.WAITING:
+        assert time.monotonic() < deadline and run.active, (run.status, run.step, run.reason)
+        h.driver().drain(deadline_s=0.5, until_idle=False)
 
 
 def host_drain(

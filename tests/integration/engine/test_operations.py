@@ -10,7 +10,7 @@ import pytest
 from lib.domain.errors import ValidationError
 from lib.domain.runs import IllegalTransition, RunEvent, RunStatus
 from lib.engine import Done, Next, Outcome, RunNotFound, Step, StepContext, Workflow
-from tests.integration.engine.conftest import MakeHarness
+from tests.integration.engine.conftest import MakeHarness, drain_until_waiting
 from tests.integration.engine.flows import Effects, flaky, registry
 
 pytestmark = pytest.mark.integration
@@ -51,7 +51,7 @@ def test_a_pause_with_a_timeout_runs_the_paused_step_again_when_it_expires(make_
 def test_cancel_stops_a_waiting_run_and_its_timer_message_dies(make_harness: MakeHarness) -> None:
     h = make_harness()
     run_id = h.engine.start("slow-timer", {}).run_id
-    h.driver().drain(deadline_s=0.5, until_idle=False)
+    drain_until_waiting(h, run_id)
     assert h.engine.get(run_id).run.status is RunStatus.WAITING
 
     cancelled = h.engine.cancel(run_id, by="bob", reason="false alarm")
@@ -140,7 +140,7 @@ def test_runs_are_listed_newest_first_filtered_by_status_and_paged(make_harness:
 def test_a_waiting_run_is_listed_with_its_exact_status(make_harness: MakeHarness) -> None:
     h = make_harness()
     run_id = h.engine.start("slow-timer", {}).run_id
-    h.driver().drain(deadline_s=0.5, until_idle=False)
+    drain_until_waiting(h, run_id)
     assert [(s.run_id, s.status) for s in h.engine.list_runs().items] == [(run_id, RunStatus.WAITING)]
     assert [s.run_id for s in h.engine.list_runs("waiting").items] == [run_id]
     assert h.engine.list_runs("running").items == []

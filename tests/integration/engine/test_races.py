@@ -10,7 +10,7 @@ import pytest
 from lib.domain.runs import RunStatus
 from lib.engine import CrashPoint, InjectedCrash, ProcessReport
 from lib.ports.work_queue import WorkItem
-from tests.integration.engine.conftest import MakeHarness
+from tests.integration.engine.conftest import MakeHarness, drain_until_waiting
 
 pytestmark = pytest.mark.integration
 
@@ -104,6 +104,6 @@ def test_lost_work_items_are_found_and_re_enqueued_by_the_janitor(make_harness: 
 def test_the_janitor_leaves_healthy_runs_alone(make_harness: MakeHarness) -> None:
     h = make_harness()
     run_id = h.engine.start("slow-timer", {}).run_id  # waits 3 s (scaled) with its message in the queue
-    h.driver().drain(deadline_s=0.5, until_idle=False)
+    drain_until_waiting(h, run_id)
     assert h.engine.get(run_id).run.status is RunStatus.WAITING
     assert h.engine.sweep().requeued == []
