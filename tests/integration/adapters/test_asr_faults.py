@@ -147,7 +147,9 @@ def test_arm_token_bucket_throttling_is_absorbed_by_retries() -> None:
     many = [f"vm{i:02d}" for i in range(12)]
     options = ClientOptions(retry_total=8, retry_status=8, retry_backoff_factor=0.02, retry_backoff_max=0.2)
     with harness(topology(many, pageSize=2), options=options) as h:
-        h.emu.add_fault({"kind": "throttle", "reads": {"capacity": 3, "refillPerSecond": 4}})
+        # One token a second: the six page reads outrun it unless each takes a second (at 4 a second, as before,
+        # a loaded machine's slower reads let the bucket refill and nothing was throttled).
+        h.emu.add_fault({"kind": "throttle", "reads": {"capacity": 2, "refillPerSecond": 1}})
         items = h.asr.list_protected_items()
         assert sorted(i.vm_name for i in items) == many
         statuses = h.statuses("GET", "/replicationProtectedItems")
