@@ -10,8 +10,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from devhost.azurite import Azurite, AzuriteError, running_azurite
+
+# Property tests assert properties, not speed: Hypothesis' per-example deadline (200 ms) and its too-slow health
+# check are wall-clock timers, and on a loaded machine under coverage an example took 300-700 ms and failed the
+# suite. Performance is measured in bench/, so both are off for every property test (loaded before any test module).
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")
