@@ -50,6 +50,23 @@ def test_a_job_whose_tasks_are_all_over_is_read_at_the_dense_pace_even_early() -
     assert job_delay(done, at(1), 60, dense_s=4, cap_s=30) == 4
     assert job_delay(failed, at(1), 60, dense_s=4, cap_s=30) == 4
     assert job_delay(running, at(1), 60, dense_s=4, cap_s=30) == 30  # window opens at 45 s: 44 s away, cap 30
+    assert job_delay(running, at(1), typical_job_s("CommitFailover"), dense_s=4, cap_s=30) == 4
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "stages", "expected"),
+    [
+        (0, 1, 4),  # a commit takes seconds (8 s recorded): read densely from its start, not after a 30 s cap
+        (8, 1, 4),
+        (20, 1, 4),  # 4 s past its 8 s window: still the dense pace
+        (0, 2, 8),  # a plan's commit over two boot groups (16 s): sleep to its window (8 s), then dense
+        (8, 2, 4),
+    ],
+)
+def test_a_commit_is_read_within_seconds_of_its_end(elapsed: float, stages: int, expected: float) -> None:
+    job = JobWatch("CommitFailover", T0, (("Prerequisite check", "Succeeded"), ("Commit", "InProgress")))
+    typical = typical_job_s("CommitFailover") * stages
+    assert job_delay(job, at(elapsed), typical, dense_s=4, cap_s=30) == expected
 
 
 def test_the_run_learns_the_typical_duration_from_its_finished_jobs() -> None:
