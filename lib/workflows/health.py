@@ -2,7 +2,7 @@
 
 Per poll: observe (ONE vault-wide listing, whatever the number of VMs) -> decide per VM and for the run
 (pure functions) -> act (record, warn once, give up, or wait until
-around the predicted end of replication: ``lib.domain.polling``).
+the window where replication can end: ``lib.domain.polling``).
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def verdict(elapsed_s: float, timing: Timing, warned: bool) -> Verdict:
 
 
 def next_interval(left: list[tuple[str, VmProgress]], now: datetime, timing: Timing) -> float:
-    """Pure: seconds to the next listing, around the earliest predicted end of replication (``health_delay``)."""
+    """Pure: seconds to the next listing, dense inside the earliest window where a VM's replication can end
+    (``health_delay``)."""
     samples = [(row.ir_first, row.ir_last) for _vm, row in left]
     return health_delay(
         now,
@@ -96,8 +97,8 @@ def _record(row: VmProgress, seen: Watch, ctx: StepContext) -> None:
         return
     row.progress = seen.progress
     row.health = seen.health
-    if seen.state == "InitialReplicationInProgress" and seen.progress is not None:
-        row.saw_progress(seen.progress, ctx.now)
+    if seen.state == "InitialReplicationInProgress":
+        row.saw_progress(seen.progress, ctx.now)  # a null percentage still bounds when the first one appears
 
 
 def _await_healthy(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:

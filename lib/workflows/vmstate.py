@@ -86,13 +86,18 @@ class VmProgress:
     drill_error: VmError | None = None  # a drill's test-failover failure, kept while the VM is still cleaned up
     ir_first: ProgressSample | None = None  # reprotect: the first replication percentage seen, and when
     ir_last: ProgressSample | None = None  # reprotect: the latest percentage, and when it was first seen
+    ir_read_at: datetime | None = None  # reprotect: the last read of the item while it replicated
 
-    def saw_progress(self, pct: int, at: datetime) -> None:
-        """Keep the samples the reprotect poll predicts from (``lib.domain.polling.predict_end``)."""
+    def saw_progress(self, pct: int | None, at: datetime) -> None:
+        """Keep the samples the reprotect poll predicts from (``lib.domain.polling.end_window``); ``pct`` None:
+        ASR has no percentage yet (the read still bounds when the first one appears)."""
+        before, self.ir_read_at = self.ir_read_at, at
+        if pct is None:
+            return
         if self.ir_first is None:
-            self.ir_first = self.ir_last = ProgressSample(at, pct)
+            self.ir_first = self.ir_last = ProgressSample(at, pct, before)
         elif self.ir_last is None or pct != self.ir_last.pct:
-            self.ir_last = ProgressSample(at, pct)
+            self.ir_last = ProgressSample(at, pct, before)
 
     @classmethod
     def new(cls, item: ProtectedItem, group: int) -> VmProgress:
@@ -157,7 +162,7 @@ class VmProgress:
             "item_id": self.item_id,
             "healthy_at": iso(self.healthy_at),
             "drill_error": self.drill_error.to_json() if self.drill_error else None,
-            "ir": _samples_json(self.ir_first, self.ir_last),
+            "ir": _samples_json(self.ir_first, self.ir_last, self.ir_read_at),
         }
         data.update({k: v for k, v in optional.items() if v is not None})
         return data
@@ -192,16 +197,22 @@ class VmProgress:
             drill_error=VmError.from_json(data.get("drill_error")),
             ir_first=_sample(as_mapping(data.get("ir")).get("first")),
             ir_last=_sample(as_mapping(data.get("ir")).get("last")),
+            ir_read_at=parse_time(as_mapping(data.get("ir")).get("read")),
         )
 
 
-def _samples_json(first: ProgressSample | None, last: ProgressSample | None) -> Json | None:
-    if first is None or last is None:
-        return None
-    return {
-        "first": {"at": first.at.isoformat(), "pct": first.pct},
-        "last": {"at": last.at.isoformat(), "pct": last.pct},
-    }
+def _samples_json(first: ProgressSample | None, last: ProgressSample | None, read: datetime | None) -> Json | None:
+    data: Json = {"first": _sample_json(first), "last": _sample_json(last)} if first and last else {}
+    if read is not None:
+        data["read"] = read.isoformat()
+    return data or None
+
+
+def _sample_json(sample: ProgressSample) -> Json:
+    data: Json = {"at": sample.at.isoformat(), "pct": sample.pct}
+    if sample.after is not None:
+        data["after"] = sample.after.isoformat()
+    return data
 
 
 def _sample(data: object) -> ProgressSample | None:
@@ -209,4 +220,4 @@ def _sample(data: object) -> ProgressSample | None:
     at, pct = parse_time(fields.get("at")), fields.get("pct")
     if at is None or not isinstance(pct, int) or isinstance(pct, bool):
         return None
-    return ProgressSample(at, pct)
+    return ProgressSample(at, pct, parse_time(fields.get("after")))
