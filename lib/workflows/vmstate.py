@@ -90,8 +90,10 @@ class VmProgress:
 
     def saw_progress(self, pct: int | None, at: datetime) -> None:
         """Keep the samples the reprotect poll predicts from (``lib.domain.polling.end_window``); ``pct`` None:
-        ASR has no percentage yet (the read still bounds when the first one appears)."""
-        before, self.ir_read_at = self.ir_read_at, at
+        ASR has no percentage yet (the read still bounds when the first one appears). Before the first read,
+        the reading cannot be older than the reprotect we started (or adopted)."""
+        before = self.ir_read_at or self.started_at.get("reprotect")
+        self.ir_read_at = at
         if pct is None:
             return
         if self.ir_first is None:

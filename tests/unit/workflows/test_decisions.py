@@ -9,6 +9,7 @@ import pytest
 
 from lib.domain.asr import Job, JobError, ProtectedItem
 from lib.domain.dr import Timing
+from lib.domain.polling import ProgressSample
 from lib.workflows.drill import check_test_vm
 from lib.workflows.evidence import vm_evidence
 from lib.workflows.failover import COMMIT, FAILOVER, REPROTECT
@@ -134,6 +135,14 @@ def test_each_reading_remembers_the_read_before_it() -> None:
     )
     assert row.ir_read_at == T0 + timedelta(seconds=1200)
     assert VmProgress.from_json(row.to_json()) == row  # stored with the run
+
+
+def test_a_reading_on_the_first_read_is_bounded_by_the_reprotect_start() -> None:
+    row = _row()
+    row.started_at["reprotect"] = T0
+    _replicating(row, [(600, 32)])  # ASR already shows a percentage when the run first looks
+    assert row.ir_first is not None and row.ir_first.after == T0
+    assert _replicating(_row(), [(600, 32)]).ir_first == ProgressSample(T0 + timedelta(seconds=600), 32)
 
 
 def test_poll_interval_follows_the_earliest_window_of_replication_end() -> None:
