@@ -87,7 +87,7 @@ def next_interval(left: list[tuple[str, VmProgress]], now: datetime, timing: Tim
     )
 
 
-def _record(row: VmProgress, seen: Watch, ctx: StepContext) -> None:
+def _record(row: VmProgress, seen: Watch, ctx: StepContext, before: datetime | None) -> None:
     if seen.missing:
         return
     if seen.healthy:
@@ -97,8 +97,8 @@ def _record(row: VmProgress, seen: Watch, ctx: StepContext) -> None:
         return
     row.progress = seen.progress
     row.health = seen.health
-    if seen.state == "InitialReplicationInProgress":
-        row.saw_progress(seen.progress, ctx.now)  # a null percentage still bounds when the first one appears
+    if seen.state == "InitialReplicationInProgress" and seen.progress is not None:
+        row.saw_progress(seen.progress, ctx.now, before)
 
 
 def _await_healthy(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
@@ -107,10 +107,11 @@ def _await_healthy(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
     if not waiting:
         return Next("no VM left to watch")
     items = by_vm_name(deps.asr.list_protected_items())
+    before, state.health_read_at = state.health_read_at, ctx.now  # every watched VM is read by each listing
     progress: Json = {}
     for vm, row in waiting:
         seen = watch(items.get(vm.lower()), row)
-        _record(row, seen, ctx)
+        _record(row, seen, ctx, before)
         progress[vm] = seen.to_json()
     left = [(vm, row) for vm, row in waiting if PHASE not in row.done]
     if not left:

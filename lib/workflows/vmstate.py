@@ -7,9 +7,10 @@ state was typed), so old runs load unchanged and readers of the stored JSON (drc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, cast
 
 from lib.domain.asr import ProtectedItem
@@ -86,20 +87,16 @@ class VmProgress:
     drill_error: VmError | None = None  # a drill's test-failover failure, kept while the VM is still cleaned up
     ir_first: ProgressSample | None = None  # reprotect: the first replication percentage seen, and when
     ir_last: ProgressSample | None = None  # reprotect: the latest percentage, and when it was first seen
-    ir_read_at: datetime | None = None  # reprotect: the last read of the item while it replicated
 
-    def saw_progress(self, pct: int | None, at: datetime) -> None:
-        """Keep the samples the reprotect poll predicts from (``lib.domain.polling.end_window``); ``pct`` None:
-        ASR has no percentage yet (the read still bounds when the first one appears). Before the first read,
-        the reading cannot be older than the reprotect we started (or adopted)."""
-        before = self.ir_read_at or self.started_at.get("reprotect")
-        self.ir_read_at = at
-        if pct is None:
-            return
+    def saw_progress(self, pct: int, at: datetime, before: datetime | None) -> None:
+        """Keep the samples the reprotect poll predicts from (``lib.domain.polling.end_window``). ``before``: the
+        run's previous read of the item (its reading then was older); the reprotect we started bounds it too."""
+        bounds = [t for t in (before, self.started_at.get("reprotect")) if t is not None and t < at]
+        after = max(bounds, default=None)
         if self.ir_first is None:
-            self.ir_first = self.ir_last = ProgressSample(at, pct, before)
+            self.ir_first = self.ir_last = ProgressSample(at, pct, after)
         elif self.ir_last is None or pct != self.ir_last.pct:
-            self.ir_last = ProgressSample(at, pct, before)
+            self.ir_last = ProgressSample(at, pct, after)
 
     @classmethod
     def new(cls, item: ProtectedItem, group: int) -> VmProgress:
@@ -164,7 +161,7 @@ class VmProgress:
             "item_id": self.item_id,
             "healthy_at": iso(self.healthy_at),
             "drill_error": self.drill_error.to_json() if self.drill_error else None,
-            "ir": _samples_json(self.ir_first, self.ir_last, self.ir_read_at),
+            "ir": _samples_json(self.ir_first, self.ir_last),
         }
         data.update({k: v for k, v in optional.items() if v is not None})
         return data
@@ -199,27 +196,25 @@ class VmProgress:
             drill_error=VmError.from_json(data.get("drill_error")),
             ir_first=_sample(as_mapping(data.get("ir")).get("first")),
             ir_last=_sample(as_mapping(data.get("ir")).get("last")),
-            ir_read_at=parse_time(as_mapping(data.get("ir")).get("read")),
         )
 
 
-def _samples_json(first: ProgressSample | None, last: ProgressSample | None, read: datetime | None) -> Json | None:
-    data: Json = {"first": _sample_json(first), "last": _sample_json(last)} if first and last else {}
-    if read is not None:
-        data["read"] = read.isoformat()
-    return data or None
+def _samples_json(first: ProgressSample | None, last: ProgressSample | None) -> Json | None:
+    if first is None or last is None:
+        return None
+    return {"first": _sample_json(first), "last": _sample_json(last)}
 
 
 def _sample_json(sample: ProgressSample) -> Json:
     data: Json = {"at": sample.at.isoformat(), "pct": sample.pct}
-    if sample.after is not None:
-        data["after"] = sample.after.isoformat()
+    if sample.after is not None:  # as seconds before ``at``, rounded up (earlier: still a bound); small per VM
+        data["gap"] = math.ceil((sample.at - sample.after).total_seconds() * 10) / 10
     return data
 
 
 def _sample(data: object) -> ProgressSample | None:
     fields = as_mapping(data)
-    at, pct = parse_time(fields.get("at")), fields.get("pct")
+    at, pct, gap = parse_time(fields.get("at")), fields.get("pct"), opt_float(fields.get("gap"))
     if at is None or not isinstance(pct, int) or isinstance(pct, bool):
         return None
-    return ProgressSample(at, pct, parse_time(fields.get("after")))
+    return ProgressSample(at, pct, at - timedelta(seconds=gap) if gap is not None else None)

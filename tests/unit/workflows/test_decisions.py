@@ -113,8 +113,13 @@ def test_reprotect_verdict_warns_once_then_gives_up(elapsed: float, warned: bool
 
 
 def _replicating(row: VmProgress, readings: list[tuple[float, int | None]]) -> VmProgress:
+    """The run's listings at ``seconds`` (None: ASR shows no percentage yet)."""
+    before = None
     for seconds, pct in readings:
-        row.saw_progress(pct, T0 + timedelta(seconds=seconds))
+        now = T0 + timedelta(seconds=seconds)
+        if pct is not None:
+            row.saw_progress(pct, now, before)
+        before = now
     return row
 
 
@@ -133,7 +138,6 @@ def test_each_reading_remembers_the_read_before_it() -> None:
         T0 + timedelta(seconds=1200),
         T0 + timedelta(seconds=900),
     )
-    assert row.ir_read_at == T0 + timedelta(seconds=1200)
     assert VmProgress.from_json(row.to_json()) == row  # stored with the run
 
 
@@ -143,6 +147,10 @@ def test_a_reading_on_the_first_read_is_bounded_by_the_reprotect_start() -> None
     _replicating(row, [(600, 32)])  # ASR already shows a percentage when the run first looks
     assert row.ir_first is not None and row.ir_first.after == T0
     assert _replicating(_row(), [(600, 32)]).ir_first == ProgressSample(T0 + timedelta(seconds=600), 32)
+    # the later of the two bounds counts
+    assert _replicating(row, [(660, None), (720, 40)]).ir_last == ProgressSample(
+        T0 + timedelta(seconds=720), 40, T0 + timedelta(seconds=660)
+    )
 
 
 def test_poll_interval_follows_the_earliest_window_of_replication_end() -> None:
