@@ -129,6 +129,7 @@ class ProgressSample:
 
     @property
     def since(self) -> datetime:
+        """The earliest moment the reading can have changed."""
         return self.after if self.after is not None and self.after < self.at else self.at
 
 
