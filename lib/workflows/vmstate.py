@@ -7,9 +7,10 @@ state was typed), so old runs load unchanged and readers of the stored JSON (drc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, cast
 
 from lib.domain.asr import ProtectedItem
@@ -87,12 +88,15 @@ class VmProgress:
     ir_first: ProgressSample | None = None  # reprotect: the first replication percentage seen, and when
     ir_last: ProgressSample | None = None  # reprotect: the latest percentage, and when it was first seen
 
-    def saw_progress(self, pct: int, at: datetime) -> None:
-        """Keep the samples the reprotect poll predicts from (``lib.domain.polling.predict_end``)."""
+    def saw_progress(self, pct: int, at: datetime, before: datetime | None) -> None:
+        """Keep the samples the reprotect poll predicts from (``lib.domain.polling.end_window``). ``before``: the
+        run's previous read of the item (its reading then was older); the reprotect we started bounds it too."""
+        bounds = [t for t in (before, self.started_at.get("reprotect")) if t is not None and t < at]
+        after = max(bounds, default=None)
         if self.ir_first is None:
-            self.ir_first = self.ir_last = ProgressSample(at, pct)
+            self.ir_first = self.ir_last = ProgressSample(at, pct, after)
         elif self.ir_last is None or pct != self.ir_last.pct:
-            self.ir_last = ProgressSample(at, pct)
+            self.ir_last = ProgressSample(at, pct, after)
 
     @classmethod
     def new(cls, item: ProtectedItem, group: int) -> VmProgress:
@@ -198,15 +202,19 @@ class VmProgress:
 def _samples_json(first: ProgressSample | None, last: ProgressSample | None) -> Json | None:
     if first is None or last is None:
         return None
-    return {
-        "first": {"at": first.at.isoformat(), "pct": first.pct},
-        "last": {"at": last.at.isoformat(), "pct": last.pct},
-    }
+    return {"first": _sample_json(first), "last": _sample_json(last)}
+
+
+def _sample_json(sample: ProgressSample) -> Json:
+    data: Json = {"at": sample.at.isoformat(), "pct": sample.pct}
+    if sample.after is not None:  # as seconds before ``at``, rounded up (earlier: still a bound); small per VM
+        data["gap"] = math.ceil((sample.at - sample.after).total_seconds() * 10) / 10
+    return data
 
 
 def _sample(data: object) -> ProgressSample | None:
     fields = as_mapping(data)
-    at, pct = parse_time(fields.get("at")), fields.get("pct")
+    at, pct, gap = parse_time(fields.get("at")), fields.get("pct"), opt_float(fields.get("gap"))
     if at is None or not isinstance(pct, int) or isinstance(pct, bool):
         return None
-    return ProgressSample(at, pct)
+    return ProgressSample(at, pct, at - timedelta(seconds=gap) if gap is not None else None)

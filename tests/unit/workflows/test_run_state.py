@@ -14,7 +14,7 @@ from lib.engine import Done
 from lib.workflows.drill import DRILL_WORKFLOW
 from lib.workflows.failover import FAILOVER_WORKFLOW
 from lib.workflows.runstate import LAYOUT, RunState, StateLayoutError
-from lib.workflows.vmstate import ACTIVE, FAILED
+from lib.workflows.vmstate import ACTIVE, FAILED, VmProgress
 from tests.unit.workflows.fake_asr import T0, FakeSiteRecovery
 from tests.unit.workflows.harness import make_deps, run
 
@@ -107,3 +107,16 @@ def test_broken_layout1_fails_naming_the_layout() -> None:
 
 def test_empty_state_is_a_new_run() -> None:
     assert RunState.load({}) == RunState()
+
+
+def test_reprotect_readings_and_the_last_listing_survive_a_save() -> None:
+    state = RunState(health_read_at=T0)
+    row = state.vms["web-1"] = VmProgress("rpi-web-1", "fb", "cb", 0)
+    row.saw_progress(40, T0, T0 - timedelta(seconds=60.04))
+    loaded = RunState.from_json(state.to_json())
+    assert loaded.health_read_at == T0
+    sample = loaded.vms["web-1"].ir_last
+    # kept as seconds before the reading (a few bytes per VM), rounded so that it still bounds the change
+    stored: Any = state.to_json()
+    assert stored["vms"]["web-1"]["ir"]["last"] == {"at": T0.isoformat(), "pct": 40, "gap": 60.1}
+    assert sample is not None and sample.after == T0 - timedelta(seconds=60.1)
