@@ -146,12 +146,14 @@ def _drive(bed: _Bed, workflow: str, runs: int, workers: int) -> dict[str, Any]:
 HOST_MODES = ("one_step_per_message", "reuse_message", "lease_in_checkpoint", "both")
 
 
-def _hosted(connection_string: str, runs: int, mode: str = "lease_in_checkpoint") -> dict[str, Any]:
+def _hosted(
+    connection_string: str, runs: int, mode: str = "lease_in_checkpoint", workflow: str = "dr-like"
+) -> dict[str, Any]:
     """The Functions host's way: batch of 16; the host deletes each message after the function returns."""
     chain = mode in ("lease_in_checkpoint", "both")
     bed = _Bed(connection_string, config=None if chain else EngineConfig(max_chain=1))
     reuse = mode in ("reuse_message", "both")
-    bed.start("dr-like", runs)
+    bed.start(workflow, runs)
     bed.counter.reset()
     queue, transitions, started = bed.storage.queue, 0, time.perf_counter()
     while True:
@@ -170,8 +172,8 @@ def _hosted(connection_string: str, runs: int, mode: str = "lease_in_checkpoint"
             with contextlib.suppress(MessageLost):
                 queue.delete(msg)
     wall = time.perf_counter() - started
-    if transitions != runs * TRANSITIONS["dr-like"]:
-        raise RuntimeError(f"hosted ({mode}): {transitions} transitions")
+    if transitions != runs * TRANSITIONS[workflow]:
+        raise RuntimeError(f"hosted ({mode}, {workflow}): {transitions} transitions")
     return {
         "transitions_per_s": round(transitions / wall, 1),
         "tx_per_transition": round(bed.counter.total() / transitions, 3),
@@ -306,6 +308,7 @@ def main() -> dict[str, Any]:
         nexts = _drive(_Bed(conn), "next-only", RUNS, 1)
         hosted_modes = {mode: _hosted(conn, HOSTED_RUNS, mode) for mode in HOST_MODES}
         hosted = hosted_modes["lease_in_checkpoint"]
+        hosted_polls = _hosted(conn, HOSTED_RUNS, workflow="poll-only")
         profile = _profile(_Bed(conn))
         split = _split(_Bed(conn))
         two_procs = _drive_processes(conn, RUNS, processes=2, workers=4)
@@ -325,6 +328,7 @@ def main() -> dict[str, Any]:
         "functions_host_tx_per_transition": hosted["tx_per_transition"],
         "functions_host_breakdown": hosted["by_kind"],
         "functions_host_transitions_per_s": hosted["transitions_per_s"],
+        "functions_host_poll_only_tx_per_transition": hosted_polls["tx_per_transition"],
         "functions_host_options_tx_per_transition": {m: r["tx_per_transition"] for m, r in hosted_modes.items()},
         "functions_host_options_breakdown": {m: r["by_kind"] for m, r in hosted_modes.items()},
         "start_tx_per_run": round(one["start_tx_per_run"], 3),

@@ -11,7 +11,8 @@ Two ways to hold a message:
 On both, a ``Next`` step is executed right away under a lease granted by the checkpoint itself (no lease
 write of its own), up to ``EngineConfig.max_chain`` steps per delivery. On the host that is what keeps a
 transition at or under three storage transactions on average; reusing the host's message would not have
-helped, because the host deletes it after we return whatever we did to it (figures: docs/engine-cost.md).
+helped, because the host deletes it after we return whatever we did to it (figures: README, "Storage
+transactions per step transition").
 """
 
 from __future__ import annotations
