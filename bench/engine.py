@@ -4,8 +4,9 @@ A DR-shaped workflow (next, next, 3 polls, next, 4 polls, done: 13 transitions p
 the engine, not a timer, is measured) runs for many runs at once through the synchronous driver with 1 and
 with 8 worker threads. Every storage request is counted by kind through the SDK's request hook (a request is
 a billed storage transaction). Also measured: the pure-poll and pure-next paths, the Functions-host path
-(host receives a batch of 16 and deletes each message after the function returns), and a cProfile of the
-1-worker run plus Azurite's own CPU time, to show where the time goes. Prints one JSON line.
+(host receives a batch of 16 and deletes each message after the function returns; four ways side by side,
+``HOST_MODES``, and poll-only), and a cProfile of the 1-worker run plus Azurite's own CPU time, to show where
+the time goes. Prints one JSON line.
 """
 
 from __future__ import annotations
