@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -162,6 +163,7 @@ def test_a_second_run_on_the_same_vms_is_refused_while_the_first_holds_them(dr_s
         # Run only the first run's preflight (it takes the lock), then hold its next work item: the first run
         # is active, holds web-1 and has not touched ASR, so only the lock can refuse the second run.
         [msg] = queue.receive(1, 30)
+        engine.runtime.config = replace(engine.runtime.config, max_chain=1)  # no Next straight into failover
         engine.handle_message(msg.body, msg.message_id, msg.dequeue_count)
         assert engine.get(first).run.step == "failover"
         [held] = queue.receive(1, 120)
