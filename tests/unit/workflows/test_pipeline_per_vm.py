@@ -200,3 +200,14 @@ def test_a_cancel_asked_for_before_any_vm_moved_commits_nothing_new() -> None:
     assert _in_step(stopped.history, "failover", "commit") == []
     asr, going = _failover_under_way(stop=False)  # the same run not asked to stop commits web-0 at once
     assert isinstance(going.outcome, Done) and _in_step(going.history, "failover", "commit") == ["web-0"]
+
+
+def test_drctl_asks_for_per_vm_commit_with_a_flag() -> None:
+    from drctl.cli import parse, request_payload
+
+    flagged = request_payload(parse(["failover", "--vms", "a,b", "--commit-per-vm"]))
+    assert flagged["commitMode"] == "per-vm" and parse_request("failover", flagged).per_vm_commit
+    assert "commitMode" not in request_payload(parse(["failback", "--vms", "a,b"]))
+    with pytest.raises(ValidationError) as caught:
+        parse_request("failover", request_payload(parse(["failover", "--plan", "p", "--commit-per-vm"])))
+    assert caught.value.field == "commitMode"
