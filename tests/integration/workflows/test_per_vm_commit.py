@@ -58,7 +58,7 @@ def _run(stack: Any, slow_s: int, **options: Any) -> dict[tuple[str, str], Job]:
     stack.emu.add_fault({"kind": "jobSlow", "vm": SLOW, "operation": "UnplannedFailover", "seconds": slow_s})
     run = stack.finish(stack.start("failover", {"vms": VMS, **options}))
     assert run.status is RunStatus.SUCCEEDED, run.error or run.reason
-    actions = ("unplannedFailover", "failoverCommit", "switchprotection")
+    actions: tuple[str, ...] = ("unplannedFailover", "failoverCommit", "switchprotection")
     if options.get("auto_reprotect") is False:
         actions = actions[:2]
     for action in actions:
