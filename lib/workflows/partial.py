@@ -84,8 +84,8 @@ def decide_partial(ctx: StepContext, state: RunState) -> Outcome | None:
 
 
 def _committed(state: RunState) -> list[str]:
-    """VMs whose commit started before the decision: only a run that asked to commit per VM has any."""
-    return sorted(vm for vm, row in state.vms.items() if "commit" in row.done or "commit" in row.jobs)
+    """VMs committed (or committing) before the decision: only a run that asked to commit per VM has any."""
+    return sorted(vm for vm, row in state.vms.items() if "commit" in row.done or (row.active and "commit" in row.jobs))
 
 
 def _committed_words(committed: list[str]) -> str:
