@@ -122,12 +122,19 @@ def _our_lags(state: dict[str, Any], history: Any, healthy_at: dict[str, datetim
             job = details.get("job")
             if isinstance(job, dict) and job.get("end") and h.outcome == "next":  # a plan job, noticed
                 lags[h.step].append((h.at - _t(job["end"])).total_seconds())
-        if h.step == "await_healthy":
-            for vm, seen in (details.get("progress") or {}).items():
-                if seen == "healthy" and vm not in noticed_healthy:
-                    noticed_healthy[vm] = h.at
-                    lags["healthy"].append((h.at - healthy_at[vm]).total_seconds())
+        for vm, seen in _watched(h.step, details).items():
+            if seen == "healthy" and vm not in noticed_healthy:
+                noticed_healthy[vm] = h.at
+                lags["healthy"].append((h.at - healthy_at[vm]).total_seconds())
     return lags, noticed_healthy
+
+
+def _watched(step: str, details: dict[str, Any]) -> dict[str, Any]:
+    """What a transition saw of the VMs' health: ``await_healthy``'s, or (a per-VM run, commitMode per-vm) the
+    watch inside a phase step's call, under "pipelined"."""
+    if step in JOB_PHASES:
+        return dict(((details.get("pipelined") or {}).get("healthy") or {}).get("progress") or {})
+    return dict(details.get("progress") or {}) if step == "await_healthy" else {}
 
 
 # --- the app -------------------------------------------------------------------------------------------------

@@ -100,9 +100,9 @@ def _phase_step(phase: ActionPhase) -> Step[DrDeps]:
         if not state.has_pending(phase.name):
             return Next(f"{phase.name}: every VM is past this step already")  # pipelined earlier
         req = request(ctx)
-        phases = chain(phase.name, req)
-        if moving_on(req, state, phases):
-            return run_pipelined(ctx, deps, state, req, [PHASES[name] for name in phases])
+        names = chain(phase.name, req)
+        if moving_on(req, state, names):
+            return run_pipelined(ctx, deps, state, req, names, by_name=PHASES)
         return run_phase(phase, ctx, deps, state)
 
     return Step(phase.name, ride_out(step))

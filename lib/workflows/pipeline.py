@@ -8,10 +8,12 @@ Two modes (the request's ``commitMode``):
   VMs, each of its calls also reprotects the VMs whose commit is done. A VM that fails its commit in a call
   stops the others moving on early in that call.
 - ``per-vm`` (opt-in, for VMs the operator says are independent): while the failover step still waits on some
-  VMs, each of its calls also commits the VMs whose own failover is done, and reprotects those whose own commit
-  is done. Boot-group order still gates the failover starts (``item_phase``). A VM whose failover fails does
-  not hold the others back; the run still stops at the decision point once every failover ended
-  (``lib.workflows.partial``), and the VMs committed by then stay committed.
+  VMs, each of its calls also commits the VMs whose own failover is done, reprotects those whose own commit
+  is done, and watches those whose own reprotect is done until they are protected and healthy (an observation
+  from the same listing, so that a VM protected early is not noticed only when the last VM is). Boot-group order
+  still gates the failover starts (``item_phase``). A VM whose failover fails does not hold the others back;
+  the run still stops at the decision point once every failover ended (``lib.workflows.partial``), and the VMs
+  committed by then stay committed.
 
 Either way every call makes the same two reads for all its phases (one vault-wide item listing, one jobs
 listing: ``SharedReads``), a recovery plan keeps ASR's plan-level jobs and is never pipelined, and a cancel
@@ -27,30 +29,35 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from itertools import pairwise
 
+from lib.domain.asr import ProtectedItem
 from lib.domain.dr import DrRequest
 from lib.engine import Next, Outcome, StepContext, Wait
 from lib.ports.site_recovery import by_vm_name
 from lib.workflows.action import ActionPhase, PhaseRun
 from lib.workflows.deps import DrDeps
+from lib.workflows.health import PHASE as HEALTHY
+from lib.workflows.health import watch
 from lib.workflows.item_phase import SharedReads, item_phase, listing_since
+from lib.workflows.json_fields import Json
 from lib.workflows.runstate import PlanProgress, RunState
 
 __all__ = ["chain", "moving_on", "pipelines", "run_pipelined"]
 
 BARRIER = "failover"  # in "together" mode every VM must be past it, none failed, before anything is committed
 AFTER_FAILOVER = ("commit", "reprotect")
+PhaseTable = Mapping[str, ActionPhase]
 
 
 def chain(step: str, req: DrRequest) -> tuple[str, ...]:
-    """Pure: the phases one call of ``step`` may handle, the step's own first."""
+    """Pure: the phases one call of ``step`` may handle, the step's own first (``healthy``: watched, per-vm)."""
     if req.plan:
         return (step,)
-    tail = AFTER_FAILOVER if req.auto_reprotect else AFTER_FAILOVER[:1]
-    if step == BARRIER and req.per_vm_commit:
-        return (step, *tail)
-    if step == tail[0] and len(tail) > 1:
-        return (step, *tail[1:])
-    return (step,)
+    seq: tuple[str, ...] = (BARRIER, *(AFTER_FAILOVER if req.auto_reprotect else AFTER_FAILOVER[:1]))
+    if not req.per_vm_commit:
+        seq = seq[1:]  # "together": the failover is a barrier, VMs move on one by one from the commit
+    elif req.auto_reprotect:
+        seq = (*seq, HEALTHY)
+    return seq[seq.index(step) :] if step in seq else (step,)
 
 
 def pipelines(req: DrRequest, state: RunState) -> bool:
@@ -77,10 +84,11 @@ def moving_on(req: DrRequest, state: RunState, phases: Sequence[str]) -> dict[st
 
 
 def run_pipelined(
-    ctx: StepContext, deps: DrDeps, state: RunState, req: DrRequest, phases: Sequence[ActionPhase]
+    ctx: StepContext, deps: DrDeps, state: RunState, req: DrRequest, names: Sequence[str], *, by_name: PhaseTable
 ) -> Outcome:
-    """``phases[0]`` for every VM, and each later phase for the VMs ``moving_on`` names; one wait for them all."""
-    moves = moving_on(req, state, [p.name for p in phases])  # decided before this call changes anything
+    """``names[0]`` for every VM, and each later phase for the VMs ``moving_on`` names; one wait for them all."""
+    moves = moving_on(req, state, names)  # decided before this call changes anything
+    phases = [by_name[name] for name in names if name in by_name]
     if state.plan is None:
         state.plan = PlanProgress(None)
     runs = [PhaseRun(p, ctx, deps, req, state) for p in phases]
@@ -94,12 +102,30 @@ def run_pipelined(
             if todo:
                 moved[run.phase.name] = item_phase(run, todo, shared)
     details = {name: dict(o.details) for name, o in moved.items() if isinstance(o, (Wait, Next))}
+    if moves.get(HEALTHY):
+        details[HEALTHY] = {"progress": _watch_healthy(ctx, state, shared.items, moves[HEALTHY])}
     merged = {**outcome.details, "pipelined": details} if details else outcome.details
     if isinstance(outcome, Next):
         return Next(outcome.reason, merged)
     assert isinstance(outcome, Wait)  # item_phase answers Next or Wait
     delay = min([outcome.delay, *_waits(state, moves, moved)], default=timedelta(seconds=req.timing.job_poll_s))
     return Wait(delay, outcome.reason + _summary(details), merged)
+
+
+def _watch_healthy(ctx: StepContext, state: RunState, items: Mapping[str, ProtectedItem], vms: list[str]) -> Json:
+    """Record what the listing shows of VMs whose reprotect is done, as ``await_healthy`` would (its ``watch``)."""
+    progress: Json = {}
+    for vm in vms:
+        row = state.vms[vm]
+        seen = watch(items.get(vm.lower()), row)
+        progress[vm] = seen.to_json()
+        if seen.healthy:
+            row.mark_done(HEALTHY)
+            row.healthy_at, row.progress = ctx.now, 100
+        elif seen.state == "InitialReplicationInProgress" and seen.progress is not None:
+            row.progress = seen.progress
+            row.saw_progress(seen.progress, ctx.now)  # the samples await_healthy predicts the end from
+    return progress
 
 
 def _waits(state: RunState, moves: Mapping[str, list[str]], moved: Mapping[str, Outcome]) -> list[timedelta]:

@@ -50,12 +50,14 @@ def _in_step(history: list[tuple[str, Outcome]], step: str, phase: str, key: str
 
 
 def test_the_chain_a_step_handles() -> None:
-    assert chain("failover", _req(**PER_VM)) == ("failover", "commit", "reprotect")
+    assert chain("failover", _req(**PER_VM)) == ("failover", "commit", "reprotect", "healthy")
     assert chain("failover", _req(**PER_VM, autoReprotect=False)) == ("failover", "commit")
     assert chain("failover", _req()) == ("failover",)  # the default: the failover is a barrier
     assert chain("commit", _req()) == ("commit", "reprotect")
+    assert chain("commit", _req(**PER_VM)) == ("commit", "reprotect", "healthy")
     assert chain("commit", _req(autoReprotect=False)) == ("commit",)
-    assert chain("reprotect", _req(**PER_VM)) == ("reprotect",)
+    assert chain("reprotect", _req(**PER_VM)) == ("reprotect", "healthy")
+    assert chain("reprotect", _req()) == ("reprotect",)
     plan = parse_request("failover", {"target": {"recoveryPlan": "p"}})
     assert chain("failover", plan) == ("failover",) and chain("commit", plan) == ("commit",)
 
@@ -129,6 +131,12 @@ def test_per_vm_commits_and_reprotects_fast_vms_while_a_slow_failover_still_runs
     assert all(running == ["web-2"] for _vm, running in asr.unsafe_commits)
     assert all(asr.actions.count((a, vm)) == 1 for a in ("failover", "commit", "reprotect") for vm in VMS)
     assert all("healthy" in row["done"] for row in result.state["vms"].values())
+    # web-0 and web-1 were seen protected and healthy while web-2 still failed over, from the same listings.
+    seen = [o.details["pipelined"]["healthy"]["progress"] for s, o in result.history if s == "failover"
+            and isinstance(o, Wait) and "healthy" in o.details.get("pipelined", {})]  # fmt: skip
+    assert {vm for p in seen for vm, v in p.items() if v == "healthy"} == {"web-0", "web-1"}
+    vms = result.state["vms"]
+    assert max(vms[vm]["healthy_at"] for vm in ("web-0", "web-1")) < vms["web-2"]["phase_end"]["failover"]
 
 
 def test_the_default_still_commits_nothing_before_every_failover_is_done() -> None:
