@@ -140,6 +140,10 @@ def _waits(state: RunState, moves: Mapping[str, list[str]], moved: Mapping[str, 
 def _summary(details: dict[str, dict[str, object]]) -> str:
     parts = []
     for phase, d in details.items():
+        progress = d.get("progress")
+        if isinstance(progress, Mapping):  # the health watch: how many of the VMs watched are healthy
+            parts.append(f"{phase}: {sum(1 for v in progress.values() if v == 'healthy')}/{len(progress)}")
+            continue
         started = d.get("started")
         count = len(started) if isinstance(started, list) else 0
         parts.append(f"{phase}: {d.get('running', 0)} running, {count} started")
