@@ -84,7 +84,13 @@ def test_defaults_are_the_issues() -> None:
         "unavailableVmShare": 0.5,
         "services": list(DEFAULT_SERVICES),
         "probes": [],
-        "failover": {"recoveryPoint": "Latest", "shutdownSource": True, "autoCommit": True, "autoReprotect": True},
+        "failover": {
+            "recoveryPoint": "Latest",
+            "shutdownSource": True,
+            "autoCommit": True,
+            "autoReprotect": True,
+            "commitMode": "together",
+        },
         "rpoTargetSeconds": None,
     }
 
@@ -215,6 +221,21 @@ BAD: list[tuple[str, Any, str]] = [
         "regions.eastus.failover.autoCommit: must be true or false",
     ),
     (
+        "commit mode",
+        region(targets=[{"vms": ["a"]}], failover={"commitMode": "each"}),
+        "regions.eastus.failover.commitMode: must be one of together, per-vm",
+    ),
+    (
+        "per-vm on a plan",
+        region(targets=[{"vms": ["a"]}, {"recoveryPlan": "rp"}], failover={"commitMode": "per-vm"}),
+        "regions.eastus.failover.commitMode: per-vm applies to VM-list targets; targets[1] is recovery plan 'rp'",
+    ),
+    (
+        "per-vm without auto commit",
+        region(targets=[{"vms": ["a"]}], failover={"commitMode": "per-vm", "autoCommit": False}),
+        "regions.eastus.failover.commitMode: per-vm commits without asking",
+    ),
+    (
         "vm in two regions",
         {"regions": {"eastus": {"targets": [{"vms": ["db-1"]}]}, "westus": {"targets": [{"vms": ["x", "DB-1"]}]}}},
         "regions.westus.targets[0].vms[1]: 'DB-1' is already a target of regions.eastus.targets[0]",
@@ -251,3 +272,15 @@ def test_not_json_names_the_origin() -> None:
     parsed = parse_policy("{'regions': 1}", origin="DR_POLICY")
     assert isinstance(parsed, PolicyErrors)
     assert parsed.lines[0].startswith("DR_POLICY: is not JSON")
+
+
+def test_per_vm_commit_reaches_the_runs_the_policy_starts() -> None:
+    policy = ok({"regions": {"eastus": {"targets": [{"vms": ["a", "b"]}], "failover": {"commitMode": "per-vm"}}}})
+    options = policy.regions["eastus"].failover
+    assert options.commit_mode == "per-vm" and options.to_json()["commitMode"] == "per-vm"
+    from lib.autopilot.orders import StartOrder
+    from lib.autopilot.runs import failover_request
+
+    target = policy.regions["eastus"].targets[0]
+    order = StartOrder("eastus", "inc-1", target, "d-1", policy.policy_hash, options)
+    assert failover_request(order).per_vm_commit
