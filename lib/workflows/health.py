@@ -87,7 +87,8 @@ def next_interval(left: list[tuple[str, VmProgress]], now: datetime, timing: Tim
     )
 
 
-def _record(row: VmProgress, seen: Watch, ctx: StepContext, before: datetime | None) -> None:
+def record(row: VmProgress, seen: Watch, ctx: StepContext, before: datetime | None) -> None:
+    """Keep what one listing shows of a VM whose reprotect is done (also used by ``lib.workflows.pipeline``)."""
     if seen.missing:
         return
     if seen.healthy:
@@ -111,7 +112,7 @@ def _await_healthy(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
     progress: Json = {}
     for vm, row in waiting:
         seen = watch(items.get(vm.lower()), row)
-        _record(row, seen, ctx, before)
+        record(row, seen, ctx, before)
         progress[vm] = seen.to_json()
     left = [(vm, row) for vm, row in waiting if PHASE not in row.done]
     if not left:

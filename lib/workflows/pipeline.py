@@ -36,7 +36,7 @@ from lib.ports.site_recovery import by_vm_name
 from lib.workflows.action import ActionPhase, PhaseRun
 from lib.workflows.deps import DrDeps
 from lib.workflows.health import PHASE as HEALTHY
-from lib.workflows.health import watch
+from lib.workflows.health import record, watch
 from lib.workflows.item_phase import SharedReads, item_phase, listing_since
 from lib.workflows.json_fields import Json
 from lib.workflows.runstate import PlanProgress, RunState
@@ -115,16 +115,11 @@ def run_pipelined(
 def _watch_healthy(ctx: StepContext, state: RunState, items: Mapping[str, ProtectedItem], vms: list[str]) -> Json:
     """Record what the listing shows of VMs whose reprotect is done, as ``await_healthy`` would (its ``watch``)."""
     progress: Json = {}
+    before, state.health_read_at = state.health_read_at, ctx.now  # one listing reads every watched VM
     for vm in vms:
-        row = state.vms[vm]
-        seen = watch(items.get(vm.lower()), row)
+        seen = watch(items.get(vm.lower()), state.vms[vm])
+        record(state.vms[vm], seen, ctx, before)
         progress[vm] = seen.to_json()
-        if seen.healthy:
-            row.mark_done(HEALTHY)
-            row.healthy_at, row.progress = ctx.now, 100
-        elif seen.state == "InitialReplicationInProgress" and seen.progress is not None:
-            row.progress = seen.progress
-            row.saw_progress(seen.progress, ctx.now)  # the samples await_healthy predicts the end from
     return progress
 
 
