@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from lib.ports.autopilot import NO_REGION, DecisionRecord, Stored
@@ -41,11 +41,17 @@ class MemorySignalStore:
 class MemoryDecisionStore:
     def __init__(self) -> None:
         self._rows: list[DecisionRecord] = []
+        self._claims: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
-    def add(self, record: DecisionRecord) -> None:
+    def add(self, record: DecisionRecord, once: Sequence[str] = ()) -> frozenset[str]:
+        claims = {(record.region or NO_REGION, key) for key in once}
         with self._lock:
-            self._rows.append(record)
+            held = frozenset(key for region, key in claims & self._claims)
+            if not held:
+                self._claims |= claims
+                self._rows.append(record)
+            return held
 
     def list(self, region: str | None, since: datetime | None, limit: int) -> list[DecisionRecord]:
         with self._lock:

@@ -2,7 +2,10 @@
 
 Signals table: ``PartitionKey`` = region, ``RowKey`` = the notification key (escaped), so inserting a redelivered
 notification fails with 409 and dedupes it. Decisions table: ``PartitionKey`` = region (``-`` when the signal had
-none), ``RowKey`` = inverted time + id, so a partition lists newest first and ``since`` is a RowKey range.
+none), ``RowKey`` = inverted time + id, so a partition lists newest first and ``since`` is a RowKey range. A
+decision's claims (``add(record, once=...)``) are rows ``~once~<key>`` in its partition, inserted with it in one
+entity-group transaction: a second record claiming a key fails as a whole and stores nothing. Listings stop
+before ``~``, so claims never show as decisions.
 """
 
 from __future__ import annotations
@@ -10,21 +13,23 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from azure.core.exceptions import ResourceExistsError
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from lib.ports.autopilot import NO_REGION, DecisionRecord, Stored
 from lib.signals import RegionHealthSignal
 
-__all__ = ["TableDecisionStore", "TableSignalStore", "decision_row_key", "signal_row_key"]
+__all__ = ["TableDecisionStore", "TableSignalStore", "claim_row_key", "decision_row_key", "signal_row_key"]
 
 MAX_PROPERTY = 30_000  # characters of one string property (64 KiB of UTF-16, with room to spare)
 MAX_SCAN = 5_000  # decision rows read for one listing across regions at most
 _TICKS = 10**13  # milliseconds since 1970 stay below this until the year 2286
+CLAIM_PREFIX = "~once~"  # sorts after every decision row (they start with digits)
 
 
 def signal_row_key(notification: str) -> str:
@@ -33,6 +38,10 @@ def signal_row_key(notification: str) -> str:
     if len(escaped) <= 400:
         return escaped
     return escaped[:300] + "~" + hashlib.sha256(notification.encode()).hexdigest()
+
+
+def claim_row_key(key: str) -> str:
+    return CLAIM_PREFIX + signal_row_key(key)
 
 
 def _inverted(at: datetime) -> str:
@@ -95,22 +104,39 @@ class TableDecisionStore:
     def ensure_table(self) -> None:
         _ensure(self._table)
 
-    def add(self, record: DecisionRecord) -> None:
+    def add(self, record: DecisionRecord, once: Sequence[str] = ()) -> frozenset[str]:
+        partition = record.region or NO_REGION
         text = json.dumps(record.to_json(), separators=(",", ":"))
-        self._table.create_entity({
-            "PartitionKey": record.region or NO_REGION, "RowKey": decision_row_key(record), "record": text,
-            "outcome": record.decision.outcome.value,
-        })  # fmt: skip
+        row = {"PartitionKey": partition, "RowKey": decision_row_key(record), "record": text,
+               "outcome": record.decision.outcome.value}  # fmt: skip
+        if not once:
+            self._table.create_entity(row)
+            return frozenset()
+        claims = [{"PartitionKey": partition, "RowKey": claim_row_key(key), "claim": key[:MAX_PROPERTY],
+                   "decision": record.id} for key in once]  # fmt: skip
+        try:
+            self._table.submit_transaction([("create", entity) for entity in (*claims, row)])
+        except TableTransactionError:
+            held = frozenset(key for key in once if self._claimed(partition, key))
+            if not held:
+                raise  # not a claim held by another record: a real failure
+            return held
+        return frozenset()
+
+    def _claimed(self, partition: str, key: str) -> bool:
+        found = self._table.query_entities("PartitionKey eq @p and RowKey eq @r", select=["RowKey"],
+                                           parameters={"p": partition, "r": claim_row_key(key)})  # fmt: skip
+        return any(True for _ in found)
 
     def list(self, region: str | None, since: datetime | None, limit: int) -> list[DecisionRecord]:
-        clauses, params = [], {}
+        clauses, params = ["RowKey lt @claims"], {"claims": CLAIM_PREFIX}
         if region is not None:
             clauses.append("PartitionKey eq @region")
             params["region"] = region
         if since is not None:
             clauses.append("RowKey le @upto")
             params["upto"] = _inverted(since.astimezone(UTC)) + "~"
-        pages = self._table.query_entities(" and ".join(clauses) or "RowKey ne ''", parameters=params,
+        pages = self._table.query_entities(" and ".join(clauses), parameters=params,
                                            select=["RowKey", "record"], results_per_page=min(limit, 1000))  # fmt: skip
         rows: list[Any] = []
         for row in pages:

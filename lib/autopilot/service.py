@@ -9,6 +9,7 @@ dwell's durable timer, stores the decision with its runs, and publishes it as an
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import uuid
@@ -50,6 +51,7 @@ DUPLICATE_GRACE_S = 60.0
 DUPLICATE_GRACE_FLOOR_S = 15
 Resolver = Callable[[RegionHealthSignal], RegionHealthSignal | Ignored]
 # (region, its policy, the incidents seen there) -> facts per Target.key; read lazily, only when decide asks.
+StartedRuns = list[tuple[str, str]]  # (target key, run id) per run a decision started or found started
 FactsSource = Callable[[str, RegionPolicy, frozenset[str]], Mapping[str, TargetFacts]]
 
 
@@ -97,7 +99,8 @@ class Autopilot:
 
     def handle(self, message: Message) -> list[DecisionRecord]:
         if isinstance(message, Evaluate):
-            return [self.evaluate(message.region)]
+            record = self.evaluate(message.region)
+            return [record] if record is not None else []
         if isinstance(message, SignalMessage):
             return self.receive(message.signal)
         return [record for item in _classify(message) for record in self.receive(item)]
@@ -116,7 +119,8 @@ class Autopilot:
             elif not stored.new and self._young(stored.stored_at):
                 busy = True  # another worker inserted it a moment ago and is weighing it now
             else:  # new, or inserted long ago by a worker that died before weighing it
-                records.append(self.evaluate(region, item.notification))
+                record = self.evaluate(region, item.notification)
+                records += [record] if record is not None else []
                 self.signals.mark_weighed(region, item.notification)
         if busy:
             # Look again after the grace: by then it is weighed (dropped) or its worker died (weighed then).
@@ -152,7 +156,9 @@ class Autopilot:
 
     # -- the decision -------------------------------------------------------------------------------
 
-    def evaluate(self, region: str, notification: str | None = None) -> DecisionRecord:
+    def evaluate(self, region: str, notification: str | None = None) -> DecisionRecord | None:
+        """Decide for ``region`` now, act, and record. None: a concurrent evaluation had recorded this very
+        decision (``started`` naming the same runs), so this one records nothing."""
         now = self.clock.now()
         rules = self.policy.region(region) if isinstance(self.policy, Policy) else None
         signals = self.signals.list(region) if rules is not None else []
@@ -160,13 +166,29 @@ class Autopilot:
         facts = self.facts(region, rules, incidents) if rules is not None else {}
         weighed = scaled_policy(self.policy, self.timer_scale)
         decision = replace(decide(weighed, region, signals, now=now, facts=facts), policy_hash=_hash(self.policy))
-        record_id = _new_id(now)
-        runs, notes = self._act(decision, rules, record_id)
+        record_id = _started_id(decision) if decision.outcome is Outcome.STARTED else _new_id(now)
+        started, notes = self._act(decision, rules, record_id)
         notes += self._wake(decision)
+        runs = tuple(run for _target, run in started)
         record = DecisionRecord(record_id, replace(decision, reasons=(*decision.reasons, *notes)), runs, notification)
         self._timer(record, now)
-        self.decisions.add(record)
-        self._publish(record)
+        stored = self._store(record, _claims(decision, started))
+        if stored is not None:
+            self._publish(stored)
+        return stored
+
+    def _store(self, record: DecisionRecord, claims: dict[str, str]) -> DecisionRecord | None:
+        """Record ``record`` unless another worker's record already names its runs: a started decision claims
+        (incident, target, outcome) per run it names, create-only, so concurrent duplicates record it once."""
+        while held := self.decisions.add(record, once=tuple(claims)):
+            claims = {key: run for key, run in claims.items() if key not in held}
+            if not claims:
+                log.info("%s: decision %s names only runs a concurrent evaluation recorded; not recorded again",
+                         record.region, record.id)  # fmt: skip
+                return None
+            note = f"{len(held)} run(s) left out: a concurrent evaluation recorded them as started"
+            decision = replace(record.decision, reasons=(*record.decision.reasons, note))
+            record = replace(record, runs=tuple(claims.values()), decision=decision)
         return record
 
     def _wake(self, decision: Decision) -> list[str]:
@@ -177,15 +199,16 @@ class Autopilot:
             return []
         return [f"woke {len(woken)} run(s) parked until {decision.region} came back: {', '.join(woken)}"]
 
-    def _act(self, decision: Decision, rules: RegionPolicy | None, record_id: str) -> tuple[tuple[str, ...], list[str]]:
+    def _act(self, decision: Decision, rules: RegionPolicy | None, record_id: str) -> tuple[StartedRuns, list[str]]:
+        """Start the decision's runs: (target key, run id) per run, and notes for the reasons."""
         if rules is None or decision.incident is None:
-            return (), []
+            return [], []
         gate = None
         wanted = decision.starts
         if decision.outcome is Outcome.AWAITING_APPROVAL:
             gate = ApprovalGate(rules.approval_timeout_minutes * 60.0, rules.on_approval_timeout.value)
             wanted = tuple(t.target for t in decision.targets if t.action is Action.AWAIT_APPROVAL)
-        runs: list[str] = []
+        runs: StartedRuns = []
         notes: list[str] = []
         for target in (t for t in rules.targets if t.key in wanted):
             order = StartOrder(decision.region, decision.incident, target, record_id, decision.policy_hash,
@@ -195,10 +218,10 @@ class Autopilot:
             except StartRefused as exc:
                 notes.append(f"{target.key} was not started: {exc.reason}")
                 continue
-            runs.append(started.run_id)
+            runs.append((target.key, started.run_id))
             if not started.created:
                 notes.append(f"{target.key}: run {started.run_id} had already started for this incident")
-        return tuple(runs), notes
+        return runs, notes
 
     def _timer(self, record: DecisionRecord, now: datetime) -> None:
         decision = record.decision
@@ -234,6 +257,20 @@ def _classify(message: Payload) -> Iterable[Classified]:
 
 def _hash(policy: Policy | PolicyErrors) -> str:
     return policy.policy_hash if isinstance(policy, Policy) else ""
+
+
+def _claims(decision: Decision, started: StartedRuns) -> dict[str, str]:
+    """A started decision's claims: one per (incident, target, outcome) it names a run for."""
+    if decision.outcome is not Outcome.STARTED:
+        return {}
+    return {f"{decision.outcome.value}|{decision.incident}|{target}": run for target, run in started}
+
+
+def _started_id(decision: Decision) -> str:
+    """The same for every worker that takes this decision (region, incident, the targets it starts), so the runs'
+    ``trigger.decision`` names the one record whichever worker stores it."""
+    text = "\n".join([decision.region, str(decision.incident), *sorted(decision.starts)])
+    return f"started-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 def _new_id(now: datetime) -> str:

@@ -6,7 +6,7 @@ there); a decision is stored with the runs it started, newest first per region.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -85,7 +85,10 @@ class SignalStore(Protocol):
 
 
 class DecisionStore(Protocol):
-    def add(self, record: DecisionRecord) -> None: ...
+    def add(self, record: DecisionRecord, once: Sequence[str] = ()) -> frozenset[str]:
+        """Store ``record``; ``once``: keys it claims (create-only, with the record, all or nothing). The answer
+        is the keys an earlier record holds already: when it is not empty, nothing was stored."""
+        ...
 
     def list(self, region: str | None, since: datetime | None, limit: int) -> list[DecisionRecord]:
         """Newest first; ``region`` None: every region."""
