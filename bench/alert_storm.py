@@ -11,6 +11,7 @@ its first ASR action at the emulator (its request log), p50/p99; decisions by ou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -39,7 +40,7 @@ OTHER_REGIONS = ("westeurope", "northeurope", "uksouth", "japaneast", "australia
 HOST_JSON = {
     "version": "2.0",
     "extensions": {"queues": {"maxPollingInterval": "00:00:00.250", "visibilityTimeout": "00:00:02",
-                              "batchSize": 16, "maxDequeueCount": 5}},
+                              "batchSize": int(os.environ.get("ALERT_STORM_BATCH", "16")), "maxDequeueCount": 5}},
 }  # fmt: skip
 SUBSCRIPTION = "6f4e2a10-0000-4000-8000-00000000b0a5"
 
@@ -113,23 +114,78 @@ def _pct(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+# An action group retries a delivery answered 408, 429, 503 or 504 (or not answered) up to 5 times, 5, 20, 5, 40
+# and 5 s apart; the bench keeps that schedule shrunk tenfold so a storm with 503s still ends in minutes.
+RETRY_STATUSES = frozenset({408, 429, 503, 504})
+RETRY_SCHEDULE_S = tuple(s / float(os.environ.get("ALERT_STORM_RETRY_SHRINK", "10")) for s in (5, 20, 5, 40, 5))
+
+
+def _timing(headers: dict[str, str]) -> dict[str, float]:
+    """``Server-Timing: parse;dur=1.2, send;dur=3.4, host;dur=9.0`` -> {"parse": 1.2, ...} (ms)."""
+    found: dict[str, float] = {}
+    for entry in (headers.get("Server-Timing") or "").split(","):
+        name, _, rest = entry.strip().partition(";dur=")
+        with contextlib.suppress(ValueError):
+            found[name] = float(rest)
+    return found
+
+
 class _Sender:
     def __init__(self, host: DevhostInfo) -> None:
         self.host = host
         self.answers: list[float] = []
+        self.timings: list[tuple[float, dict[str, float]]] = []  # (answer s, Server-Timing ms)
         self.statuses: dict[int, int] = {}
+        self.retried = 0  # deliveries that needed more than one attempt
+        self.lost = 0  # deliveries still refused after every retry
         self.first_incident_at: float | None = None
         self._lock = threading.Lock()
 
     def send(self, payload: bytes, incident: bool) -> None:
+        for attempt, wait in enumerate((0.0, *RETRY_SCHEDULE_S)):
+            time.sleep(wait)
+            status = self._attempt(payload, incident)
+            if status not in RETRY_STATUSES:
+                if attempt:
+                    with self._lock:
+                        self.retried += 1
+                return
+        with self._lock:
+            self.lost += 1
+
+    def _attempt(self, payload: bytes, incident: bool) -> int:
         started = time.time()
         if incident:
             with self._lock:
                 self.first_incident_at = self.first_incident_at or started
-        status, _h, _b = self.host.request("POST", "/api/alerts", payload, key=self.host.function_key, timeout=300)
+        try:
+            status, headers, _b = self.host.request("POST", "/api/alerts", payload, key=self.host.function_key,
+                                                    timeout=30)  # fmt: skip
+        except OSError:  # no answer: the action group retries
+            status, headers = 0, {}
+        elapsed = time.time() - started
         with self._lock:
-            self.answers.append(time.time() - started)
+            self.answers.append(elapsed)
+            self.timings.append((elapsed, _timing(headers)))
             self.statuses[status] = self.statuses.get(status, 0) + 1
+        return status
+
+    def slowest(self, share: float = 0.01) -> dict[str, Any]:
+        """Where the slowest answers' time went: the handler's parse and send, the rest of the host's request
+        handling (invocation, logging, waiting for the GIL), and outside the host (connect, accept, the bytes)."""
+        ordered = sorted(self.timings, key=lambda t: t[0], reverse=True)[: max(1, int(len(self.timings) * share))]
+        parts: dict[str, list[float]] = {k: [] for k in ("read", "parse", "send", "invoke_rest", "answer", "outside")}
+        for total, t in ordered:
+            host, handle, handler = t.get("host", 0.0), t.get("handle", 0.0), t.get("parse", 0.0) + t.get("send", 0.0)
+            parts["read"].append(t.get("read", 0.0))  # the request's thread reading headers and body
+            parts["parse"].append(t.get("parse", 0.0))
+            parts["send"].append(t.get("send", 0.0))
+            parts["invoke_rest"].append(handle - handler)  # routing, invocation, logging, the rest of the handler
+            parts["answer"].append(host - handle - t.get("read", 0.0))  # writing the answer
+            parts["outside"].append(total * 1000 - host)  # connect, accept, the thread's start, the bytes back
+        mean = {k: round(sum(v) / len(v), 1) for k, v in parts.items()}
+        total_ms = _ms(sum(t for t, _ in ordered) / len(ordered))
+        return {"answers": len(ordered), "mean_ms": mean, "total_mean_ms": total_ms}
 
 
 def _await_runs(host: DevhostInfo, deadline: float) -> list[dict[str, Any]]:
@@ -173,12 +229,15 @@ def main() -> dict[str, Any]:
             outcomes[d["outcome"]] = outcomes.get(d["outcome"], 0) + 1
     return {
         "bench": "alert-storm", "deliveries": len(bodies), "threads": THREADS, "targets": TARGETS,
-        "statuses": sender.statuses, "deliveries_per_s": round(len(bodies) / sent_s, 1),
+        "statuses": sender.statuses, "answers_503": sender.statuses.get(503, 0), "retried_deliveries": sender.retried,
+        "lost_deliveries": sender.lost, "deliveries_per_s": round(len(bodies) / sent_s, 1),
         "webhook_answer_ms": {"p50": _ms(_pct(sender.answers, 0.5)), "p99": _ms(_pct(sender.answers, 0.99)),
-                              "max": _ms(max(sender.answers))},
+                              "max": _ms(max(sender.answers)), "answers": len(sender.answers)},
+        "slowest_1pct": sender.slowest(),
         "first_delivery_to_first_action_s": {"p50": _r(_pct(latencies, 0.5)), "p99": _r(_pct(latencies, 0.99)),
                                              "targets_seen": len(latencies)},
-        "runs": len(runs), "failover_posts": posts, "exactly_right": len(runs) == TARGETS and posts == TARGETS,
+        "runs": len(runs), "failover_posts": posts,
+        "exactly_right": len(runs) == TARGETS and posts == TARGETS and sender.lost == 0,
         "decisions_by_outcome_region": outcomes,
     }  # fmt: skip
 

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from lib.guard.retention import closed_incidents
 from lib.ports.autopilot import NO_REGION, DecisionRecord, Stored
 from lib.signals import RegionHealthSignal
 
@@ -15,6 +16,7 @@ __all__ = ["MemoryDecisionStore", "MemorySignalStore"]
 class MemorySignalStore:
     def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._rows: dict[tuple[str, str], tuple[RegionHealthSignal, bool, datetime]] = {}
+        self.tombstones: dict[tuple[str, str], RegionHealthSignal] = {}  # (region, incident) -> its last resolve
         self._lock = threading.Lock()
         self._clock = clock
 
@@ -25,6 +27,9 @@ class MemorySignalStore:
             if found is not None:
                 return Stored(new=False, weighed=found[1], stored_at=found[2])
             now = self._clock()
+            kept = self.tombstones.pop((region, signal.incident), None)
+            if kept is not None:
+                self._rows.setdefault((region, kept.notification), (kept, True, now))
             self._rows[key] = (signal, False, now)
             return Stored(new=True, weighed=False, stored_at=now)
 
@@ -36,6 +41,16 @@ class MemorySignalStore:
     def list(self, region: str) -> list[RegionHealthSignal]:
         with self._lock:
             return [row[0] for (r, _), row in sorted(self._rows.items()) if r == region]
+
+    def prune(self, region: str, stored_before: datetime) -> int:
+        with self._lock:
+            rows = [(signal, at) for (r, _), (signal, _w, at) in self._rows.items() if r == region]
+            dropped = 0
+            for closed in closed_incidents(rows, stored_before):
+                self.tombstones[(region, closed.incident)] = closed.last
+                for notification in closed.notifications:
+                    dropped += self._rows.pop((region, notification), None) is not None
+            return dropped
 
 
 class MemoryDecisionStore:

@@ -1,7 +1,10 @@
 """The autopilot's audit trail on Azure Tables (Azurite locally and in tests).
 
 Signals table: ``PartitionKey`` = region, ``RowKey`` = the notification key (escaped), so inserting a redelivered
-notification fails with 409 and dedupes it. Decisions table: ``PartitionKey`` = region (``-`` when the signal had
+notification fails with 409 and dedupes it. ``prune`` moves a closed incident's last resolve to the partition
+``<region>~closed`` (``RowKey`` = the incident, escaped) and deletes its signals, so the region's partition, which
+every evaluation reads, holds only what can still matter; a new notification of that incident moves it back.
+Decisions table: ``PartitionKey`` = region (``-`` when the signal had
 none), ``RowKey`` = inverted time + id, so a partition lists newest first and ``since`` is a RowKey range. A
 decision's claims (``add(record, once=...)``) are rows ``~once~<key>`` in its partition, inserted with it in one
 entity-group transaction: a second record claiming a key fails as a whole and stores nothing. Listings stop
@@ -13,14 +16,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
+from lib.guard.retention import closed_incidents
 from lib.ports.autopilot import NO_REGION, DecisionRecord, Stored
 from lib.signals import RegionHealthSignal
 
@@ -29,6 +33,8 @@ __all__ = ["TableDecisionStore", "TableSignalStore", "claim_row_key", "decision_
 MAX_PROPERTY = 30_000  # characters of one string property (64 KiB of UTF-16, with room to spare)
 MAX_SCAN = 5_000  # decision rows read for one listing across regions at most
 _TICKS = 10**13  # milliseconds since 1970 stay below this until the year 2286
+CLOSED = "~closed"  # the partition suffix of a region's tombstones (region names are letters and digits)
+BATCH = 100  # the most operations one entity-group transaction takes
 CLAIM_PREFIX = "~once~"  # sorts after every decision row (they start with digits)
 
 
@@ -67,25 +73,45 @@ def _ensure(table: TableClient) -> None:
 
 
 class TableSignalStore:
-    def __init__(self, table: TableClient) -> None:
+    def __init__(self, table: TableClient, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._table = table
+        self._clock = clock  # stamps storedAt, which the duplicate grace and the retention read
 
     def ensure_table(self) -> None:
         _ensure(self._table)
 
     def add(self, region: str, signal: RegionHealthSignal) -> Stored:
         row = signal_row_key(signal.notification)
-        now = datetime.now(UTC)
-        entity = {"PartitionKey": region, "RowKey": row, "signal": _signal_text(signal), "at": signal.at,
-                  "weighed": False, "storedAt": now}  # fmt: skip
+        now = self._clock()
         try:
-            self._table.create_entity(entity)
+            self._table.create_entity(self._entity(region, signal, now, weighed=False))
         except ResourceExistsError:
             found = self._table.get_entity(region, row, select=["weighed", "storedAt"])
             stored_at = found.get("storedAt")
             when = stored_at if isinstance(stored_at, datetime) else None
             return Stored(new=False, weighed=bool(found.get("weighed")), stored_at=when)
+        self._revive(region, signal.incident, now)
         return Stored(new=True, weighed=False, stored_at=now)
+
+    @staticmethod
+    def _entity(region: str, signal: RegionHealthSignal, now: datetime, *, weighed: bool) -> dict[str, Any]:
+        return {"PartitionKey": region, "RowKey": signal_row_key(signal.notification), "signal": _signal_text(signal),
+                "at": signal.at, "incident": signal.incident[:MAX_PROPERTY], "weighed": weighed,
+                "storedAt": now}  # fmt: skip
+
+    def _revive(self, region: str, incident: str, now: datetime) -> None:
+        """A new notification of an incident set aside: its last resolve goes back beside it, so the guard reads
+        the incident as before (a late "active" older than that resolve leaves it resolved)."""
+        key = (region + CLOSED, signal_row_key(incident))
+        try:
+            tomb = self._table.get_entity(*key, select=["signal"])
+        except ResourceNotFoundError:
+            return
+        last = RegionHealthSignal.from_json(json.loads(tomb["signal"]))
+        with contextlib.suppress(ResourceExistsError):
+            self._table.create_entity(self._entity(region, last, now, weighed=True))
+        with contextlib.suppress(ResourceNotFoundError):
+            self._table.delete_entity(*key)
 
     def mark_weighed(self, region: str, notification: str) -> None:
         entity = {"PartitionKey": region, "RowKey": signal_row_key(notification), "weighed": True}
@@ -95,6 +121,26 @@ class TableSignalStore:
         rows = self._table.query_entities("PartitionKey eq @region", parameters={"region": region},
                                           select=["signal"])  # fmt: skip
         return [RegionHealthSignal.from_json(json.loads(row["signal"])) for row in rows]
+
+    def prune(self, region: str, stored_before: datetime) -> int:
+        rows = self._table.query_entities("PartitionKey eq @region", parameters={"region": region},
+                                          select=["signal", "storedAt"])  # fmt: skip
+        stored = [(RegionHealthSignal.from_json(json.loads(r["signal"])), _when(r.get("storedAt"))) for r in rows]
+        dropped = 0
+        for closed in closed_incidents(stored, stored_before):
+            # The tombstone first: a notification arriving meanwhile finds it and brings it back.
+            self._table.upsert_entity({"PartitionKey": region + CLOSED, "RowKey": signal_row_key(closed.incident),
+                                       "signal": _signal_text(closed.last), "closedAt": self._clock()})  # fmt: skip
+            keys = [signal_row_key(n) for n in closed.notifications]
+            for start in range(0, len(keys), BATCH):
+                chunk = keys[start : start + BATCH]
+                self._table.submit_transaction([("delete", {"PartitionKey": region, "RowKey": k}) for k in chunk])
+                dropped += len(chunk)
+        return dropped
+
+
+def _when(value: object) -> datetime | None:
+    return value if isinstance(value, datetime) else None
 
 
 class TableDecisionStore:

@@ -13,9 +13,10 @@ import hashlib
 import logging
 import math
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from lib.autopilot.messages import BadMessage, Evaluate, Message, Payload, SignalMessage, decode, encode
@@ -25,7 +26,7 @@ from lib.domain.dr import ApprovalGate
 from lib.domain.errors import ValidationError
 from lib.domain.events import DECISION
 from lib.guard import Action, Decision, Outcome, Policy, PolicyErrors, RegionPolicy, TargetFacts, decide
-from lib.ports.autopilot import DecisionRecord, DecisionStore, SignalStore
+from lib.ports.autopilot import NO_REGION, DecisionRecord, DecisionStore, SignalStore
 from lib.ports.clock import Clock
 from lib.ports.notifier import Notifier
 from lib.signals import (
@@ -49,6 +50,11 @@ DECISION_EVENT = DECISION
 # seconds), and a second look too early records a second "started" decision for the one run.
 DUPLICATE_GRACE_S = 60.0
 DUPLICATE_GRACE_FLOOR_S = 15
+# Notifications this worker knows are weighed (or ignored and recorded) are dropped without a storage call: under a
+# storm of duplicates that is most deliveries, and each would otherwise cost a failed insert and a read.
+KNOWN_MAX = 4096
+# How often one worker sets aside a region's closed incidents (one read of the region's partition each time).
+PRUNE_EVERY = timedelta(hours=1)
 Resolver = Callable[[RegionHealthSignal], RegionHealthSignal | Ignored]
 # (region, its policy, the incidents seen there) -> facts per Target.key; read lazily, only when decide asks.
 StartedRuns = list[tuple[str, str]]  # (target key, run id) per run a decision started or found started
@@ -85,6 +91,11 @@ class Autopilot:
     # Runs parked because a region was down (reprotect towards it cannot succeed) retry at once when the region
     # recovers: (region) -> the runs woken. Never a failback: they only finish protecting what already moved.
     on_recovered: Callable[[str], list[str]] | None = None
+    # Incidents resolved and stored longer ago than this are set aside (``SignalStore.prune``): what an evaluation
+    # reads stays the region's live incidents and those resolved recently.
+    retention: timedelta = timedelta(days=7)
+    _known: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict, init=False, repr=False)
+    _pruned: dict[str, datetime] = field(default_factory=dict, init=False, repr=False)
 
     # -- intake ---------------------------------------------------------------------------------------
 
@@ -109,23 +120,36 @@ class Autopilot:
         if isinstance(item, RegionHealthSignal):
             item = self.resolver(item) if not (item.regions or item.impacts) else item
         if isinstance(item, Ignored):
-            return [self._ignored(item)]
-        records = []
+            return self._ignored(item)
+        records: list[DecisionRecord] = []
         busy = False
         for region in self._regions(item):
+            if self._is_known(region, item.notification):
+                continue  # weighed already: a redelivery changes nothing
             stored = self.signals.add(region, item)
             if stored.weighed:
                 log.info("%s in %s: a redelivery of a weighed notification changes nothing", item.notification, region)
+                self._remember(region, item.notification)
             elif not stored.new and self._young(stored.stored_at):
                 busy = True  # another worker inserted it a moment ago and is weighing it now
             else:  # new, or inserted long ago by a worker that died before weighing it
                 record = self.evaluate(region, item.notification)
                 records += [record] if record is not None else []
                 self.signals.mark_weighed(region, item.notification)
+                self._remember(region, item.notification)
         if busy:
             # Look again after the grace: by then it is weighed (dropped) or its worker died (weighed then).
             self.queue.send(encode(SignalMessage(item)), delay_s=self._grace_s())
         return records
+
+    def _is_known(self, region: str, notification: str) -> bool:
+        return (region, notification) in self._known
+
+    def _remember(self, region: str, notification: str) -> None:
+        self._known[(region, notification)] = None
+        self._known.move_to_end((region, notification))
+        while len(self._known) > KNOWN_MAX:
+            self._known.popitem(last=False)
 
     def _grace_s(self) -> int:
         return max(DUPLICATE_GRACE_FLOOR_S, math.ceil(DUPLICATE_GRACE_S * self.timer_scale))
@@ -145,14 +169,20 @@ class Autopilot:
     def _policy_regions(self) -> list[str]:
         return sorted(self.policy.regions) if isinstance(self.policy, Policy) else []
 
-    def _ignored(self, item: Ignored) -> DecisionRecord:
+    def _ignored(self, item: Ignored) -> list[DecisionRecord]:
+        """Record why; a redelivery of a notification this worker recorded as ignored is not recorded again."""
+        key = item.notification_key
+        if key is not None and self._is_known(NO_REGION, key):
+            return []
         now = self.clock.now()
         reason = f"ignored ({item.code.value}): {item.reason}"
         decision = Decision("", now, Outcome.IGNORED, (reason,), _hash(self.policy),
                             sources=(item.source.value,) if item.source else ())  # fmt: skip
         record = DecisionRecord(_new_id(now), decision, (), item.notification_key)
         self.decisions.add(record)
-        return record
+        if key is not None:
+            self._remember(NO_REGION, key)
+        return [record]
 
     # -- the decision -------------------------------------------------------------------------------
 
@@ -175,7 +205,25 @@ class Autopilot:
         stored = self._store(record, _claims(decision, started))
         if stored is not None:
             self._publish(stored)
+        if rules is not None:
+            self._prune(region, now)
         return stored
+
+    def _prune(self, region: str, now: datetime) -> None:
+        """Set aside the region's long-closed incidents, at most once per ``PRUNE_EVERY`` per worker; after the
+        decision, so pruning never holds one up, and a failure is only logged (the next prune does it)."""
+        last = self._pruned.get(region)
+        if last is not None and now - last < PRUNE_EVERY:
+            return
+        self._pruned[region] = now
+        try:
+            dropped = self.signals.prune(region, now - self.retention)
+        except Exception as exc:
+            log.warning("%s: could not prune closed incidents: %s", region, exc)
+            return
+        if dropped:
+            log.info("%s: %d signal(s) of incidents closed before %s set aside", region, dropped,
+                     (now - self.retention).isoformat())  # fmt: skip
 
     def _store(self, record: DecisionRecord, claims: dict[str, str]) -> DecisionRecord | None:
         """Record ``record`` unless another worker's record already names its runs: a started decision claims

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +59,7 @@ def _fast_fail() -> dict[str, Any]:
 def build_autopilot(app: App, resolver: Resolver | None = None) -> Wired:
     settings = app.settings
     queue = StorageWorkQueue.from_clients(app.clients, settings.signals_queue, **_fast_fail())
-    signals = TableSignalStore(app.clients.table(settings.signals_table))
+    signals = TableSignalStore(app.clients.table(settings.signals_table), app.engine.clock.now)
     decisions = TableDecisionStore(app.clients.table(settings.decisions_table))
     policy = load_policy(settings)
     sources = None
@@ -77,6 +78,7 @@ def build_autopilot(app: App, resolver: Resolver | None = None) -> Wired:
         resolver=resolver,
         timer_scale=settings.timer_scale,
         on_recovered=partial(wake_parked, app.engine),
+        retention=timedelta(days=settings.signal_retention_days),
     )
     intake = DeadlineSender(queue, settings.alert_answer_budget_ms)
     return Wired(autopilot, queue, signals, decisions, intake, sources)

@@ -74,7 +74,8 @@ class DecisionRecord:
 
 class SignalStore(Protocol):
     def add(self, region: str, signal: RegionHealthSignal) -> Stored:
-        """Insert the signal under ``region`` unless its notification key is there already."""
+        """Insert the signal under ``region`` unless its notification key is there already. A new notification
+        of an incident ``prune`` set aside brings the incident's tombstone back first."""
         ...
 
     def mark_weighed(self, region: str, notification: str) -> None:
@@ -82,6 +83,11 @@ class SignalStore(Protocol):
         ...
 
     def list(self, region: str) -> list[RegionHealthSignal]: ...
+
+    def prune(self, region: str, stored_before: datetime) -> int:
+        """Set aside the incidents of ``region`` closed before ``stored_before`` (``lib.autopilot.retention``):
+        keep each one's last resolve as a tombstone, drop its other signals. The number of signals dropped."""
+        ...
 
 
 class DecisionStore(Protocol):
