@@ -174,13 +174,16 @@ class _Sender:
         """Where the slowest answers' time went: the handler's parse and send, the rest of the host's request
         handling (invocation, logging, waiting for the GIL), and outside the host (connect, accept, the bytes)."""
         ordered = sorted(self.timings, key=lambda t: t[0], reverse=True)[: max(1, int(len(self.timings) * share))]
-        parts: dict[str, list[float]] = {k: [] for k in ("read", "parse", "send", "invoke_rest", "answer", "outside")}
+        parts: dict[str, list[float]] = {
+            k: [] for k in ("read", "routing", "parse", "send", "function_rest", "answer", "outside")
+        }
         for total, t in ordered:
-            host, handle, handler = t.get("host", 0.0), t.get("handle", 0.0), t.get("parse", 0.0) + t.get("send", 0.0)
+            host, handle, function = t.get("host", 0.0), t.get("handle", 0.0), t.get("function", 0.0)
             parts["read"].append(t.get("read", 0.0))  # the request's thread reading headers and body
+            parts["routing"].append(handle - function)  # route, key, the invocation's log lines
             parts["parse"].append(t.get("parse", 0.0))
             parts["send"].append(t.get("send", 0.0))
-            parts["invoke_rest"].append(handle - handler)  # routing, invocation, logging, the rest of the handler
+            parts["function_rest"].append(function - t.get("parse", 0.0) - t.get("send", 0.0))
             parts["answer"].append(host - handle - t.get("read", 0.0))  # writing the answer
             parts["outside"].append(total * 1000 - host)  # connect, accept, the thread's start, the bytes back
         mean = {k: round(sum(v) / len(v), 1) for k, v in parts.items()}
@@ -225,8 +228,11 @@ def main() -> dict[str, Any]:
         latencies, posts = _action_latencies(emu, sender.first_incident_at or 0.0)
         _s, _h, raw = host.request("GET", f"/api/decisions?region={REGION}&limit=1000", key=host.function_key)
         outcomes: dict[str, int] = {}
+        started_runs: list[str] = []  # every run a started decision names: each once, or a decision was doubled
         for d in json.loads(raw).get("decisions", []):
             outcomes[d["outcome"]] = outcomes.get(d["outcome"], 0) + 1
+            started_runs += d["runs"] if d["outcome"] == "started" else []
+        named = set(started_runs)
     return {
         "bench": "alert-storm", "deliveries": len(bodies), "threads": THREADS, "targets": TARGETS,
         "statuses": sender.statuses, "answers_503": sender.statuses.get(503, 0), "retried_deliveries": sender.retried,
@@ -237,7 +243,8 @@ def main() -> dict[str, Any]:
         "first_delivery_to_first_action_s": {"p50": _r(_pct(latencies, 0.5)), "p99": _r(_pct(latencies, 0.99)),
                                              "targets_seen": len(latencies)},
         "runs": len(runs), "failover_posts": posts,
-        "exactly_right": len(runs) == TARGETS and posts == TARGETS and sender.lost == 0,
+        "runs_named_by_started_decisions": len(started_runs), "runs_named_twice": len(started_runs) - len(named),
+        "exactly_right": len(runs) == TARGETS == posts == len(started_runs) == len(named) and not sender.lost,
         "decisions_by_outcome_region": outcomes,
     }  # fmt: skip
 

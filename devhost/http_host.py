@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -118,7 +118,10 @@ class HttpHost:
             method, base_url + target, headers=dict(headers), params=query, route_params=route_params, body=body
         )
         outcome = invoke(function.name, function.target, function.arg_name, request, f"Reason='{method} {split.path}'")
-        return _response(outcome.result, outcome.invocation_id) if outcome.ok else _failed(outcome.invocation_id)
+        if not outcome.ok:
+            return _failed(outcome.invocation_id)
+        reply = _response(outcome.result, outcome.invocation_id)
+        return replace(reply, headers=(*reply.headers, ("Server-Timing", f"function;dur={outcome.function_ms:.1f}")))
 
     def _admin(
         self, method: str, name: str, headers: Mapping[str, str], query: Mapping[str, str], body: bytes

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -96,6 +97,8 @@ class Autopilot:
     retention: timedelta = timedelta(days=7)
     _known: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict, init=False, repr=False)
     _pruned: dict[str, datetime] = field(default_factory=dict, init=False, repr=False)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False)
+    _locks_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     # -- intake ---------------------------------------------------------------------------------------
 
@@ -188,7 +191,20 @@ class Autopilot:
 
     def evaluate(self, region: str, notification: str | None = None) -> DecisionRecord | None:
         """Decide for ``region`` now, act, and record. None: a concurrent evaluation had recorded this very
-        decision (``started`` naming the same runs), so this one records nothing."""
+        decision (``started`` naming the same runs), so this one records nothing.
+
+        One evaluation per region at a time in this worker: updates of one incident arriving together would each
+        decide "started" on facts that do not show the others' runs yet, and each start every target again (the
+        idempotency key gives them the same runs, after reads that cost the worker seconds of CPU under a storm
+        and slow down the alert webhook it shares the process with). The next one reads the runs and stops."""
+        with self._region_lock(region):
+            return self._evaluate(region, notification)
+
+    def _region_lock(self, region: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(region, threading.Lock())
+
+    def _evaluate(self, region: str, notification: str | None) -> DecisionRecord | None:
         now = self.clock.now()
         rules = self.policy.region(region) if isinstance(self.policy, Policy) else None
         signals = self.signals.list(region) if rules is not None else []

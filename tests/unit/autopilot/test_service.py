@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from typing import Any
 
 from lib.autopilot import DECISION_EVENT, StartRefused
 from lib.guard import Decision, Outcome, TargetFacts, parse_policy
@@ -241,3 +242,20 @@ def test_a_duplicate_of_a_notification_being_weighed_looks_again_later_instead_o
     assert record.decision.outcome.value == "started" and h.starter.created == ["run-1"]
     h.later(seconds=61)
     assert h.fire_timers() == [] and h.queue.sent == []
+
+
+def test_a_worker_drops_redeliveries_it_has_weighed_or_recorded_as_ignored_without_a_storage_call() -> None:
+    h = Harness(policy(), TEN_VMS)
+    calls: list[str] = []
+    add = h.store.add
+
+    def counted(region: str, signal: RegionHealthSignal) -> Any:
+        calls.append(region)
+        return add(region, signal)
+
+    h.store.add = counted  # type: ignore[method-assign]  # count the store's inserts
+    for _ in range(3):
+        h.alert(service_health())
+        h.alert(synthetic())
+    assert calls == ["eastus"] and h.starter.created == ["run-1"]
+    assert h.outcomes(None) == ["started", "ignored"]  # every region: one decision each
