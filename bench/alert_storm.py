@@ -101,7 +101,10 @@ def _stack() -> Iterator[tuple[DevhostInfo, EmulatorInfo]]:
         azurite = stack.enter_context(running_azurite())
         emu = stack.enter_context(running_emulator(_topology(), time_scale=600.0))
         settings = local_settings(emu, azurite.connection_string, timer_scale=0.01)
-        env = app_env(settings) | {"DR_POLICY": json.dumps(_policy())}
+        # The Python worker's thread pool for sync functions, at its default size on this machine: the devhost
+        # then runs as many queue invocations at once as the worker would, not batchSize + newBatchThreshold.
+        pool = os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT") or str(min(32, (os.cpu_count() or 1) + 4))
+        env = app_env(settings) | {"DR_POLICY": json.dumps(_policy()), "PYTHON_THREADPOOL_THREAD_COUNT": pool}
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="storm-host-")))
         (root / "host.json").write_text(json.dumps(HOST_JSON))
         yield stack.enter_context(running_devhost(env=env, script_root=root)), emu
@@ -134,7 +137,8 @@ class _Sender:
     def __init__(self, host: DevhostInfo) -> None:
         self.host = host
         self.answers: list[float] = []
-        self.timings: list[tuple[float, dict[str, float]]] = []  # (answer s, Server-Timing ms)
+        self.timings: list[tuple[float, dict[str, float], float]] = []  # (answer s, Server-Timing ms, sent at)
+        self.began = time.time()
         self.statuses: dict[int, int] = {}
         self.retried = 0  # deliveries that needed more than one attempt
         self.lost = 0  # deliveries still refused after every retry
@@ -166,7 +170,7 @@ class _Sender:
         elapsed = time.time() - started
         with self._lock:
             self.answers.append(elapsed)
-            self.timings.append((elapsed, _timing(headers)))
+            self.timings.append((elapsed, _timing(headers), started - self.began))
             self.statuses[status] = self.statuses.get(status, 0) + 1
         return status
 
@@ -177,7 +181,7 @@ class _Sender:
         parts: dict[str, list[float]] = {
             k: [] for k in ("read", "routing", "parse", "send", "function_rest", "answer", "outside")
         }
-        for total, t in ordered:
+        for total, t, _at in ordered:
             host, handle, function = t.get("host", 0.0), t.get("handle", 0.0), t.get("function", 0.0)
             parts["read"].append(t.get("read", 0.0))  # the request's thread reading headers and body
             parts["routing"].append(handle - function)  # route, key, the invocation's log lines
@@ -187,8 +191,9 @@ class _Sender:
             parts["answer"].append(host - handle - t.get("read", 0.0))  # writing the answer
             parts["outside"].append(total * 1000 - host)  # connect, accept, the thread's start, the bytes back
         mean = {k: round(sum(v) / len(v), 1) for k, v in parts.items()}
-        total_ms = _ms(sum(t for t, _ in ordered) / len(ordered))
-        return {"answers": len(ordered), "mean_ms": mean, "total_mean_ms": total_ms}
+        total_ms = _ms(sum(t for t, _, _ in ordered) / len(ordered))
+        worst = [{"ms": _ms(total), "sent_at_s": round(at, 1)} for total, _t, at in ordered[:5]]
+        return {"answers": len(ordered), "mean_ms": mean, "total_mean_ms": total_ms, "worst": worst}
 
 
 def _await_runs(host: DevhostInfo, deadline: float) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 
 import azure.functions as func
 
@@ -11,12 +12,21 @@ from lib.api.http import ApiRequest, ApiResponse
 from lib.bootstrap import App, build
 from lib.settings import Settings
 
+_BUILDING = threading.Lock()
+
 
 @functools.cache
-def current_app() -> App:
+def _built() -> App:
     app = build(Settings.from_env())
     app.ensure_storage()  # a fresh deployment answers GET /api/runs with [] rather than a missing table
     return app
+
+
+def current_app() -> App:
+    """The app, built once: concurrent first requests wait for one build instead of each building their own
+    (a burst of them on a cold worker each created every table and queue again)."""
+    with _BUILDING:
+        return _built()
 
 
 def to_api(req: func.HttpRequest) -> ApiRequest:

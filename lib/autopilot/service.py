@@ -14,12 +14,12 @@ import logging
 import math
 import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from lib.autopilot.known import Known
 from lib.autopilot.messages import BadMessage, Evaluate, Message, Payload, SignalMessage, decode, encode
 from lib.autopilot.orders import Starter, StartOrder, StartRefused
 from lib.autopilot.scaling import scaled_policy
@@ -51,9 +51,6 @@ DECISION_EVENT = DECISION
 # seconds), and a second look too early records a second "started" decision for the one run.
 DUPLICATE_GRACE_S = 60.0
 DUPLICATE_GRACE_FLOOR_S = 15
-# Notifications this worker knows are weighed (or ignored and recorded) are dropped without a storage call: under a
-# storm of duplicates that is most deliveries, and each would otherwise cost a failed insert and a read.
-KNOWN_MAX = 4096
 # How often one worker sets aside a region's closed incidents (one read of the region's partition each time).
 PRUNE_EVERY = timedelta(hours=1)
 Resolver = Callable[[RegionHealthSignal], RegionHealthSignal | Ignored]
@@ -95,7 +92,7 @@ class Autopilot:
     # Incidents resolved and stored longer ago than this are set aside (``SignalStore.prune``): what an evaluation
     # reads stays the region's live incidents and those resolved recently.
     retention: timedelta = timedelta(days=7)
-    _known: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict, init=False, repr=False)
+    _known: Known = field(default_factory=Known, init=False, repr=False)
     _pruned: dict[str, datetime] = field(default_factory=dict, init=False, repr=False)
     _locks: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False)
     _locks_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -149,10 +146,7 @@ class Autopilot:
         return (region, notification) in self._known
 
     def _remember(self, region: str, notification: str) -> None:
-        self._known[(region, notification)] = None
-        self._known.move_to_end((region, notification))
-        while len(self._known) > KNOWN_MAX:
-            self._known.popitem(last=False)
+        self._known.add((region, notification))
 
     def _grace_s(self) -> int:
         return max(DUPLICATE_GRACE_FLOOR_S, math.ceil(DUPLICATE_GRACE_S * self.timer_scale))
