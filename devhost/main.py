@@ -40,6 +40,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 def _prepare(args: argparse.Namespace) -> tuple[HostConfig, AppIndex]:
     root = Path(args.script_root).resolve()
     added = apply_settings(read_local_settings(root / "local.settings.json"))
+    os.environ.setdefault("FUNCTIONS_WORKER_RUNTIME", "python")  # the Functions host always sets it for its worker
     log.info("settings: %d value(s) from local.settings.json (the environment wins)", len(added))
     config = read_host_json(root / "host.json")
     if str(root) not in sys.path:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import threading
 
 import azure.functions as func
@@ -12,6 +14,7 @@ from lib.api.http import ApiRequest, ApiResponse
 from lib.bootstrap import App, build
 from lib.settings import Settings
 
+log = logging.getLogger("autopilot.functions")
 _BUILDING = threading.Lock()
 
 
@@ -27,6 +30,20 @@ def current_app() -> App:
     (a burst of them on a cold worker each created every table and queue again)."""
     with _BUILDING:
         return _built()
+
+
+def _warm_up() -> None:
+    try:
+        current_app().autopilot()
+    except Exception as exc:  # the first request builds it again and answers for itself
+        log.warning("could not build the app ahead of the first request: %s", exc)
+
+
+# In a Functions worker (the host sets FUNCTIONS_WORKER_RUNTIME), build the app and create its storage in the
+# background as soon as the app is loaded, so the first requests (the alert webhook's among them) do not each
+# wait a second or more for it. Importing the module stays cheap: only a thread starts here.
+if os.environ.get("FUNCTIONS_WORKER_RUNTIME"):
+    threading.Thread(target=_warm_up, name="app-warm-up", daemon=True).start()
 
 
 def to_api(req: func.HttpRequest) -> ApiRequest:
