@@ -4,11 +4,10 @@ Signals table: ``PartitionKey`` = region, ``RowKey`` = the notification key (esc
 notification fails with 409 and dedupes it. ``prune`` moves a closed incident's last resolve to the partition
 ``<region>~closed`` (``RowKey`` = the incident, escaped) and deletes its signals, so the region's partition, which
 every evaluation reads, holds only what can still matter; a new notification of that incident moves it back.
-Decisions table: ``PartitionKey`` = region (``-`` when the signal had
-none), ``RowKey`` = inverted time + id, so a partition lists newest first and ``since`` is a RowKey range. A
-decision's claims (``add(record, once=...)``) are rows ``~once~<key>`` in its partition, inserted with it in one
-entity-group transaction: a second record claiming a key fails as a whole and stores nothing. Listings stop
-before ``~``, so claims never show as decisions.
+Decisions table: ``PartitionKey`` = region (``-`` when the signal had none), ``RowKey`` = inverted time + id, so a
+partition lists newest first and ``since`` is a RowKey range. A decision's claims (``add(record, once=...)``) are
+rows ``~once~<key>`` in its partition, inserted with it in one entity-group transaction: a second record claiming
+a key fails as a whole and stores nothing. Listings stop before ``~``, so claims never show as decisions.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ __all__ = ["DEFAULT_BUDGET_MS", "DeadlineSender", "SendTooSlow"]
 
 log = logging.getLogger("autopilot.intake")
 
-DEFAULT_BUDGET_MS = 600  # of the handler's time; the rest of the second is the host's own (parse, answer)
+DEFAULT_BUDGET_MS = 750  # of the handler's time; the rest of the second is the host's own (routing, the answer)
 SEND_THREADS = 8
 
 

@@ -48,7 +48,8 @@ DECISION_EVENT = DECISION
 # A redelivery that finds its notification stored but not yet weighed waits this long (scaled by DR_TIMER_SCALE)
 # for the worker that stored it, instead of deciding a second time. The floor is real time, like the run lease's:
 # how long a worker takes to weigh a signal does not shrink with the time scale (a loaded test machine takes
-# seconds), and a second look too early records a second "started" decision for the one run.
+# seconds), and a second look too early weighs the region again for nothing (the started decision's claims keep
+# it from being recorded twice).
 DUPLICATE_GRACE_S = 60.0
 DUPLICATE_GRACE_FLOOR_S = 15
 # How often one worker sets aside a region's closed incidents (one read of the region's partition each time).
