@@ -4,7 +4,7 @@ and go on, and an unknown or broken layout fails with a message naming it."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,14 @@ def test_layout1_loads_and_saves_the_same_facts_with_a_version(name: str) -> Non
     state = RunState.load(stored)
     saved = state.to_json()
     assert saved["version"] == LAYOUT == 2
-    # Every fact of layout 1 survives; layout 2 only adds the version.
-    assert {k: v for k, v in saved.items() if k != "version"} == stored
+    # Every fact of layout 1 survives; layout 2 adds the version and no longer repeats a phase's job end per VM.
+    ends = {(vm, phase): end for vm, row in stored["vms"].items() for phase, end in row.pop("phase_end", {}).items()}
+    assert ends and {k: v for k, v in saved.items() if k != "version"} == stored
     assert RunState.from_json(saved) == state
+    plan_jobs = stored.get("plan", {}).get("jobs", {}) if stored.get("plan") else {}
+    for (vm, phase), end in ends.items():  # still known: the end of the job that did the phase
+        job = state.vms[vm].jobs.get(phase) or plan_jobs[phase]
+        assert state.jobs[job].end == datetime.fromisoformat(end)
 
 
 def test_layout1_fields_read_into_the_typed_names() -> None:
