@@ -89,10 +89,14 @@ def test_a_shrinking_state_blanks_the_chunks_it_no_longer_uses() -> None:
 
 def test_a_missing_or_damaged_chunk_is_a_corrupt_run() -> None:
     entity = codec.run_to_entity(_run({"blob": _noise(200_000)}))
-    for damage, why in ((lambda e: e.pop("state_1"), "state_1"), (lambda e: e.update(state_1=b"x"), "error"),
-                        (lambda e: e.update(state_enc="lz4"), "lz4"), (lambda e: e.pop("state_n"), "state_n")):  # fmt: skip
-        broken = dict(entity)
-        damage(broken)
+    damages: list[tuple[dict[str, Any], str]] = [
+        ({"state_1": None}, "state_1"),
+        ({"state_1": b"x"}, "error"),
+        ({"state_enc": "lz4"}, "lz4"),
+        ({"state_n": None}, "state_n"),
+    ]
+    for damage, why in damages:
+        broken = {k: v for k, v in {**entity, **damage}.items() if v is not None}
         with pytest.raises(CorruptRun) as caught:
             codec.entity_to_run(broken)
         assert caught.value.field == "state" and why in str(caught.value)
