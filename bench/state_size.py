@@ -104,7 +104,8 @@ def _run(conn: str, kind: str, vms: list[str]) -> dict[str, Any]:
 
 def _compressed_parts(state: dict[str, Any]) -> dict[str, int]:
     """What each part of a MAX_VMS state costs once compressed: the compressed size with it minus without it."""
-    grown = RunState.load(replicate_state(state, MAX_VMS)).to_json()
+    grown: dict[str, Any] = RunState.load(replicate_state(state, MAX_VMS)).to_json()
+    vms: dict[str, dict[str, Any]] = dict(grown["vms"])
 
     def packed(value: Any) -> int:
         return len(zlib.compress(codec.dump_json(value).encode(), 6))
@@ -113,8 +114,8 @@ def _compressed_parts(state: dict[str, Any]) -> dict[str, int]:
     out = {"whole": whole // MAX_VMS}
     for key in [k for k in grown if k != "vms"]:
         out[key] = (whole - packed({k: v for k, v in grown.items() if k != key})) // MAX_VMS
-    for key in {k for row in grown["vms"].values() for k in row}:
-        rows = {vm: {k: v for k, v in row.items() if k != key} for vm, row in grown["vms"].items()}
+    for key in {k for row in vms.values() for k in row}:
+        rows = {vm: {k: v for k, v in row.items() if k != key} for vm, row in vms.items()}
         out[f"vms.*.{key}"] = (whole - packed({**grown, "vms": rows})) // MAX_VMS
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
