@@ -3,8 +3,9 @@
 A real VM-list failover → healthy and a recovery-plan failover → healthy run on the HTTPS emulator through the
 engine on Azurite (``lib.bootstrap.build``, as the app wires it). Every checkpoint the run store writes is
 measured: the state's JSON (``json_bytes``, what the rows hold) and the run entity as the Table service counts
-it (``entity_bytes``, after the codec's encoding). Reported per step, as the largest save of that step per VM,
-plus which parts of the state take the room at the end.
+it (``entity_bytes``, after the codec's encoding), and the largest history row the save appends (its details
+are per-VM too, stored as string chunks). Reported per step, as the largest save of that step per VM, plus which
+parts of the state take the room at the end (``compressed_bytes_per_vm_by_part_at_max_vms``).
 
 ``fit``: the finished VM-list run's rows replicated with distinct names and job ids (as
 ``tests/integration/workflows/test_state_size.py`` does) until the run entity passes the store's limit: the
@@ -56,11 +57,15 @@ def _recording(sizes: dict[str, dict[str, int]]) -> Iterator[None]:
 
     def save(self: TableRunStore, run: RunRecord, etag: str, history: Any, *, previous: RunRecord | None) -> str:
         vms = max(len(run.state.get("vms") or {}), 1)
-        entry = sizes.setdefault(run.step, {"json_bytes_per_vm": 0, "entity_bytes_per_vm": 0})
+        entry = sizes.setdefault(
+            run.step, {"json_bytes_per_vm": 0, "entity_bytes_per_vm": 0, "history_bytes_per_vm": 0}
+        )
         raw = len(codec.dump_json(run.state).encode())
         entity = codec.entity_size(codec.run_to_entity(run))
         entry["json_bytes_per_vm"] = max(entry["json_bytes_per_vm"], raw // vms)
         entry["entity_bytes_per_vm"] = max(entry["entity_bytes_per_vm"], entity // vms)
+        rows = [codec.entity_size(codec.history_to_entity(run.run_id, h)) for h in history]
+        entry["history_bytes_per_vm"] = max([entry["history_bytes_per_vm"]] + [size // vms for size in rows])
         return original(self, run, etag, history, previous=previous)
 
     TableRunStore.save = save  # type: ignore[method-assign]  # bench only: measure every checkpoint
