@@ -10,7 +10,7 @@ parts of the state take the room at the end (``compressed_bytes_per_vm_by_part_a
 ``fit``: the finished VM-list run's rows replicated with distinct names and job ids (as
 ``tests/integration/workflows/test_state_size.py`` does) until the run entity passes the store's limit: the
 largest run that fits, against the largest the app accepts (``lib.domain.dr.MAX_VMS``). Prints one JSON line.
-``STATE_SIZE_VMS`` sets the VM count of the real runs (default 4).
+``STATE_SIZE_VMS`` sets the VM count of the real runs (default 20).
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def _record(run_id: str, state: dict[str, Any]) -> RunRecord:
 
 
 def main() -> dict[str, Any]:
-    count = int(os.environ.get("STATE_SIZE_VMS", "4"))
+    count = int(os.environ.get("STATE_SIZE_VMS", "20"))
     vms = [f"app-vm-{i:03d}" for i in range(count)]
     with running_azurite() as azurite:
         vm_list = _run(azurite.connection_string, "vms", vms)
