@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from lib.domain.asr import RecoveryPointType
-from lib.domain.dr import COMMIT_MODES, PER_VM
+from lib.domain.dr import COMMIT_MODES, MAX_VMS, PER_VM
 from lib.domain.errors import ValidationError
 from lib.guard.policy import FailoverOptions, Mode, OnApprovalTimeout, Policy, Probe, RegionPolicy, Target
 from lib.signals import DEFAULT_SERVICES, arm_region, is_known_region
@@ -250,6 +250,9 @@ def _target(value: object, path: str, errors: _Errors) -> Target | None:
 def _vm_names(value: object, path: str, errors: _Errors) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         errors.add(path, "must be a non-empty list of VM names")
+        return ()
+    if len(value) > MAX_VMS:  # refused now, not when an outage starts the run (a run's request takes this many)
+        errors.add(path, f"lists {len(value)} VMs; one run takes at most {MAX_VMS}: split them into more targets")
         return ()
     names: list[str] = []
     for i, name in enumerate(value):

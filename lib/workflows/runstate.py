@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import cast
 
 from lib.domain.asr import Job, JobError
-from lib.workflows.json_fields import Json, as_mapping, iso, opt_float, opt_str, parse_time, times_by_phase
+from lib.workflows.json_fields import Json, as_mapping, bounded, iso, opt_float, opt_str, parse_time, times_by_phase
 from lib.workflows.parked import Parked
 from lib.workflows.vmstate import VmProgress
 
@@ -85,7 +85,7 @@ class JobRecord:
 
 def _error_json(error: JobError) -> Json:
     # A warning (e.g. the source VM could not be shut down) keeps its level; an error reads as before (layout 1).
-    data: Json = {"code": error.code, "message": error.message}
+    data: Json = {"code": error.code, "message": bounded(error.message)}
     if error.level != "Error":
         data["level"] = error.level
     return data

@@ -173,6 +173,11 @@ BAD: list[tuple[str, Any, str]] = [
         "regions.eastus.targets[0].vms[1]: 'no spaces' is not a valid VM name",
     ),
     ("vm twice", region(targets=[{"vms": ["a", "A"]}]), "regions.eastus.targets[0].vms[1]: 'A' is listed twice"),
+    (
+        "more vms than one run takes",
+        region(targets=[{"vms": [f"vm-{i}" for i in range(501)]}]),
+        "regions.eastus.targets[0].vms: lists 501 VMs; one run takes at most 500: split them into more targets",
+    ),
     ("unknown target key", region(targets=[{"plan": "rp"}]), "regions.eastus.targets[0].plan: unknown key"),
     ("min sources zero", region(minSources=0), "regions.eastus.minSources: must be an integer from 1 to 7, got 0"),
     ("dwell negative", region(dwellMinutes=-1), "regions.eastus.dwellMinutes: must be an integer from 0 to 10080"),
