@@ -15,6 +15,10 @@ one GET per job, and one GET per VM every 30 s until each is protected again.
 healthy) minus the time ASR was busy on the run (the union of its jobs and reverse replications), divided by
 the latter. ``arm_reads_per_vm_hour``: ARM GETs of the run (counted at the adapter, retries included) per VM
 per hour of run time. Prints one JSON line.
+
+``vm_list_commit_modes`` runs the VM list with the request's ``commitMode`` ``together`` (the default, the figures
+above) and ``per-vm`` side by side, also with one VM's failover 30 minutes slower (``one-slow``): ``protected_mean_s``
+is the mean time from the start to each VM's ASR healthy event, ``healthy_mean_s`` to the app noticing it.
 """
 
 from __future__ import annotations
@@ -118,12 +122,19 @@ def _our_lags(state: dict[str, Any], history: Any, healthy_at: dict[str, datetim
             job = details.get("job")
             if isinstance(job, dict) and job.get("end") and h.outcome == "next":  # a plan job, noticed
                 lags[h.step].append((h.at - _t(job["end"])).total_seconds())
-        if h.step == "await_healthy":
-            for vm, seen in (details.get("progress") or {}).items():
-                if seen == "healthy" and vm not in noticed_healthy:
-                    noticed_healthy[vm] = h.at
-                    lags["healthy"].append((h.at - healthy_at[vm]).total_seconds())
+        for vm, seen in _watched(h.step, details).items():
+            if seen == "healthy" and vm not in noticed_healthy:
+                noticed_healthy[vm] = h.at
+                lags["healthy"].append((h.at - healthy_at[vm]).total_seconds())
     return lags, noticed_healthy
+
+
+def _watched(step: str, details: dict[str, Any]) -> dict[str, Any]:
+    """What a transition saw of the VMs' health: ``await_healthy``'s, or (a per-VM run, commitMode per-vm) the
+    watch inside a phase step's call, under "pipelined"."""
+    if step in JOB_PHASES:
+        return dict(((details.get("pipelined") or {}).get("healthy") or {}).get("progress") or {})
+    return dict(details.get("progress") or {}) if step == "await_healthy" else {}
 
 
 # --- the app -------------------------------------------------------------------------------------------------
@@ -163,7 +174,14 @@ def _app(emu: EmulatorInfo, conn: str, body: dict[str, Any]) -> dict[str, Any]:
     for vm, row in state["vms"].items():
         spans.append((_t(state["jobs"][row["jobs"]["reprotect"]]["end"]), healthy_at[vm]))
     total = (max(noticed_healthy.values()) - began).total_seconds()
-    return _figures(lags, reads, total, _asr_busy_s(spans), budget_waits=state.get("budget_waits", 0))
+    # How long each VM was away from protection, on average (ASR's healthy event; the app's notice of it): what
+    # per-VM commit (commitMode per-vm) shortens.
+    extra = {
+        "budget_waits": state.get("budget_waits", 0),
+        "protected_mean_s": round(sum((healthy_at[vm] - began).total_seconds() for vm in VMS) / len(VMS), 1),
+        "healthy_mean_s": round(sum((t - began).total_seconds() for t in noticed_healthy.values()) / len(VMS), 1),
+    }
+    return _figures(lags, reads, total, _asr_busy_s(spans), **extra)
 
 
 # --- the reference poller ------------------------------------------------------------------------------------
@@ -287,6 +305,8 @@ def main() -> dict[str, Any]:
                 ours.append(_scenario(name, lambda: _app(emu, azurite.connection_string, body)))  # noqa: B023  # called at once
             with running_emulator(_topology(), time_scale=1.0) as emu:
                 reference.append(_scenario(name, lambda: _reference(emu, name == "plan")))  # noqa: B023  # called at once
+        together = next(r for r in ours if r["scenario"] == "vm-list")
+        modes = _commit_modes(azurite.connection_string, bodies["vm-list"], together)
     app, ref = _summary(ours), _summary(reference)
     ratios = {
         "notice_lag_p99_ref_over_ours": {
@@ -303,6 +323,31 @@ def main() -> dict[str, Any]:
         "budget_waits": sum(r.get("budget_waits", 0) for r in ours),
         "reference": {"poll_s": REFERENCE_POLL_S, **ref},
         "ratios": ratios,
+        "vm_list_commit_modes": modes,
+    }
+
+
+SLOW_VM_S = 1800  # the "one-slow" case: one VM's failover takes 30 minutes longer (the emulator's jobSlow fault)
+
+
+def _commit_modes(conn: str, body: dict[str, Any], together: dict[str, Any]) -> dict[str, Any]:
+    """The VM list with commitMode together and per-vm side by side: as above (every failover about as long), and
+    with one VM's failover slow, which a barrier makes every VM wait for."""
+    runs: dict[str, dict[str, Any]] = {"even": {"together": together}, "one-slow": {}}
+    for case, modes in (("even", ("per-vm",)), ("one-slow", ("together", "per-vm"))):
+        for mode in modes:
+            with running_emulator(_topology(), time_scale=1.0) as emu:
+                if case == "one-slow":
+                    emu.add_fault({"kind": "jobSlow", "vm": VMS[-1], "operation": "UnplannedFailover",
+                                   "seconds": SLOW_VM_S})  # fmt: skip
+                runs[case][mode] = _app(emu, conn, {**body, "commitMode": mode})
+    keys = ("total_s", "protected_mean_s", "healthy_mean_s", "added_s", "reads")
+    return {
+        case: {
+            mode: {k: r[k] for k in keys} | {"notice_lag_p99_s": {p: _pct(r["lags"][p], 0.99) for p in PHASES}}
+            for mode, r in by_mode.items()
+        }
+        for case, by_mode in runs.items()
     }
 
 

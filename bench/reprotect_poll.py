@@ -104,6 +104,7 @@ def _cadence(started_at_s: float) -> tuple[int, float]:
     t, polls = 0.0, 0
     first: ProgressSample | None = None
     last: ProgressSample | None = None
+    before: datetime | None = None  # the previous read: each new reading changed after it
     origin = datetime(2026, 1, 1, tzinfo=UTC)
     while True:
         polls += 1
@@ -113,9 +114,10 @@ def _cadence(started_at_s: float) -> tuple[int, float]:
         pct = int(100 * (elapsed - elapsed % REFRESH_S) / IR_S)
         now = origin + timedelta(seconds=t)
         if first is None:
-            first = last = ProgressSample(now, pct)
+            first = last = ProgressSample(now, pct, before)
         elif last is not None and pct != last.pct:
-            last = ProgressSample(now, pct)
+            last = ProgressSample(now, pct, before)
+        before = now
         cap = min(timing.health_poll_max_s, STALL_CAP_S)
         t += health_delay(now, [(first, last)], dense_s=HEALTH_DENSE_S, cap_s=cap, unknown_s=timing.health_poll_s)
 

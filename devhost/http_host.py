@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -117,7 +118,10 @@ class HttpHost:
             method, base_url + target, headers=dict(headers), params=query, route_params=route_params, body=body
         )
         outcome = invoke(function.name, function.target, function.arg_name, request, f"Reason='{method} {split.path}'")
-        return _response(outcome.result, outcome.invocation_id) if outcome.ok else _failed(outcome.invocation_id)
+        if not outcome.ok:
+            return _failed(outcome.invocation_id)
+        reply = _response(outcome.result, outcome.invocation_id)
+        return replace(reply, headers=(*reply.headers, ("Server-Timing", f"function;dur={outcome.function_ms:.1f}")))
 
     def _admin(
         self, method: str, name: str, headers: Mapping[str, str], query: Mapping[str, str], body: bytes
@@ -167,8 +171,14 @@ class HttpHost:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    _began = _read = _handled = 0.0
+
+    def setup(self) -> None:
+        super().setup()
+        self._began = time.monotonic()  # the request's thread runs: from here on the time is the host's
 
     def _dispatch(self) -> None:
+        self._began = self._began or time.monotonic()
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -178,7 +188,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = self.rfile.read(length) if length > 0 else b""
             address = self.server.server_address
             host = self.headers.get("Host") or f"{address[0]!s}:{address[1]}"
+            self._read = time.monotonic()
             reply = self.server.host.handle(self.command, self.path, dict(self.headers.items()), body, f"http://{host}")
+            self._handled = time.monotonic()
         except Exception:  # a host bug answers 500 and the host keeps serving
             log.exception("devhost failed to handle %s %s", self.command, self.path)
             reply = Reply.error(500, "HostError", "the local host failed to handle this request; see its log")
@@ -186,8 +198,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, reply: Reply) -> None:
         self.send_response(reply.status)
+        # Server-Timing: the app's own entries, then the host's time for the whole request (its thread's start to
+        # the answer), so a client can tell time in the handler from time in the host and on the way.
+        timing = [v for n, v in reply.headers if n.lower() == "server-timing"]
+        if self._handled:
+            timing.append(f"read;dur={(self._read - self._began) * 1000:.1f}")
+            timing.append(f"handle;dur={(self._handled - self._read) * 1000:.1f}")
+        timing.append(f"host;dur={(time.monotonic() - self._began) * 1000:.1f}")
+        self._began = self._read = self._handled = 0.0  # a kept-alive connection's next request starts afresh
         for name, value in reply.headers:
-            self.send_header(name, value)
+            if name.lower() != "server-timing":
+                self.send_header(name, value)
+        self.send_header("Server-Timing", ", ".join(timing))
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
         if self.command != "HEAD":

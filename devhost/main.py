@@ -6,9 +6,12 @@ import argparse
 import json
 import logging
 import os
+import queue
 import signal
 import sys
 import threading
+from logging.handlers import QueueHandler
+from logging.handlers import QueueListener as LogWriter
 from pathlib import Path
 from types import FrameType
 
@@ -37,6 +40,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 def _prepare(args: argparse.Namespace) -> tuple[HostConfig, AppIndex]:
     root = Path(args.script_root).resolve()
     added = apply_settings(read_local_settings(root / "local.settings.json"))
+    os.environ.setdefault("FUNCTIONS_WORKER_RUNTIME", "python")  # the Functions host always sets it for its worker
     log.info("settings: %d value(s) from local.settings.json (the environment wins)", len(added))
     config = read_host_json(root / "host.json")
     if str(root) not in sys.path:
@@ -56,8 +60,30 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+def _log_in_background() -> LogWriter:
+    """One thread writes the log: a request's thread only queues its records. Every invocation logs its start
+    and end; written in place, a burst of requests and queue messages waits on the handler's lock, and behind
+    whichever thread holds it while the OS has that thread descheduled (seconds on a loaded machine)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    root = logging.getLogger()
+    root.handlers = [QueueHandler(records)]
+    root.setLevel(logging.INFO)
+    listener = LogWriter(records, handler)
+    listener.start()
+    return listener
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    writer = _log_in_background()
+    try:
+        return _main(argv)
+    finally:
+        writer.stop()  # writes what is queued
+
+
+def _main(argv: list[str] | None) -> int:
     logging.getLogger("azure").setLevel(logging.WARNING)  # the SDK logs every request at INFO
     args = _arguments(argv)
     # The ready line must be the first stdout line: whatever the app prints goes to stderr, with the logs.

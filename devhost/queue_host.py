@@ -108,6 +108,11 @@ class QueueListener:
             raise ValueError(f"function {function.name}: {exc}") from None
         self._stop = threading.Event()
         workers = options.batch_size + options.refill_below
+        # The Python worker runs sync functions on PYTHON_THREADPOOL_THREAD_COUNT threads (its default on Python
+        # 3.9+: min(32, CPUs + 4)). Set, it caps this listener's invocations the same way; unset, it does not.
+        limit = env.get("PYTHON_THREADPOOL_THREAD_COUNT", "")
+        if limit.isdigit() and int(limit) > 0:
+            workers = min(workers, int(limit))
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix=f"queue-{function.name}")
         self._running: set[Future[None]] = set()
         self._lock = threading.Lock()

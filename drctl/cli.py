@@ -32,6 +32,11 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--no-shutdown", action="store_true", help="do not shut the source VMs down first")
         p.add_argument("--no-auto-commit", action="store_true", help="pause for approval before committing")
         p.add_argument("--no-auto-reprotect", action="store_true", help="stop after commit, do not reprotect")
+        p.add_argument(
+            "--commit-per-vm",
+            action="store_true",
+            help="VM lists of independent VMs: commit and reprotect each VM as soon as its own failover is done",
+        )
         p.add_argument("--test-network", dest="test_network", help="ARM id of the isolated VNet (drills)")
         p.add_argument("--probe-url", help="URL a drill checks answers (drills)")
         p.add_argument("--parallelism", type=int, default=None, help="VMs handled at once (VM lists)")
@@ -92,6 +97,7 @@ def request_payload(args: argparse.Namespace) -> dict[str, Any]:
         "testNetworkId": args.test_network,
         "probeUrl": args.probe_url,
         "parallelism": args.parallelism,
+        "commitMode": "per-vm" if args.commit_per_vm else None,
     }
     payload.update({name: value for name, value in optional.items() if value is not None and value != ""})
     return payload

@@ -1,7 +1,8 @@
 """Fault rules (admin API) and the ARM token-bucket throttle.
 
 HTTP-level rules (``http``, ``reset``, ``latency``) match a request by method, route template suffix and/or
-VM name; job-level rules (``jobFailure``, ``shutdownFailure``) match when an action creates a job for that VM.
+VM name; job-level rules (``jobFailure``, ``shutdownFailure``, ``jobSlow``, ...) match when an action creates a job
+for that VM.
 Each rule fires for its next ``count`` matches (unlimited if absent) and/or with a ``probability``.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 HTTP_KINDS = ("http", "reset", "latency")
-JOB_KINDS = ("jobFailure", "shutdownFailure", "jobSuspended", "jobPartiallySucceeded")
+JOB_KINDS = ("jobFailure", "shutdownFailure", "jobSuspended", "jobPartiallySucceeded", "jobSlow")
 KINDS = (*HTTP_KINDS, *JOB_KINDS, "throttle")
 
 _OPERATION_ALIASES = {
@@ -61,6 +62,7 @@ class FaultRule:
     message: str | None = None
     retry_after: float | None = None
     latency_ms: int = 0
+    seconds: float = 0.0  # jobSlow: emulated seconds added to the job's main task
     remaining: int | None = None
     probability: float | None = None
     fired: int = 0
@@ -78,6 +80,7 @@ class FaultRule:
             "message": self.message,
             "retryAfter": self.retry_after,
             "latencyMs": self.latency_ms,
+            "seconds": self.seconds,
             "remaining": self.remaining,
             "probability": self.probability,
             "fired": self.fired,
@@ -145,6 +148,9 @@ class FaultRegistry:
         status = int(raw.get("status", 429 if kind == "http" else 500))
         if kind == "http" and not 400 <= status <= 599:
             raise FaultRuleError("'status' must be an HTTP error status (400-599)")
+        seconds = raw.get("seconds", 0)
+        if kind == "jobSlow" and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0):
+            raise FaultRuleError("'seconds' must be a positive number of emulated seconds")
         with self._lock:
             rule = FaultRule(
                 id=f"f{next(self._ids)}",
@@ -158,6 +164,7 @@ class FaultRegistry:
                 message=raw.get("message") or raw.get("errorMessage"),
                 retry_after=float(raw["retryAfter"]) if raw.get("retryAfter") is not None else None,
                 latency_ms=int(raw.get("ms") or raw.get("latencyMs") or 0),
+                seconds=float(seconds) if kind == "jobSlow" else 0.0,
                 remaining=count,
                 probability=float(probability) if probability is not None else None,
             )

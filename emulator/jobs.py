@@ -144,6 +144,10 @@ def _unit(
 ) -> Unit:
     failure = failure_for(b, item, operation)
     fail_task = FAILING_TASK[operation] if failure else None
+    slow = b.faults.match_job("jobSlow", item.vm, operation)
+    if slow is not None:  # this VM's job takes longer: its main task runs ``seconds`` more (before the jitter)
+        main = FAILING_TASK[operation]
+        steps = [(t, n, f, s + int(slow.seconds) if t == main else s) for t, n, f, s in steps]
     if failure is not None and failure[0] == outage.REPROTECT_CODE:
         fail_task = steps[0][0]  # the prerequisite check finds the target site unavailable
     tasks, end, failed = lay_out(start, rng, steps, fail_task=fail_task, skip=skip)

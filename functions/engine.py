@@ -1,4 +1,5 @@
-"""The engine's triggers: one work item = one step, the janitor timer, and the poison-queue drain.
+"""The engine's triggers: one work item (a step, and the Next steps after it), the janitor timer, and the
+poison-queue drain.
 
 Thin on purpose: parse the message, call the engine, log the result. An exception escapes only when
 storage itself failed; the host then retries the message and, after ``maxDequeueCount`` (host.json),

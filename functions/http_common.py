@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import logging
+import os
+import threading
 
 import azure.functions as func
 
@@ -11,12 +14,36 @@ from lib.api.http import ApiRequest, ApiResponse
 from lib.bootstrap import App, build
 from lib.settings import Settings
 
+log = logging.getLogger("autopilot.functions")
+_BUILDING = threading.Lock()
+
 
 @functools.cache
-def current_app() -> App:
+def _built() -> App:
     app = build(Settings.from_env())
     app.ensure_storage()  # a fresh deployment answers GET /api/runs with [] rather than a missing table
     return app
+
+
+def current_app() -> App:
+    """The app, built once: concurrent first requests wait for one build instead of each building their own
+    (a burst of them on a cold worker each created every table and queue again)."""
+    with _BUILDING:
+        return _built()
+
+
+def _warm_up() -> None:
+    try:
+        current_app().autopilot()
+    except Exception as exc:  # the first request builds it again and answers for itself
+        log.warning("could not build the app ahead of the first request: %s", exc)
+
+
+# In a Functions worker (the host sets FUNCTIONS_WORKER_RUNTIME), build the app and create its storage in the
+# background as soon as the app is loaded, so the first requests (the alert webhook's among them) do not each
+# wait a second or more for it. Importing the module stays cheap: only a thread starts here.
+if os.environ.get("FUNCTIONS_WORKER_RUNTIME"):
+    threading.Thread(target=_warm_up, name="app-warm-up", daemon=True).start()
 
 
 def to_api(req: func.HttpRequest) -> ApiRequest:

@@ -53,6 +53,10 @@ class Settings:
     signals_queue: str = "drsignals"  # the autopilot's queue: received payloads, probe signals, dwell timers
     signals_table: str = "drsignals"  # every region-health signal, per region (PK region, RK notification key)
     decisions_table: str = "drdecisions"  # every autopilot decision, per region, newest first
+    # The alert webhook's handler answers within this budget: a queue send still running then is a 503 to retry.
+    alert_answer_budget_ms: float = 750.0
+    # Incidents resolved (and stored) longer ago than this are set aside: evaluations no longer read them.
+    signal_retention_days: float = 7.0
     policy: str = ""  # DR_POLICY: the automatic-failover policy as inline JSON (lib/guard/README.md)
     policy_file: str = ""  # DR_POLICY_FILE: a file holding it (set one of the two)
     eventgrid_endpoint: str = ""
@@ -106,6 +110,8 @@ class Settings:
             signals_queue=e.get("DR_SIGNALS_QUEUE", "drsignals") or "drsignals",
             signals_table=e.get("DR_SIGNALS_TABLE", "drsignals") or "drsignals",
             decisions_table=e.get("DR_DECISIONS_TABLE", "drdecisions") or "drdecisions",
+            alert_answer_budget_ms=_seconds(e.get("ALERT_ANSWER_BUDGET_MS", ""), 750.0),
+            signal_retention_days=_seconds(e.get("DR_SIGNAL_RETENTION_DAYS", ""), 7.0),
             policy=e.get("DR_POLICY", ""),
             policy_file=e.get("DR_POLICY_FILE", ""),
             eventgrid_endpoint=e.get("EVENTGRID_TOPIC_ENDPOINT", ""),

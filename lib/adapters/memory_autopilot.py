@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from lib.guard.retention import closed_incidents
 from lib.ports.autopilot import NO_REGION, DecisionRecord, Stored
 from lib.signals import RegionHealthSignal
 
@@ -15,6 +16,7 @@ __all__ = ["MemoryDecisionStore", "MemorySignalStore"]
 class MemorySignalStore:
     def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._rows: dict[tuple[str, str], tuple[RegionHealthSignal, bool, datetime]] = {}
+        self.tombstones: dict[tuple[str, str], RegionHealthSignal] = {}  # (region, incident) -> its last resolve
         self._lock = threading.Lock()
         self._clock = clock
 
@@ -25,6 +27,9 @@ class MemorySignalStore:
             if found is not None:
                 return Stored(new=False, weighed=found[1], stored_at=found[2])
             now = self._clock()
+            kept = self.tombstones.pop((region, signal.incident), None)
+            if kept is not None:
+                self._rows.setdefault((region, kept.notification), (kept, True, now))
             self._rows[key] = (signal, False, now)
             return Stored(new=True, weighed=False, stored_at=now)
 
@@ -37,15 +42,31 @@ class MemorySignalStore:
         with self._lock:
             return [row[0] for (r, _), row in sorted(self._rows.items()) if r == region]
 
+    def prune(self, region: str, stored_before: datetime) -> int:
+        with self._lock:
+            rows = [(signal, at) for (r, _), (signal, _w, at) in self._rows.items() if r == region]
+            dropped = 0
+            for closed in closed_incidents(rows, stored_before):
+                self.tombstones[(region, closed.incident)] = closed.last
+                for notification in closed.notifications:
+                    dropped += self._rows.pop((region, notification), None) is not None
+            return dropped
+
 
 class MemoryDecisionStore:
     def __init__(self) -> None:
         self._rows: list[DecisionRecord] = []
+        self._claims: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
-    def add(self, record: DecisionRecord) -> None:
+    def add(self, record: DecisionRecord, once: Sequence[str] = ()) -> frozenset[str]:
+        claims = {(record.region or NO_REGION, key) for key in once}
         with self._lock:
-            self._rows.append(record)
+            held = frozenset(key for region, key in claims & self._claims)
+            if not held:
+                self._claims |= claims
+                self._rows.append(record)
+            return held
 
     def list(self, region: str | None, since: datetime | None, limit: int) -> list[DecisionRecord]:
         with self._lock:

@@ -1,8 +1,14 @@
 """Runs, history rows and index rows <-> Azure Table entities.
 
-Large JSON (a run's state for 1000 VMs, its input, a history row's details) is split across string properties
-``<name>_0``, ``<name>_1``, ... with the count in ``<name>_n``: a table string property holds at most 64 KiB
-(UTF-16), an entity at most 1 MiB, so chunks are cut by UTF-16 code units (never inside a surrogate pair).
+Large JSON (a run's input, a history row's details) is split across string properties ``<name>_0``,
+``<name>_1``, ... with the count in ``<name>_n``: a table string property holds at most 64 KiB (UTF-16), an
+entity at most 1 MiB, so chunks are cut by UTF-16 code units (never inside a surrogate pair).
+
+A run's state is the one part that grows with its VMs (about 2 KB of JSON per VM by the end of a failover,
+twice that as UTF-16), so it is stored compressed: zlib over its UTF-8 JSON, cut into ``Edm.Binary``
+properties ``state_0..`` of at most ``BINARY_CHUNK`` bytes, with ``state_enc = "zlib"`` saying so. An entity
+without ``state_enc`` holds the state as string chunks (written before compression) and still loads; the
+next save that changes the state rewrites it compressed.
 Times are stored as fixed-width ISO-8601 UTC strings, which sort and compare as text.
 """
 
@@ -10,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +28,11 @@ from lib.ports.run_store import CorruptRun, EntityTooLarge
 RUN_ROW = "run"
 CHUNK_UNITS = 30_000  # UTF-16 code units: 60,000 bytes, under the 64 KiB property limit with room to spare
 ENTITY_LIMIT = 1_000_000  # bytes as the service counts them; the hard limit is 1 MiB
+BINARY_CHUNK = 60_000  # bytes of compressed state per Edm.Binary property, under its 64 KiB limit
+STATE_ENCODING = "zlib"  # the value of ``state_enc`` on a run whose state is stored compressed
+# An entity under ENTITY_LIMIT holds at most this many state chunks in either encoding: a shrinking state
+# blanks the chunks past its new count up to here (MERGE keeps them), whichever encoding wrote them.
+MAX_STATE_CHUNKS = ENTITY_LIMIT // min(BINARY_CHUNK, 2 * CHUNK_UNITS) + 1
 TEXT_LIMIT = 8_000  # reasons and error messages are for humans; keep them bounded
 INDEX_PARTITION = "runs"
 KEY_PARTITION = "idem"
@@ -101,6 +113,37 @@ def get_json(entity: Mapping[str, Any], name: str, run_id: str) -> Any:
         raise CorruptRun(run_id, name, str(exc)) from None
 
 
+def put_state(entity: Entity, state: Any) -> None:
+    """The run state as zlib-compressed JSON in ``state_0..`` binary chunks (module docstring)."""
+    data = zlib.compress(dump_json(state).encode("utf-8"), 6)
+    chunks = [data[i : i + BINARY_CHUNK] for i in range(0, len(data), BINARY_CHUNK)]
+    entity["state_enc"] = STATE_ENCODING
+    entity["state_n"] = len(chunks)
+    for i, chunk in enumerate(chunks):
+        entity[f"state_{i}"] = chunk
+
+
+def get_state(entity: Mapping[str, Any], run_id: str) -> Any:
+    encoding = entity.get("state_enc") or ""
+    if not encoding:  # written before the state was compressed: string chunks
+        return get_json(entity, "state", run_id)
+    if encoding != STATE_ENCODING:
+        raise CorruptRun(run_id, "state", f"state_enc {encoding!r} is not an encoding this code reads")
+    count = entity.get("state_n")
+    if not isinstance(count, int):
+        raise CorruptRun(run_id, "state", "state_n is missing")
+    parts = []
+    for i in range(count):
+        part = entity.get(f"state_{i}")
+        if not isinstance(part, bytes | bytearray):
+            raise CorruptRun(run_id, "state", f"chunk state_{i} is missing or not binary")
+        parts.append(bytes(part))
+    try:
+        return json.loads(zlib.decompress(b"".join(parts)).decode("utf-8"))
+    except (zlib.error, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise CorruptRun(run_id, "state", f"{type(exc).__name__}: {exc}") from None
+
+
 def entity_size(entity: Mapping[str, Any]) -> int:
     """The size the Table service charges an entity with (strings are UTF-16)."""
     size = 4
@@ -108,6 +151,8 @@ def entity_size(entity: Mapping[str, Any]) -> int:
         size += 8 + 2 * len(key)
         if isinstance(value, str):
             size += 4 + 2 * utf16_units(value)
+        elif isinstance(value, bytes | bytearray):
+            size += 4 + len(value)
         elif isinstance(value, bool):
             size += 1
         else:
@@ -160,19 +205,21 @@ def run_scalars(run: RunRecord) -> Entity:
 def run_to_entity(run: RunRecord) -> Entity:
     entity = run_scalars(run)
     put_chunks(entity, "input", dump_json(run.input))
-    put_chunks(entity, "state", dump_json(run.state))
+    put_state(entity, run.state)
     check_size(entity, run.run_id, "the run (state + input)")
     return entity
 
 
 def run_delta(run: RunRecord, previous: RunRecord, stored_state_chunks: int) -> Entity:
     """What a MERGE must send to turn ``previous`` into ``run``: the input never changes after creation and
-    the state is sent only when it changed (a poll that only records progress in history sends no state)."""
+    the state is sent only when it changed (a poll that only records progress in history sends no state).
+    ``stored_state_chunks``: how many chunks the previous state may occupy (its string chunk count bounds it in
+    both encodings, and no entity under the limit holds more than ``MAX_STATE_CHUNKS``)."""
     entity = run_scalars(run)
     if run.state != previous.state:
         full = run_to_entity(run)  # the size check must see the whole entity, not the delta
         entity.update({k: v for k, v in full.items() if k.startswith("state_")})
-        for i in range(int(full["state_n"]), stored_state_chunks):
+        for i in range(int(full["state_n"]), min(stored_state_chunks, MAX_STATE_CHUNKS)):
             entity[f"state_{i}"] = ""
     return entity
 
@@ -187,7 +234,7 @@ def entity_to_run(entity: Mapping[str, Any]) -> RunRecord:
             step=str(entity["step"]),
             version=int(entity["version"]),
             input=get_json(entity, "input", run_id),
-            state=get_json(entity, "state", run_id),
+            state=get_state(entity, run_id),
             created_at=parse_time(entity["created_at"]),
             updated_at=parse_time(entity["updated_at"]),
             step_started_at=parse_time(entity["step_started_at"]),

@@ -6,7 +6,7 @@ from typing import Any
 
 from lib.api.body import MAX_BODY
 from lib.domain.asr import RecoveryPointType
-from lib.domain.dr import KINDS, MAX_VMS, TIMING_FIELDS
+from lib.domain.dr import COMMIT_MODES, KINDS, MAX_VMS, TIMING_FIELDS
 from lib.domain.runs import RunStatus
 from lib.guard import Outcome
 
@@ -43,6 +43,10 @@ def _start_body(kind: str) -> dict[str, Any]:
         "shutdownSource": {"type": ["boolean", "null"], "default": True},
         "autoCommit": {"type": ["boolean", "null"], "default": True},
         "autoReprotect": {"type": ["boolean", "null"], "default": True},
+        "commitMode": {"enum": [*COMMIT_MODES, None], "default": COMMIT_MODES[0],
+                       "description": "VM lists: 'per-vm' commits and reprotects each VM as soon as its own failover"
+                                      " is done (for independent VMs; needs autoCommit); 'together' waits for every"
+                                      " VM and asks when one failed"},
         "parallelism": {"type": ["integer", "null"], "minimum": 1, "maximum": 100, "default": 10},
         "reason": _TEXT,
         "timing": _ref("Timing"),

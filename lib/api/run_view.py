@@ -34,6 +34,7 @@ def request_view(req: DrRequest) -> dict[str, Any]:
         "shutdownSource": req.shutdown_source,
         "autoCommit": req.auto_commit,
         "autoReprotect": req.auto_reprotect,
+        "commitMode": req.commit_mode,
         "parallelism": req.parallelism,
         "reason": req.reason,
     }

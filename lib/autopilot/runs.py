@@ -25,7 +25,7 @@ def failover_request(order: StartOrder) -> DrRequest:
     body = {
         "target": order.target.to_json(), "recoveryPoint": options.recovery_point,
         "shutdownSource": options.shutdown_source, "autoCommit": options.auto_commit,
-        "autoReprotect": options.auto_reprotect,
+        "autoReprotect": options.auto_reprotect, "commitMode": options.commit_mode,
         "reason": f"autopilot: incident {order.incident} in {order.region} (decision {order.decision_id})"[:1000],
     }  # fmt: skip
     trigger = {"decision": order.decision_id, "region": order.region, "incident": order.incident,

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from lib.adapters.storage_work_queue import StorageWorkQueue
 from lib.adapters.table_autopilot import TableDecisionStore, TableSignalStore
+from lib.autopilot.deadline import DeadlineSender
 from lib.autopilot.facts import RunFacts
 from lib.autopilot.runs import start_failover
 from lib.autopilot.service import Autopilot, Resolver
@@ -32,6 +34,7 @@ class Wired:
     queue: StorageWorkQueue
     signals: TableSignalStore
     decisions: TableDecisionStore
+    intake: DeadlineSender
     sources: Sources | None = None
 
     def provision(self) -> None:
@@ -43,9 +46,9 @@ class Wired:
 
 
 def _fast_fail() -> dict[str, Any]:
-    """The webhook answers within a second: a send that storage does not take within 0.8 s is not retried here;
-    it fails, the webhook answers 503 with Retry-After and the sender (an action group) retries. The SDK's default
-    (a 15 s backoff, three times) held answers for up to 28 s when storage stalled under a storm. The queue
+    """The webhook's sends are not retried by the SDK (its default, a 15 s backoff three times, held answers for
+    up to 28 s when storage stalled under a storm): the ``DeadlineSender`` answers 503 at its deadline and the
+    sender (an action group) retries. The socket timeouts only free the send's thread soon after. The queue
     trigger's own sends (dwell timers, second looks) are retried with their message anyway."""
     from azure.storage.queue import LinearRetry
 
@@ -56,7 +59,7 @@ def _fast_fail() -> dict[str, Any]:
 def build_autopilot(app: App, resolver: Resolver | None = None) -> Wired:
     settings = app.settings
     queue = StorageWorkQueue.from_clients(app.clients, settings.signals_queue, **_fast_fail())
-    signals = TableSignalStore(app.clients.table(settings.signals_table))
+    signals = TableSignalStore(app.clients.table(settings.signals_table), app.engine.clock.now)
     decisions = TableDecisionStore(app.clients.table(settings.decisions_table))
     policy = load_policy(settings)
     sources = None
@@ -75,5 +78,7 @@ def build_autopilot(app: App, resolver: Resolver | None = None) -> Wired:
         resolver=resolver,
         timer_scale=settings.timer_scale,
         on_recovered=partial(wake_parked, app.engine),
+        retention=timedelta(days=settings.signal_retention_days),
     )
-    return Wired(autopilot, queue, signals, decisions, sources)
+    intake = DeadlineSender(queue, settings.alert_answer_budget_ms)
+    return Wired(autopilot, queue, signals, decisions, intake, sources)

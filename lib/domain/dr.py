@@ -20,6 +20,7 @@ from lib.domain.errors import ValidationError
 
 __all__ = [
     "BODY_FIELDS",
+    "COMMIT_MODES",
     "DRILL_ONLY",
     "KINDS",
     "ON_APPROVAL_TIMEOUT",
@@ -46,6 +47,7 @@ BODY_FIELDS = (
     "shutdownSource",
     "autoCommit",
     "autoReprotect",
+    "commitMode",
     "parallelism",
     "reason",
     "timing",
@@ -79,6 +81,13 @@ TIMING_FIELDS = {
 
 ON_APPROVAL_TIMEOUT = ("expire", "proceed")
 
+# How a VM-list failover commits: "together" (the default) commits only when every VM failed over and none
+# failed (a partial failover never commits on its own); "per-vm" commits, then reprotects, each VM as soon as its
+# own failover is done, for VMs the operator says are independent (a failed VM no longer holds the others back,
+# and a commit cannot be undone).
+TOGETHER, PER_VM = "together", "per-vm"
+COMMIT_MODES = (TOGETHER, PER_VM)
+
 
 @dataclass(frozen=True)
 class ApprovalGate:
@@ -106,6 +115,7 @@ class DrRequest:
     shutdown_source: bool = True
     auto_commit: bool = True
     auto_reprotect: bool = True
+    commit_mode: str = TOGETHER  # one of COMMIT_MODES; "per-vm" only on VM lists with auto-commit on
     test_network_id: str | None = None
     probe_url: str | None = None
     parallelism: int = 10
@@ -123,6 +133,10 @@ class DrRequest:
         return f"plan {self.plan}" if self.plan else f"VMs {', '.join(self.vms)}"
 
     @property
+    def per_vm_commit(self) -> bool:
+        return self.commit_mode == PER_VM and not self.plan
+
+    @property
     def recovery_point_id(self) -> str | None:
         return None if self.recovery_point in _POINT_TYPES else self.recovery_point
 
@@ -136,6 +150,8 @@ class DrRequest:
             data["groups"] = [list(g) for g in self.groups]
         if not self.requested_by_id:
             del data["requested_by_id"]  # keeps the stored form of runs without one unchanged
+        if self.commit_mode == TOGETHER:
+            del data["commit_mode"]  # likewise: a run that did not ask for per-VM commit stores what it did before
         if self.trigger is not None:
             data["trigger"] = dict(self.trigger)
         return {k: v for k, v in data.items() if v is not None}
@@ -158,6 +174,7 @@ def request_from_json(data: Mapping[str, Any]) -> DrRequest:
         shutdown_source=bool(data.get("shutdown_source", True)),
         auto_commit=bool(data.get("auto_commit", True)),
         auto_reprotect=bool(data.get("auto_reprotect", True)),
+        commit_mode=PER_VM if data.get("commit_mode") == PER_VM else TOGETHER,
         test_network_id=data.get("test_network_id"),
         probe_url=data.get("probe_url"),
         parallelism=int(data.get("parallelism", 10)),
@@ -303,6 +320,22 @@ def _bool(payload: Mapping[str, Any], name: str) -> bool:
     return value
 
 
+def _commit_mode(kind: Kind, value: Any, *, plan: str | None, auto_commit: bool) -> str:
+    if value is None:
+        return TOGETHER
+    if not isinstance(value, str) or value not in COMMIT_MODES:
+        raise ValidationError("commitMode", f"must be one of {', '.join(COMMIT_MODES)}, got {value!r}")
+    if value == TOGETHER:
+        return value
+    if kind == "drill":
+        raise ValidationError("commitMode", "applies to failover and failback, not to a drill (it commits nothing)")
+    if plan:
+        raise ValidationError("commitMode", "per-vm applies to VM lists; a recovery plan commits with its plan job")
+    if not auto_commit:
+        raise ValidationError("commitMode", "per-vm commits without asking, which autoCommit false forbids")
+    return value
+
+
 def _reason(value: Any) -> str:
     if value is None:
         return ""
@@ -345,6 +378,7 @@ def parse_request(kind: str, payload: Any, *, actor: str = "", actor_id: str = "
         raise ValidationError("body", f"must be a JSON object, got {type(payload).__name__}")
     _known_fields(checked, payload)
     plan, vms, groups = _target(payload)
+    auto_commit = _bool(payload, "autoCommit")
     return DrRequest(
         kind=checked,
         plan=plan,
@@ -352,8 +386,9 @@ def parse_request(kind: str, payload: Any, *, actor: str = "", actor_id: str = "
         groups=groups,
         recovery_point=_recovery_point(checked, payload.get("recoveryPoint"), plan is None and len(vms) == 1),
         shutdown_source=_bool(payload, "shutdownSource"),
-        auto_commit=_bool(payload, "autoCommit"),
+        auto_commit=auto_commit,
         auto_reprotect=_bool(payload, "autoReprotect"),
+        commit_mode=_commit_mode(checked, payload.get("commitMode"), plan=plan, auto_commit=auto_commit),
         test_network_id=_test_network(checked, payload.get("testNetworkId")),
         probe_url=_probe(payload.get("probeUrl")),
         parallelism=_parallelism(payload.get("parallelism")),

@@ -9,8 +9,11 @@ change and read densely only around it:
   close. Before the expected end the run sleeps up to it (never longer than ``cap_s``, so a job that fails
   early is still seen within ``cap_s``); around it every ``dense_s``; after it, a little longer each time;
 * **reprotect** (initial replication): the end is predicted from the rate at which
-  ``monitoringPercentageCompletion`` grew; without a rate yet the run reads every ``unknown_s``. The cap holds
-  here too, so a stalled replication is seen within ``cap_s`` instead of after a blind back-off.
+  ``monitoringPercentageCompletion`` grew. ASR recomputes that figure only every few minutes, so a read says
+  only that it changed since the read before; the prediction is therefore a window (the earliest and the
+  latest end those bounds allow) and the run reads densely inside it. Without a rate yet the run reads every
+  ``unknown_s``. The cap holds here too, so a stalled replication is seen within ``cap_s`` instead of after a
+  blind back-off.
 
 Every figure is in seconds on the app's clock; callers give ``now`` and the start times on that clock.
 """
@@ -32,6 +35,8 @@ __all__ = [
     "JobWatch",
     "ProgressSample",
     "around",
+    "between",
+    "end_window",
     "health_delay",
     "job_delay",
     "predict_end",
@@ -39,18 +44,20 @@ __all__ = [
 ]
 
 # What an A2A job usually takes (seconds), by ASR scenarioName: the app's own prior, refined by the run's
-# finished jobs. From Azure's published figures (a failover takes minutes; switch-protection's job ends when
-# initial replication starts, long before the item is protected again).
+# finished jobs. From recorded and published A2A timings (a failover takes minutes, a commit seconds: 8 s
+# recorded, 3 s in Microsoft's walkthrough; switch-protection's job ends when initial replication starts, long
+# before the item is protected again). A prior too long costs a whole poll cap of notice lag on every job that
+# ends before it; one too short costs a few dense reads.
 TYPICAL_JOB_S = {
     "UnplannedFailover": 180.0,
-    "CommitFailover": 60.0,
+    "CommitFailover": 8.0,
     "SwitchReplicationGroupProtection": 540.0,
     "TestFailover": 210.0,
     "TestFailoverCleanup": 120.0,
 }
 DEFAULT_TYPICAL_S = 180.0
 JOB_DENSE_S = 4.0  # a job near its expected end is read this often (or at the run's cap, if shorter)
-HEALTH_DENSE_S = 15.0  # replication near its predicted end: read this often (or at the run's pace, if shorter)
+HEALTH_DENSE_S = 20.0  # replication inside its end window: read this often (or at the run's pace, if shorter)
 STALL_CAP_S = 300.0  # replication is read at least this often, so a stall shows within 5 minutes
 FINISHED_TASK_STATES = frozenset({"Succeeded", "Skipped", "Failed", "Cancelled", "CompletedWithInformation"})
 WINDOW_SHARE = 0.25  # read densely from this share of the expected duration before the expected end
@@ -58,16 +65,22 @@ OVERRUN_SLOWDOWN = 4.0  # after the window, wait a quarter of the overrun (ASR i
 
 
 def around(now: datetime, expected: datetime, *, spread_s: float, dense_s: float, cap_s: float) -> float:
-    """Seconds until the next read of something expected to change at ``expected`` (give or take ``spread_s``).
+    """Seconds until the next read of something expected to change at ``expected`` (give or take ``spread_s``)."""
+    spread = timedelta(seconds=spread_s)
+    return between(now, expected - spread, expected + spread, dense_s=dense_s, cap_s=cap_s)
+
+
+def between(now: datetime, start: datetime, end: datetime, *, dense_s: float, cap_s: float) -> float:
+    """Seconds until the next read of something expected to change between ``start`` and ``end``.
 
     Before the window: sleep to its start (at most ``cap_s``). Inside it: ``dense_s``. After it: a quarter
     of the overrun, between ``dense_s`` and ``cap_s``.
     """
     dense = min(dense_s, cap_s)
-    until = (expected - now).total_seconds()
-    if until > spread_s:
-        return _clamp(until - spread_s, dense, cap_s)
-    overrun = -until - spread_s
+    until = (start - now).total_seconds()
+    if until > 0:
+        return _clamp(until, dense, cap_s)
+    overrun = (now - end).total_seconds()
     if overrun <= 0:
         return dense
     return _clamp(overrun / OVERRUN_SLOWDOWN, dense, cap_s)
@@ -103,10 +116,21 @@ def job_delay(job: JobWatch, now: datetime, typical_s: float, *, dense_s: float,
 
 @dataclass(frozen=True)
 class ProgressSample:
-    """An initial-replication percentage and when the run first saw it (the app's clock)."""
+    """An initial-replication percentage and when the run saw it (the app's clock).
 
-    at: datetime
+    ASR computes the percentage now and then (minutes apart), so a read tells only that the value changed
+    at some moment in ``(after, at]``: after the last read that showed less, at or before the first read
+    that showed it. ``after`` None: no earlier read (the moment is taken as ``at``).
+    """
+
+    at: datetime  # the first read that showed ``pct``
     pct: int
+    after: datetime | None = None  # the read before ``at`` (it showed less, or nothing)
+
+    @property
+    def since(self) -> datetime:
+        """The earliest moment the reading can have changed."""
+        return self.after if self.after is not None and self.after < self.at else self.at
 
 
 def predict_end(first: ProgressSample, last: ProgressSample) -> datetime | None:
@@ -116,6 +140,26 @@ def predict_end(first: ProgressSample, last: ProgressSample) -> datetime | None:
         return None
     rate = (last.pct - first.pct) / span
     return last.at + timedelta(seconds=(100 - min(last.pct, 100)) / rate)
+
+
+def end_window(first: ProgressSample, last: ProgressSample) -> tuple[datetime, datetime] | None:
+    """The earliest and the latest moment replication can reach 100 % at a steady rate, given that each
+    reading changed somewhere in its ``(after, at]``; None without a rate.
+
+    A point estimate from the moments the readings were *seen* is late by as much as the reads were apart
+    (minutes, while the run sleeps towards the end), and the error grows with the distance still to go. The
+    window keeps the whole uncertainty instead, plus one percent's worth of time either side (ASR gives
+    whole percents), so the run reads densely where the end can be and nowhere else.
+    """
+    done = last.pct - first.pct
+    if done <= 0 or last.at <= first.at:
+        return None
+    share = (100 - min(last.pct, 100)) / done  # the distance to go, in units of the distance seen
+    soonest = max(last.since - first.at, timedelta(0))  # the shortest the readings can have been apart
+    longest = last.at - first.since
+    one_pct = longest / done
+    earliest = max(last.since + soonest * share - one_pct, last.at)  # it was still replicating at ``last.at``
+    return earliest, last.at + longest * share + one_pct
 
 
 def health_delay(
@@ -129,17 +173,16 @@ def health_delay(
     """Seconds until the next vault-wide listing, for VMs still replicating: (first, last) sample per VM.
 
     The earliest VM decides (one listing serves them all). A VM without a rate yet is read every
-    ``unknown_s``; with one, around its predicted end (spread: a tenth of its predicted duration).
+    ``unknown_s``; with one, densely inside the window where its end can be (``end_window``).
     """
     best = cap_s
     dense_s = min(dense_s, unknown_s)  # near the end, never slower than while the rate was unknown
     for first, last in samples:
-        end = predict_end(first, last) if first is not None and last is not None else None
-        if end is None or first is None:
+        window = end_window(first, last) if first is not None and last is not None else None
+        if window is None:
             best = min(best, unknown_s)
             continue
-        spread = max(2 * dense_s, 0.1 * (end - first.at).total_seconds())
-        best = min(best, around(now, end, spread_s=spread, dense_s=dense_s, cap_s=cap_s))
+        best = min(best, between(now, *window, dense_s=dense_s, cap_s=cap_s))
     return best
 
 

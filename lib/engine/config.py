@@ -41,7 +41,8 @@ class EngineConfig:
     lease: timedelta = timedelta(minutes=5)
     step_budget: timedelta = timedelta(minutes=2)
     min_lease: timedelta = timedelta(seconds=15)
-    # How many ``Next`` steps of one run a driver executes back to back before it lets the message go.
+    # How many ``Next`` steps of one run a delivery executes back to back (driver and queue trigger alike) before
+    # it lets the message go. 1 executes one step per message.
     max_chain: int = 16
     max_visibility: timedelta = QUEUE_MAX_VISIBILITY
     # The janitor re-enqueues a run whose step is overdue by more than this (scaled by ``timer_scale``).

@@ -249,7 +249,8 @@ class Engine(Generic[D]):
     # -- hosting ----------------------------------------------------------------------------------
 
     def handle_message(self, body: str, message_id: str, dequeue_count: int = 1) -> ProcessReport:
-        """The Functions queue trigger: execute one step; the host deletes the message when we return."""
+        """The Functions queue trigger: execute the due step, and the ``Next`` steps after it under the lease each
+        checkpoint carries (up to ``EngineConfig.max_chain``); the host deletes the message when we return."""
         received = Received(message_id, "", body, dequeue_count, datetime.max.replace(tzinfo=self._now().tzinfo))
         return self.executor().process(received, held=False)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from lib.domain.asr import RecoveryPointType
+from lib.domain.dr import COMMIT_MODES, MAX_VMS, PER_VM
 from lib.domain.errors import ValidationError
 from lib.guard.policy import FailoverOptions, Mode, OnApprovalTimeout, Policy, Probe, RegionPolicy, Target
 from lib.signals import DEFAULT_SERVICES, arm_region, is_known_region
@@ -52,7 +53,7 @@ REGION_KEYS = (
 )
 TARGET_KEYS = ("recoveryPlan", "vms")
 PROBE_KEYS = ("url", "failuresToSignal")
-FAILOVER_KEYS = ("recoveryPoint", "shutdownSource", "autoCommit", "autoReprotect")
+FAILOVER_KEYS = ("recoveryPoint", "shutdownSource", "autoCommit", "autoReprotect", "commitMode")
 
 _VM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 _URL = re.compile(r"^https?://[^\s/]+\S*$")
@@ -203,7 +204,20 @@ def _region(value: object, path: str, errors: _Errors) -> RegionPolicy | None:
         failover=_failover(body.get("failover"), f"{path}.failover", errors),
         rpo_target_seconds=_optional_int(body, "rpoTargetSeconds", path, (1, 7 * 24 * 3600), errors),
     )
+    _per_vm_needs_vm_lists(region, path, errors)
     return region if len(errors.found) == before else None
+
+
+def _per_vm_needs_vm_lists(region: RegionPolicy, path: str, errors: _Errors) -> None:
+    """A recovery plan commits with its plan job: per-VM commit applies to VM-list targets only."""
+    if region.failover.commit_mode != PER_VM:
+        return
+    for i, target in enumerate(region.targets):
+        if target.recovery_plan is not None:
+            errors.add(
+                f"{path}.failover.commitMode",
+                f"per-vm applies to VM-list targets; targets[{i}] is recovery plan {target.recovery_plan!r}",
+            )
 
 
 def _targets(value: object, path: str, errors: _Errors) -> tuple[Target, ...]:
@@ -237,6 +251,9 @@ def _vm_names(value: object, path: str, errors: _Errors) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         errors.add(path, "must be a non-empty list of VM names")
         return ()
+    if len(value) > MAX_VMS:  # refused now, not when an outage starts the run (a run's request takes this many)
+        errors.add(path, f"lists {len(value)} VMs; one run takes at most {MAX_VMS}: split them into more targets")
+        return ()
     names: list[str] = []
     for i, name in enumerate(value):
         if not isinstance(name, str) or not _VM_NAME.match(name):
@@ -264,11 +281,19 @@ def _failover(value: object, path: str, errors: _Errors) -> FailoverOptions:
     if point not in kinds:
         errors.add(f"{path}.recoveryPoint", f"must be one of {', '.join(kinds)}")
         point = RecoveryPointType.LATEST.value
+    auto_commit = _bool(body, "autoCommit", f"{path}.autoCommit", True, errors)
+    mode = body.get("commitMode", COMMIT_MODES[0])
+    if mode not in COMMIT_MODES:
+        errors.add(f"{path}.commitMode", f"must be one of {', '.join(COMMIT_MODES)}, got {mode!r}")
+        mode = COMMIT_MODES[0]
+    elif mode == PER_VM and not auto_commit:
+        errors.add(f"{path}.commitMode", "per-vm commits without asking, which autoCommit false forbids")
     return FailoverOptions(
         recovery_point=str(point),
         shutdown_source=_bool(body, "shutdownSource", f"{path}.shutdownSource", True, errors),
-        auto_commit=_bool(body, "autoCommit", f"{path}.autoCommit", True, errors),
+        auto_commit=auto_commit,
         auto_reprotect=_bool(body, "autoReprotect", f"{path}.autoReprotect", True, errors),
+        commit_mode=str(mode),
     )
 
 

@@ -81,6 +81,7 @@ class FailoverOptions:
     shutdown_source: bool = True
     auto_commit: bool = True
     auto_reprotect: bool = True
+    commit_mode: str = "together"  # "per-vm": VM-list targets of independent VMs commit VM by VM (``commitMode``)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,6 +89,7 @@ class FailoverOptions:
             "shutdownSource": self.shutdown_source,
             "autoCommit": self.auto_commit,
             "autoReprotect": self.auto_reprotect,
+            "commitMode": self.commit_mode,
         }
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from lib.signals import RegionHealthSignal, SignalState
 
-__all__ = ["IncidentState", "RegionState", "region_state"]
+__all__ = ["IncidentState", "RegionState", "event_order", "region_state"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def region_state(
     weighed: list[IncidentState] = []
     left_out: list[str] = []
     for key in sorted(by_incident):
-        group = sorted(by_incident[key], key=_order)
+        group = sorted(by_incident[key], key=event_order)
         why_not = _left_out(group, region, services, include_maintenance)
         if why_not:
             left_out.append(why_not)
@@ -76,7 +76,7 @@ def region_state(
     return RegionState(tuple(weighed), tuple(left_out))
 
 
-def _order(signal: RegionHealthSignal) -> tuple[datetime, int, str]:
+def event_order(signal: RegionHealthSignal) -> tuple[datetime, int, str]:
     # At one instant a resolve counts as later than an active (the cautious reading); the notification key
     # breaks any remaining tie, so the order the signals arrived in never matters.
     return (signal.at, 1 if signal.state is SignalState.RESOLVED else 0, signal.notification)

@@ -6,7 +6,7 @@ there); a decision is stored with the runs it started, newest first per region.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -74,7 +74,8 @@ class DecisionRecord:
 
 class SignalStore(Protocol):
     def add(self, region: str, signal: RegionHealthSignal) -> Stored:
-        """Insert the signal under ``region`` unless its notification key is there already."""
+        """Insert the signal under ``region`` unless its notification key is there already. A new notification
+        of an incident ``prune`` set aside brings the incident's tombstone back first."""
         ...
 
     def mark_weighed(self, region: str, notification: str) -> None:
@@ -83,9 +84,17 @@ class SignalStore(Protocol):
 
     def list(self, region: str) -> list[RegionHealthSignal]: ...
 
+    def prune(self, region: str, stored_before: datetime) -> int:
+        """Set aside the incidents of ``region`` closed before ``stored_before`` (``lib.autopilot.retention``):
+        keep each one's last resolve as a tombstone, drop its other signals. The number of signals dropped."""
+        ...
+
 
 class DecisionStore(Protocol):
-    def add(self, record: DecisionRecord) -> None: ...
+    def add(self, record: DecisionRecord, once: Sequence[str] = ()) -> frozenset[str]:
+        """Store ``record``; ``once``: keys it claims (create-only, with the record, all or nothing). The answer
+        is the keys an earlier record holds already: when it is not empty, nothing was stored."""
+        ...
 
     def list(self, region: str | None, since: datetime | None, limit: int) -> list[DecisionRecord]:
         """Newest first; ``region`` None: every region."""

@@ -19,7 +19,7 @@ from lib.workflows.health import await_healthy
 from lib.workflows.parking import clear_retry
 from lib.workflows.partial import COMMIT_CHOICES, apply_choice, decide_partial, return_trip, where
 from lib.workflows.phases import ActionPhase, run_phase
-from lib.workflows.pipeline import pipelines, run_pipelined
+from lib.workflows.pipeline import chain, moving_on, run_pipelined
 from lib.workflows.preflight import renew_locks
 from lib.workflows.runstate import RunState
 from lib.workflows.steps import request, ride_out, with_state
@@ -87,10 +87,11 @@ REPROTECT = ActionPhase(
     completed=lambda item, row: not item.failed_over and item.primary_location.lower() == row.to_region.lower(),
     start_item=lambda deps, item, row, req: deps.asr.switch_protection(item),
 )
+PHASES = {p.name: p for p in (FAILOVER, COMMIT, REPROTECT)}
 
 
-def _phase_step(phase: ActionPhase, then: ActionPhase | None = None) -> Step[DrDeps]:
-    """``then``: the phase a VM-list run moves each VM on to as soon as its own ``phase`` is done (``pipeline``)."""
+def _phase_step(phase: ActionPhase) -> Step[DrDeps]:
+    """A VM-list run may move VMs on to later phases inside this step's calls (``lib.workflows.pipeline``)."""
 
     def step(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
         renew_locks(ctx, deps, state)
@@ -99,8 +100,9 @@ def _phase_step(phase: ActionPhase, then: ActionPhase | None = None) -> Step[DrD
         if not state.has_pending(phase.name):
             return Next(f"{phase.name}: every VM is past this step already")  # pipelined earlier
         req = request(ctx)
-        if then is not None and pipelines(req, state):
-            return run_pipelined(ctx, deps, state, req, first=phase, then=then)
+        names = chain(phase.name, req)
+        if moving_on(req, state, names):
+            return run_pipelined(ctx, deps, state, req, names, by_name=PHASES)
         return run_phase(phase, ctx, deps, state)
 
     return Step(phase.name, ride_out(step))
@@ -159,9 +161,9 @@ def _workflow(name: str) -> Workflow[DrDeps]:
         name=name,
         steps=(
             Step("preflight", ride_out(gated_preflight)),
-            _phase_step(FAILOVER),  # a barrier: nothing is committed while any VM may still fail its failover
+            _phase_step(FAILOVER),  # a barrier unless the request asked to commit per VM (commitMode per-vm)
             Step("await_commit", with_state(await_commit)),
-            _phase_step(COMMIT, then=REPROTECT),
+            _phase_step(COMMIT),
             Step("maybe_reprotect", maybe_reprotect),
             _phase_step(REPROTECT),
             Step("await_healthy", await_healthy),

@@ -2,7 +2,7 @@
 
 Per poll: observe (ONE vault-wide listing, whatever the number of VMs) -> decide per VM and for the run
 (pure functions) -> act (record, warn once, give up, or wait until
-around the predicted end of replication: ``lib.domain.polling``).
+the window where replication can end: ``lib.domain.polling``).
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def verdict(elapsed_s: float, timing: Timing, warned: bool) -> Verdict:
 
 
 def next_interval(left: list[tuple[str, VmProgress]], now: datetime, timing: Timing) -> float:
-    """Pure: seconds to the next listing, around the earliest predicted end of replication (``health_delay``)."""
+    """Pure: seconds to the next listing, dense inside the earliest window where a VM's replication can end
+    (``health_delay``)."""
     samples = [(row.ir_first, row.ir_last) for _vm, row in left]
     return health_delay(
         now,
@@ -86,7 +87,8 @@ def next_interval(left: list[tuple[str, VmProgress]], now: datetime, timing: Tim
     )
 
 
-def _record(row: VmProgress, seen: Watch, ctx: StepContext) -> None:
+def record(row: VmProgress, seen: Watch, ctx: StepContext, before: datetime | None) -> None:
+    """Keep what one listing shows of a VM whose reprotect is done (also used by ``lib.workflows.pipeline``)."""
     if seen.missing:
         return
     if seen.healthy:
@@ -97,7 +99,7 @@ def _record(row: VmProgress, seen: Watch, ctx: StepContext) -> None:
     row.progress = seen.progress
     row.health = seen.health
     if seen.state == "InitialReplicationInProgress" and seen.progress is not None:
-        row.saw_progress(seen.progress, ctx.now)
+        row.saw_progress(seen.progress, ctx.now, before)
 
 
 def _await_healthy(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
@@ -106,10 +108,11 @@ def _await_healthy(ctx: StepContext, deps: DrDeps, state: RunState) -> Outcome:
     if not waiting:
         return Next("no VM left to watch")
     items = by_vm_name(deps.asr.list_protected_items())
+    before, state.health_read_at = state.health_read_at, ctx.now  # every watched VM is read by each listing
     progress: Json = {}
     for vm, row in waiting:
         seen = watch(items.get(vm.lower()), row)
-        _record(row, seen, ctx)
+        record(row, seen, ctx, before)
         progress[vm] = seen.to_json()
     left = [(vm, row) for vm, row in waiting if PHASE not in row.done]
     if not left:

@@ -161,9 +161,7 @@ def _already_done(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None
         job = tally.recent.get(vm.lower())
         if job is not None:  # the phase was done before we recorded its job (a worker died after acting)
             row.jobs[run.phase.name] = job.name
-            end = run.state.record_job(job, run.phase.name).end
-            if end is not None:
-                row.phase_end[run.phase.name] = end
+            run.state.record_job(job, run.phase.name)
             row.started_at[run.phase.name] = run.ctx.now
     row.mark_done(run.phase.name)
     tally.finished[vm] = "already done"
@@ -172,7 +170,7 @@ def _already_done(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None
 def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None:
     name = run.phase.name
     job = _read_job(run, row.jobs[name], tally)
-    record = run.state.record_job(job, name)
+    run.state.record_job(job, name)
     if not job.finished:
         cancel_if_offered(run, job)
         tally.running += 1
@@ -188,8 +186,6 @@ def _poll(run: PhaseRun, vm: str, row: VmProgress, tally: Tally) -> None:
     done = job.succeeded or (job.state == PARTIAL and _reached_end(run, vm, row))
     if done:
         row.mark_done(name)
-        if record.end is not None:
-            row.phase_end[name] = record.end
         row.item_id = job.new_item_id or row.item_id
         _note_point(row, vm, job)
         unpark(run.ctx, run.deps, run.state, vm)

@@ -19,6 +19,14 @@ def parse_time(value: object) -> datetime | None:
         return None
 
 
+MESSAGE_LIMIT = 1_000  # characters of an error message kept in the run state (one per VM and job: keep it bounded)
+
+
+def bounded(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, marked with "…" when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 

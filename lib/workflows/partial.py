@@ -39,6 +39,8 @@ def placement(row: VmProgress) -> str:
     for phase, words in (("healthy", "protected"), ("reprotect", "reprotected"), ("commit", "committed")):
         if phase in row.done:
             return f"failed over, {words}"
+    if "commit" in row.jobs:  # a per-VM commit (commitMode per-vm) still running
+        return "failed over, committing"
     return "failed over, uncommitted"
 
 
@@ -70,13 +72,28 @@ def decide_partial(ctx: StepContext, state: RunState) -> Outcome | None:
     if ctx.decision:
         return apply_choice(ctx, state, failed)
     moved = _moved(state)
+    committed = _committed(state)
     return Decide(
         DECISION,
         f"failover failed for {len(failed)} of {len(state.vms)} VMs ({', '.join(failed)}); {len(moved)} run in the"
-        " target region, uncommitted: choose commit (keep them there and reprotect), retry (fail the failed VMs"
-        " over again) or rollback (commit, reprotect, then a return trip brings them back)",
+        f" target region, {_committed_words(committed)}: choose commit (keep them there and reprotect), retry (fail"
+        " the failed VMs over again) or rollback (commit, reprotect, then a return trip brings them back)",
         CHOICES,
-        details={"vms": where(state)},
+        details={"vms": where(state), **({"committedPerVm": committed} if committed else {})},
+    )
+
+
+def _committed(state: RunState) -> list[str]:
+    """VMs committed (or committing) before the decision: only a run that asked to commit per VM has any."""
+    return sorted(vm for vm, row in state.vms.items() if "commit" in row.done or (row.active and "commit" in row.jobs))
+
+
+def _committed_words(committed: list[str]) -> str:
+    if not committed:
+        return "uncommitted"
+    return (
+        f"of which {', '.join(committed)} already committed on their own (the request asked to commit each VM as"
+        " soon as its failover was done; a commit cannot be undone), the rest uncommitted"
     )
 
 

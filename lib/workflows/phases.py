@@ -84,8 +84,6 @@ def _poll_plan(run: PhaseRun, plan_state: PlanProgress) -> Outcome:
             row.mark_done(phase.name)
             if started is not None:
                 row.started_at[phase.name] = started
-            if record.end is not None:
-                row.phase_end[phase.name] = record.end
         else:
             row.mark_failed(phase.name, *vm_error(job, vm, str(req.plan)))
     plan_state.processed.append(phase.name)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import cast
 
 from lib.domain.asr import Job, JobError
-from lib.workflows.json_fields import Json, as_mapping, iso, opt_float, opt_str, parse_time, times_by_phase
+from lib.workflows.json_fields import Json, as_mapping, bounded, iso, opt_float, opt_str, parse_time, times_by_phase
 from lib.workflows.parked import Parked
 from lib.workflows.vmstate import VmProgress
 
@@ -85,7 +85,7 @@ class JobRecord:
 
 def _error_json(error: JobError) -> Json:
     # A warning (e.g. the source VM could not be shut down) keeps its level; an error reads as before (layout 1).
-    data: Json = {"code": error.code, "message": error.message}
+    data: Json = {"code": error.code, "message": bounded(error.message)}
     if error.level != "Error":
         data["level"] = error.level
     return data
@@ -213,6 +213,7 @@ class RunState:
     transient_streak: int = 0  # ASR throttling/5xx answers in a row; lengthens the wait, reset by an answer
     reprotect_warned: bool = False  # the slow-reprotect event was published (once per run)
     health_poll_s: float | None = None  # the last reprotect poll interval chosen (``lib.domain.polling``)
+    health_read_at: datetime | None = None  # the last reprotect listing: a reading seen after it changed since
     choice: str = ""  # an operator's answer to a partial failover: commit, retry or rollback
     chosen_by: str = ""  # who chose it
     linked_run: str = ""  # the rollback's return-trip run (on the run that chose rollback)
@@ -261,6 +262,7 @@ class RunState:
             "transient_streak": self.transient_streak or None,
             "reprotect_warned": self.reprotect_warned or None,
             "health_poll_s": self.health_poll_s,
+            "health_read_at": iso(self.health_read_at),
             "choice": self.choice or None,
             "chosen_by": self.chosen_by or None,
             "linked_run": self.linked_run or None,
@@ -299,6 +301,7 @@ class RunState:
             transient_streak=streak if isinstance(streak, int) else 0,
             reprotect_warned=bool(data.get("reprotect_warned", False)),
             health_poll_s=opt_float(data.get("health_poll_s")),
+            health_read_at=parse_time(data.get("health_read_at")),
             choice=str(data.get("choice") or ""),
             chosen_by=str(data.get("chosen_by") or ""),
             linked_run=str(data.get("linked_run") or ""),

@@ -7,14 +7,15 @@ state was typed), so old runs load unchanged and readers of the stored JSON (drc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, cast
 
 from lib.domain.asr import ProtectedItem
 from lib.domain.polling import ProgressSample
-from lib.workflows.json_fields import Json, as_mapping, iso, opt_float, opt_str, parse_time, times_by_phase
+from lib.workflows.json_fields import Json, as_mapping, bounded, iso, opt_float, opt_str, parse_time, times_by_phase
 
 __all__ = ["ACTIVE", "FAILED", "RecoveryPointUsed", "Status", "VmError", "VmProgress"]
 
@@ -32,7 +33,7 @@ class VmError:
     message: str  # what happened, for operators
 
     def to_json(self) -> Json:
-        return {"phase": self.phase, "code": self.code, "message": self.message}
+        return {"phase": self.phase, "code": self.code, "message": bounded(self.message)}
 
     @classmethod
     def from_json(cls, data: object) -> VmError | None:
@@ -79,20 +80,23 @@ class VmProgress:
     from_region: str = ""  # JSON "from": the item's primary region at preflight
     to_region: str = ""  # JSON "to": the region the run moves the VM to (its recovery region at preflight)
     reverse: bool = False  # the item replicated against its original direction at preflight (failed over)
-    started_at: dict[str, datetime] = field(default_factory=dict)  # phase -> when we started or adopted its job
-    phase_end: dict[str, datetime] = field(default_factory=dict)  # phase -> end of its ASR job (ASR's clock)
+    # phase -> when we started or adopted its job. Its end is the job record's (``RunState.jobs``), not kept here.
+    started_at: dict[str, datetime] = field(default_factory=dict)
     item_id: str | None = None  # the item's new ARM id after switch-protection moved it
     healthy_at: datetime | None = None  # when the VM was first seen protected and healthy in the new direction
     drill_error: VmError | None = None  # a drill's test-failover failure, kept while the VM is still cleaned up
     ir_first: ProgressSample | None = None  # reprotect: the first replication percentage seen, and when
     ir_last: ProgressSample | None = None  # reprotect: the latest percentage, and when it was first seen
 
-    def saw_progress(self, pct: int, at: datetime) -> None:
-        """Keep the samples the reprotect poll predicts from (``lib.domain.polling.predict_end``)."""
+    def saw_progress(self, pct: int, at: datetime, before: datetime | None) -> None:
+        """Keep the samples the reprotect poll predicts from (``lib.domain.polling.end_window``). ``before``: the
+        run's previous read of the item (its reading then was older); the reprotect we started bounds it too."""
+        bounds = [t for t in (before, self.started_at.get("reprotect")) if t is not None and t < at]
+        after = max(bounds, default=None)
         if self.ir_first is None:
-            self.ir_first = self.ir_last = ProgressSample(at, pct)
+            self.ir_first = self.ir_last = ProgressSample(at, pct, after)
         elif self.ir_last is None or pct != self.ir_last.pct:
-            self.ir_last = ProgressSample(at, pct)
+            self.ir_last = ProgressSample(at, pct, after)
 
     @classmethod
     def new(cls, item: ProtectedItem, group: int) -> VmProgress:
@@ -149,10 +153,10 @@ class VmProgress:
             "to": self.to_region,
             "reverse": self.reverse,
         }
-        # Like layout 1, the time maps appear once a phase started (and ended).
-        for key, times in (("started_at", self.started_at), ("phase_end", self.phase_end)):
-            if times:
-                data[key] = {k: v.isoformat() for k, v in times.items()}
+        # Like layout 1, the time map appears once a phase started. Layout 1's "phase_end" (the phase's job end)
+        # is read from the job record instead: the same time twice per VM and phase cost ~150 bytes a VM.
+        if self.started_at:
+            data["started_at"] = {k: v.isoformat() for k, v in self.started_at.items()}
         optional = {
             "item_id": self.item_id,
             "healthy_at": iso(self.healthy_at),
@@ -186,7 +190,6 @@ class VmProgress:
             to_region=str(data.get("to", "")),
             reverse=bool(data.get("reverse", False)),
             started_at=times_by_phase(data.get("started_at")),
-            phase_end=times_by_phase(data.get("phase_end")),
             item_id=opt_str(data.get("item_id")),
             healthy_at=parse_time(data.get("healthy_at")),
             drill_error=VmError.from_json(data.get("drill_error")),
@@ -198,15 +201,19 @@ class VmProgress:
 def _samples_json(first: ProgressSample | None, last: ProgressSample | None) -> Json | None:
     if first is None or last is None:
         return None
-    return {
-        "first": {"at": first.at.isoformat(), "pct": first.pct},
-        "last": {"at": last.at.isoformat(), "pct": last.pct},
-    }
+    return {"first": _sample_json(first), "last": _sample_json(last)}
+
+
+def _sample_json(sample: ProgressSample) -> Json:
+    data: Json = {"at": sample.at.isoformat(), "pct": sample.pct}
+    if sample.after is not None:  # as seconds before ``at``, rounded up (earlier: still a bound); small per VM
+        data["gap"] = math.ceil((sample.at - sample.after).total_seconds() * 10) / 10
+    return data
 
 
 def _sample(data: object) -> ProgressSample | None:
     fields = as_mapping(data)
-    at, pct = parse_time(fields.get("at")), fields.get("pct")
+    at, pct, gap = parse_time(fields.get("at")), fields.get("pct"), opt_float(fields.get("gap"))
     if at is None or not isinstance(pct, int) or isinstance(pct, bool):
         return None
-    return ProgressSample(at, pct)
+    return ProgressSample(at, pct, at - timedelta(seconds=gap) if gap is not None else None)

@@ -5,6 +5,7 @@ Needs a ``store`` fixture: an empty ``RunStore``.
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,8 @@ from lib.domain.runs import HistoryRecord, RunEvent, RunRecord, RunStatus, RunSu
 from lib.ports.run_store import EntityTooLarge, Lease, RunAlreadyExists, RunStore, StaleRun
 
 T0 = datetime(2026, 3, 1, 8, 0, 0, 123456, tzinfo=UTC)
+# Random hex does not compress below half its length: over 1 MB even as the store's compressed state.
+HUGE = random.Random(3).randbytes(1_100_000).hex()
 
 
 def make_run(run_id: str = "r1", **changes: Any) -> RunRecord:
@@ -146,12 +149,12 @@ class RunStoreContract:
 
     def test_an_oversized_run_is_refused_and_the_stored_one_stays(self, store: RunStore) -> None:
         with pytest.raises(EntityTooLarge):
-            store.create(make_run("huge", state={"blob": "y" * 600_000}), [row(1, 1)])
+            store.create(make_run("huge", state={"blob": HUGE}), [row(1, 1)])
         assert store.load("huge") is None
         run = make_run()
         etag = store.create(run, [row(1, 1)])
         with pytest.raises(EntityTooLarge) as caught:
-            store.save(advanced(run, state={"blob": "y" * 600_000}), etag, [row(2, 2)], previous=run)
+            store.save(advanced(run, state={"blob": HUGE}), etag, [row(2, 2)], previous=run)
         assert caught.value.run_id == "r1" and caught.value.size > caught.value.limit
         found = store.load_with_history("r1")
         assert found is not None and found[0].etag == etag and found[0].run == run and len(found[1]) == 1

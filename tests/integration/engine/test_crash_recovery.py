@@ -46,9 +46,9 @@ def test_a_crash_at_every_boundary_of_every_step_is_survived_with_effects_exactl
 ) -> None:
     crash = CrashOnce(point)
     h = make_harness(crash_hook=crash)
-    # A message is received once per step on the host; the driver executes act1+poll and poll+act2 on one
-    # delivery each (a Next step continues under the lease its checkpoint granted): three receipts.
-    reached = 3 if (point is CrashPoint.RECEIVED and host == "driver") else STEP_EXECUTIONS
+    # Both hosts execute act1+poll and poll+act2 on one delivery each (a Next step continues under the lease
+    # its checkpoint granted): three receipts for five step executions.
+    reached = 3 if point is CrashPoint.RECEIVED else STEP_EXECUTIONS
     runs = [h.engine.start("chain", {"n": k}).run_id for k in range(reached)]
     crash.plan = {run_id: k + 1 for k, run_id in enumerate(runs)}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from typing import Any
 
@@ -160,7 +161,7 @@ def test_a_thousand_vm_state_is_stored_across_properties_and_an_oversized_one_fa
         return Done(f"{len(ctx.state['vms'])} VMs", details={"first": ctx.state["vms"]["vm-0000"]})
 
     def huge(ctx: StepContext, fx: Effects) -> Outcome:
-        ctx.state["blob"] = "x" * 700_000
+        ctx.state["blob"] = random.Random(5).randbytes(1_100_000).hex()  # over 1 MB even compressed
         return Next("too big")
 
     flows = registry(

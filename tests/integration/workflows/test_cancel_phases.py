@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,8 +18,10 @@ pytestmark = pytest.mark.integration
 
 
 def _step_until(stack: Any, run_id: str, reached: Callable[[RunRecord], bool], deadline_s: float = 60) -> RunRecord:
-    """Play the queue trigger one message at a time until the run has ``reached`` the phase wanted."""
+    """Play the queue trigger one message (and one step) at a time until the run has ``reached`` the phase
+    wanted. The host path normally goes on with a Next step in the same call; here it stops after each step."""
     engine, queue = stack.app.engine, stack.app.engine.queue
+    engine.runtime.config = replace(engine.runtime.config, max_chain=1)
     end = time.monotonic() + deadline_s
     run: RunRecord
     while not reached(run := engine.get(run_id).run):

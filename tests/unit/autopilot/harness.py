@@ -13,7 +13,7 @@ from lib.adapters.memory_autopilot import MemoryDecisionStore, MemorySignalStore
 from lib.autopilot import Autopilot, Payload, Started, StartOrder, StartRefused, encode
 from lib.autopilot.messages import Evaluate
 from lib.guard import Policy, PolicyErrors, RegionPolicy, TargetFacts, parse_policy
-from lib.ports.autopilot import DecisionRecord
+from lib.ports.autopilot import DecisionRecord, SignalStore
 
 NOW = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 PLAN = "plan:rp-east"
@@ -79,7 +79,7 @@ class Harness:
     queue: Queue = field(default_factory=Queue)
     notifier: Notifier = field(default_factory=Notifier)
     starter: Starter = field(default_factory=Starter)
-    signals: MemorySignalStore | None = None
+    signals: SignalStore | None = None  # in memory unless a test brings the Table store on Azurite
     decisions: MemoryDecisionStore = field(default_factory=MemoryDecisionStore)
     timer_scale: float = 1.0
     facts_reads: int = 0
@@ -103,7 +103,7 @@ class Harness:
         return self.service.process(encode(Payload("eventgrid", body, self.clock.now())))
 
     @property
-    def store(self) -> MemorySignalStore:
+    def store(self) -> SignalStore:
         assert self.signals is not None
         return self.signals
 

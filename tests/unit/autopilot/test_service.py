@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import random
+from typing import Any
 
 from lib.autopilot import DECISION_EVENT, StartRefused
-from lib.guard import TargetFacts, parse_policy
+from lib.guard import Decision, Outcome, TargetFacts, parse_policy
+from lib.ports.autopilot import DecisionRecord
 from lib.signals import RegionHealthSignal, SignalState
 from tests.unit.autopilot.harness import NOW, PLAN, Harness, evaluate_message, policy
 from tests.unit.autopilot.payloads import (
@@ -155,12 +157,24 @@ def test_a_busy_target_is_recorded_as_not_started() -> None:
     assert isinstance(StartRefused("x"), Exception)
 
 
-def test_a_second_evaluation_of_one_incident_reuses_its_run() -> None:
-    h = Harness(policy(), TEN_VMS)
-    h.alert(service_health())
-    [again] = h.service.process(evaluate_message("eastus"))
-    assert again.runs == ("run-1",) and h.starter.created == ["run-1"]
-    assert any("had already started for this incident" in r for r in again.decision.reasons)
+def test_a_second_evaluation_of_one_incident_reuses_its_run_and_records_its_start_once() -> None:
+    h = Harness(policy(), TEN_VMS)  # facts that do not show the run yet: the guard says "started" again
+    [first] = h.alert(service_health())
+    assert h.service.process(evaluate_message("eastus")) == []
+    assert h.starter.created == ["run-1"] and len(h.starter.orders) == 2
+    assert [r.id for r in h.decisions.list("eastus", None, 10)] == [first.id] and first.runs == ("run-1",)
+
+
+def test_a_started_decision_naming_some_runs_already_recorded_keeps_only_the_others() -> None:
+    two = parse_policy(json.dumps({"regions": {"eastus": {"targets": [{"vms": ["a"]}, {"vms": ["b"]}],
+                                                          "mode": "auto"}}}))  # fmt: skip
+    h = Harness(two)
+    incident = "started|service-health:7K2Q-LP0|"
+    h.decisions.add(DecisionRecord("other", Decision("eastus", NOW, Outcome.STARTED, (), ""), ("run-1",)),
+                    once=(incident + "vms:a",))  # fmt: skip
+    [record] = h.alert(service_health())
+    assert record.runs == ("run-2",) and "1 run(s) left out" in record.decision.reasons[-1]
+    assert h.decisions.add(record, once=(incident + "vms:b",)) == frozenset({incident + "vms:b"})
 
 
 def test_a_bad_policy_acts_on_nothing_and_says_why() -> None:
@@ -228,3 +242,20 @@ def test_a_duplicate_of_a_notification_being_weighed_looks_again_later_instead_o
     assert record.decision.outcome.value == "started" and h.starter.created == ["run-1"]
     h.later(seconds=61)
     assert h.fire_timers() == [] and h.queue.sent == []
+
+
+def test_a_worker_drops_redeliveries_it_has_weighed_or_recorded_as_ignored_without_a_storage_call() -> None:
+    h = Harness(policy(), TEN_VMS)
+    calls: list[str] = []
+    add = h.store.add
+
+    def counted(region: str, signal: RegionHealthSignal) -> Any:
+        calls.append(region)
+        return add(region, signal)
+
+    h.store.add = counted  # type: ignore[method-assign]  # count the store's inserts
+    for _ in range(3):
+        h.alert(service_health())
+        h.alert(synthetic())
+    assert calls == ["eastus"] and h.starter.created == ["run-1"]
+    assert h.outcomes(None) == ["started", "ignored"]  # every region: one decision each

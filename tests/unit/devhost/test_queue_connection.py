@@ -35,3 +35,14 @@ def test_identity_based_settings_stand_in_for_it() -> None:
 def test_what_is_missing_or_wrong_is_named(env: dict[str, str], words: str) -> None:
     with pytest.raises(ValueError, match=words):
         _storage(FUNCTION, env)
+
+
+@pytest.mark.parametrize(("pool", "workers"), [("", 24), ("6", 6), ("64", 24), ("x", 24)])
+def test_the_worker_s_thread_pool_size_caps_concurrent_invocations_when_set(pool: str, workers: int) -> None:
+    from devhost.hostjson import QueueOptions
+    from devhost.queue_host import QueueListener
+
+    env = {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "PYTHON_THREADPOOL_THREAD_COUNT": pool}
+    listener = QueueListener(FUNCTION, QueueOptions(batch_size=16), env)
+    assert listener._pool._max_workers == workers
+    listener._pool.shutdown()

@@ -84,7 +84,13 @@ def test_defaults_are_the_issues() -> None:
         "unavailableVmShare": 0.5,
         "services": list(DEFAULT_SERVICES),
         "probes": [],
-        "failover": {"recoveryPoint": "Latest", "shutdownSource": True, "autoCommit": True, "autoReprotect": True},
+        "failover": {
+            "recoveryPoint": "Latest",
+            "shutdownSource": True,
+            "autoCommit": True,
+            "autoReprotect": True,
+            "commitMode": "together",
+        },
         "rpoTargetSeconds": None,
     }
 
@@ -167,6 +173,11 @@ BAD: list[tuple[str, Any, str]] = [
         "regions.eastus.targets[0].vms[1]: 'no spaces' is not a valid VM name",
     ),
     ("vm twice", region(targets=[{"vms": ["a", "A"]}]), "regions.eastus.targets[0].vms[1]: 'A' is listed twice"),
+    (
+        "more vms than one run takes",
+        region(targets=[{"vms": [f"vm-{i}" for i in range(501)]}]),
+        "regions.eastus.targets[0].vms: lists 501 VMs; one run takes at most 500: split them into more targets",
+    ),
     ("unknown target key", region(targets=[{"plan": "rp"}]), "regions.eastus.targets[0].plan: unknown key"),
     ("min sources zero", region(minSources=0), "regions.eastus.minSources: must be an integer from 1 to 7, got 0"),
     ("dwell negative", region(dwellMinutes=-1), "regions.eastus.dwellMinutes: must be an integer from 0 to 10080"),
@@ -215,6 +226,21 @@ BAD: list[tuple[str, Any, str]] = [
         "regions.eastus.failover.autoCommit: must be true or false",
     ),
     (
+        "commit mode",
+        region(targets=[{"vms": ["a"]}], failover={"commitMode": "each"}),
+        "regions.eastus.failover.commitMode: must be one of together, per-vm",
+    ),
+    (
+        "per-vm on a plan",
+        region(targets=[{"vms": ["a"]}, {"recoveryPlan": "rp"}], failover={"commitMode": "per-vm"}),
+        "regions.eastus.failover.commitMode: per-vm applies to VM-list targets; targets[1] is recovery plan 'rp'",
+    ),
+    (
+        "per-vm without auto commit",
+        region(targets=[{"vms": ["a"]}], failover={"commitMode": "per-vm", "autoCommit": False}),
+        "regions.eastus.failover.commitMode: per-vm commits without asking",
+    ),
+    (
         "vm in two regions",
         {"regions": {"eastus": {"targets": [{"vms": ["db-1"]}]}, "westus": {"targets": [{"vms": ["x", "DB-1"]}]}}},
         "regions.westus.targets[0].vms[1]: 'DB-1' is already a target of regions.eastus.targets[0]",
@@ -251,3 +277,15 @@ def test_not_json_names_the_origin() -> None:
     parsed = parse_policy("{'regions': 1}", origin="DR_POLICY")
     assert isinstance(parsed, PolicyErrors)
     assert parsed.lines[0].startswith("DR_POLICY: is not JSON")
+
+
+def test_per_vm_commit_reaches_the_runs_the_policy_starts() -> None:
+    policy = ok({"regions": {"eastus": {"targets": [{"vms": ["a", "b"]}], "failover": {"commitMode": "per-vm"}}}})
+    options = policy.regions["eastus"].failover
+    assert options.commit_mode == "per-vm" and options.to_json()["commitMode"] == "per-vm"
+    from lib.autopilot.orders import StartOrder
+    from lib.autopilot.runs import failover_request
+
+    target = policy.regions["eastus"].targets[0]
+    order = StartOrder("eastus", "inc-1", target, "d-1", policy.policy_hash, options)
+    assert failover_request(order).per_vm_commit

@@ -16,7 +16,7 @@ from functions.telemetry import invocation_context
 from lib.adapters.clocks import ManualClock
 from lib.adapters.memory_run_store import MemoryRunStore
 from lib.adapters.memory_work_queue import MemoryWorkQueue
-from lib.engine import Engine, Next, Step, StepContext, Workflow
+from lib.engine import Engine, EngineConfig, Next, Step, StepContext, Workflow
 from lib.telemetry import StepTracing, current, log_context, trace_id_of
 
 ROOT = Path(__file__).parents[3]
@@ -35,6 +35,7 @@ def test_a_steps_log_lines_carry_run_step_invocation_and_correlation(caplog: pyt
     engine: Engine[None] = Engine(
         registry={"talk": Workflow("talk", (Step("hello", _talk), Step("again", _talk)))}, deps=None,
         store=MemoryRunStore(), queue=queue, clock=clock, tracer=StepTracing(),
+        config=EngineConfig(max_chain=1),  # one step per call: two invocations (a Next would go on in the first)
     )  # fmt: skip
     run_id = engine.start("talk", {}).run_id
     with caplog.at_level(logging.INFO, "autopilot.test"):

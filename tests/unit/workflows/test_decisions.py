@@ -9,6 +9,7 @@ import pytest
 
 from lib.domain.asr import Job, JobError, ProtectedItem
 from lib.domain.dr import Timing
+from lib.domain.polling import ProgressSample
 from lib.workflows.drill import check_test_vm
 from lib.workflows.evidence import vm_evidence
 from lib.workflows.failover import COMMIT, FAILOVER, REPROTECT
@@ -111,19 +112,59 @@ def test_reprotect_verdict_warns_once_then_gives_up(elapsed: float, warned: bool
     assert verdict(elapsed, Timing(), warned) is expected  # warn at 2 h, give up at 8 h
 
 
-def test_poll_interval_follows_the_earliest_predicted_end_of_replication() -> None:
+def _replicating(row: VmProgress, readings: list[tuple[float, int | None]]) -> VmProgress:
+    """The run's listings at ``seconds`` (None: ASR shows no percentage yet)."""
+    before = None
+    for seconds, pct in readings:
+        now = T0 + timedelta(seconds=seconds)
+        if pct is not None:
+            row.saw_progress(pct, now, before)
+        before = now
+    return row
+
+
+def test_each_reading_remembers_the_read_before_it() -> None:
+    # ASR shows no percentage before its first refresh (300 s); at 900 s its reading did not move (a stall)
+    row = _replicating(_row(), [(0, None), (240, None), (300, 15), (540, 15), (600, 30), (900, 30), (1200, 60)])
+    assert row.ir_first is not None and row.ir_last is not None
+    assert (row.ir_first.pct, row.ir_first.at, row.ir_first.after) == (
+        15,
+        T0 + timedelta(seconds=300),
+        T0 + timedelta(seconds=240),
+    )
+    # the stalled read moved neither sample: the 60 % changed after the read at 900 s, not after 600 s
+    assert (row.ir_last.pct, row.ir_last.at, row.ir_last.after) == (
+        60,
+        T0 + timedelta(seconds=1200),
+        T0 + timedelta(seconds=900),
+    )
+    assert VmProgress.from_json(row.to_json()) == row  # stored with the run
+
+
+def test_a_reading_on_the_first_read_is_bounded_by_the_reprotect_start() -> None:
+    row = _row()
+    row.started_at["reprotect"] = T0
+    _replicating(row, [(600, 32)])  # ASR already shows a percentage when the run first looks
+    assert row.ir_first is not None and row.ir_first.after == T0
+    assert _replicating(_row(), [(600, 32)]).ir_first == ProgressSample(T0 + timedelta(seconds=600), 32)
+    # the later of the two bounds counts
+    assert _replicating(row, [(660, None), (720, 40)]).ir_last == ProgressSample(
+        T0 + timedelta(seconds=720), 40, T0 + timedelta(seconds=660)
+    )
+
+
+def test_poll_interval_follows_the_earliest_window_of_replication_end() -> None:
     timing = Timing(health_poll_s=60, health_poll_max_s=600)  # the 600 s cap is lowered to STALL_CAP_S
-    fast, slow, fresh = (_row() for _ in range(3))
-    for row, pct_at_10_min in ((fast, 40), (slow, 10)):
-        row.saw_progress(0, T0)
-        row.saw_progress(pct_at_10_min, T0 + timedelta(minutes=10))
-    now = T0 + timedelta(minutes=10)
-    # fast: 4 %/min, 100 % at T0+25 min; its window opens 2.5 min before: capped at 5 min from now
+    # read every 60 s; ASR refreshes every 300 s: fast ends at 2000 s (15 % a refresh), slow at 6000 s (5 %)
+    fast = _replicating(_row(), [(s, None if s < 300 else 15 if s < 600 else 30) for s in range(0, 660, 60)])
+    slow = _replicating(_row(), [(s, None if s < 300 else 5 if s < 600 else 10) for s in range(0, 660, 60)])
+    now = T0 + timedelta(seconds=600)
+    # fast can end from 1636 s on (1036 s away): capped at 5 minutes
     assert next_interval([("slow", slow), ("fast", fast)], now, timing) == 300
-    # near the end: dense
-    assert next_interval([("fast", fast)], T0 + timedelta(minutes=24), timing) == 15
+    # inside fast's window (1636 s .. 2304 s): dense
+    assert next_interval([("slow", slow), ("fast", fast)], T0 + timedelta(seconds=1640), timing) == 20
     # no rate yet for one VM: it is read every health_poll_s
-    fresh.saw_progress(5, now)
+    fresh = _replicating(_row(), [(540, None), (600, 5)])
     assert next_interval([("fast", fast), ("fresh", fresh)], now, timing) == 60
 
 

@@ -4,17 +4,19 @@ and go on, and an unknown or broken layout fails with a message naming it."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lib.domain.asr import JobError
 from lib.engine import Done
 from lib.workflows.drill import DRILL_WORKFLOW
 from lib.workflows.failover import FAILOVER_WORKFLOW
-from lib.workflows.runstate import LAYOUT, RunState, StateLayoutError
-from lib.workflows.vmstate import ACTIVE, FAILED
+from lib.workflows.json_fields import MESSAGE_LIMIT
+from lib.workflows.runstate import LAYOUT, JobRecord, RunState, StateLayoutError
+from lib.workflows.vmstate import ACTIVE, FAILED, VmProgress
 from tests.unit.workflows.fake_asr import T0, FakeSiteRecovery
 from tests.unit.workflows.harness import make_deps, run
 
@@ -34,9 +36,14 @@ def test_layout1_loads_and_saves_the_same_facts_with_a_version(name: str) -> Non
     state = RunState.load(stored)
     saved = state.to_json()
     assert saved["version"] == LAYOUT == 2
-    # Every fact of layout 1 survives; layout 2 only adds the version.
-    assert {k: v for k, v in saved.items() if k != "version"} == stored
+    # Every fact of layout 1 survives; layout 2 adds the version and no longer repeats a phase's job end per VM.
+    ends = {(vm, phase): end for vm, row in stored["vms"].items() for phase, end in row.pop("phase_end", {}).items()}
+    assert ends and {k: v for k, v in saved.items() if k != "version"} == stored
     assert RunState.from_json(saved) == state
+    plan_jobs = stored.get("plan", {}).get("jobs", {}) if stored.get("plan") else {}
+    for (vm, phase), end in ends.items():  # still known: the end of the job that did the phase
+        job = state.vms[vm].jobs.get(phase) or plan_jobs[phase]
+        assert state.jobs[job].end == datetime.fromisoformat(end)
 
 
 def test_layout1_fields_read_into_the_typed_names() -> None:
@@ -107,3 +114,28 @@ def test_broken_layout1_fails_naming_the_layout() -> None:
 
 def test_empty_state_is_a_new_run() -> None:
     assert RunState.load({}) == RunState()
+
+
+def test_reprotect_readings_and_the_last_listing_survive_a_save() -> None:
+    state = RunState(health_read_at=T0)
+    row = state.vms["web-1"] = VmProgress("rpi-web-1", "fb", "cb", 0)
+    row.saw_progress(40, T0, T0 - timedelta(seconds=60.04))
+    loaded = RunState.from_json(state.to_json())
+    assert loaded.health_read_at == T0
+    sample = loaded.vms["web-1"].ir_last
+    # kept as seconds before the reading (a few bytes per VM), rounded so that it still bounds the change
+    stored: Any = state.to_json()
+    assert stored["vms"]["web-1"]["ir"]["last"] == {"at": T0.isoformat(), "pct": 40, "gap": 60.1}
+    assert sample is not None and sample.after == T0 - timedelta(seconds=60.1)
+
+
+def test_error_messages_are_kept_bounded_in_the_stored_state() -> None:
+    # One VM error and one job error per VM: an unbounded ASR message times 500 VMs could fill the run entity.
+    long = "x" * 5_000
+    state = RunState(vms={"web-1": VmProgress("item-1", "f", "c", 0)})
+    state.vms["web-1"].mark_failed("failover", "70094", long)
+    state.jobs["job-1"] = JobRecord("failover", "web-1", "Failed", errors=[JobError("70094", long)])
+    saved: Any = json.loads(json.dumps(state.to_json()))
+    vm_message, job_message = saved["vms"]["web-1"]["error"]["message"], saved["jobs"]["job-1"]["errors"][0]["message"]
+    assert len(vm_message) == len(job_message) == MESSAGE_LIMIT and vm_message.endswith("…")
+    assert RunState.from_json(saved).to_json() == saved  # bounded once: a reload saves the same text
