@@ -35,6 +35,20 @@ def continue_when_free(engine: Any, run_id: str) -> None:
     raise AssertionError("the lease never lapsed")
 
 
+def die_holding_a_message(engine: Any, attempts: int = 200) -> None:
+    """Work the queue until the crash hook kills the worker; the message stays held for a minute, so a
+    redelivery cannot rescue the run before the test asks to continue it."""
+    for _ in range(attempts):
+        messages = engine.queue.receive(1, 60)
+        if not messages:
+            time.sleep(0.02)
+            continue
+        try:
+            engine.executor().process(messages[0], held=True)
+        except InjectedCrash:
+            return
+
+
 @pytest.mark.parametrize(("point", "step"), POINTS, ids=[f"{p.value}-{s}" for p, s in POINTS])
 def test_a_killed_worker_then_continue_finishes_with_one_action_per_vm_per_phase(
     dr_stack: Any, point: CrashPoint, step: str
@@ -50,15 +64,7 @@ def test_a_killed_worker_then_continue_finishes_with_one_action_per_vm_per_phase
         engine = stack.app.engine
         run_id = stack.start("failover", {"vms": ["web-1", "web-2"]})  # no idempotency key
         # The process dies with the message in hand; afterwards nobody drives the run (the old --wait is gone).
-        for _ in range(200):
-            messages = engine.queue.receive(1, 60)  # held for a minute: a redelivery cannot rescue the run
-            if not messages:
-                time.sleep(0.05)
-                continue
-            try:
-                engine.executor().process(messages[0], held=True)
-            except InjectedCrash:
-                break
+        die_holding_a_message(engine)
         assert killed == [run_id]
 
         continue_when_free(engine, run_id)

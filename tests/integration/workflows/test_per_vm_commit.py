@@ -3,7 +3,6 @@ ends; without it (the default) no VM commits before every failover ended. Job ti
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +12,7 @@ from lib.domain.asr import Job
 from lib.domain.runs import RunStatus
 from lib.engine import CrashPoint, InjectedCrash
 from tests.integration.workflows.conftest import topology
-from tests.integration.workflows.test_crash_then_continue import continue_when_free
+from tests.integration.workflows.test_crash_then_continue import continue_when_free, die_holding_a_message
 
 pytestmark = pytest.mark.integration
 
@@ -106,15 +105,7 @@ def test_a_worker_killed_after_a_pipelined_action_then_continue_starts_nothing_t
         stack.emu.add_fault({"kind": "jobSlow", "vm": SLOW, "operation": "UnplannedFailover", "seconds": SLOW_S})
         engine = stack.app.engine
         run_id = stack.start("failover", {"vms": VMS, "commit_mode": "per-vm"})
-        for _ in range(400):
-            messages = engine.queue.receive(1, 60)  # held for a minute: a redelivery cannot rescue the run
-            if not messages:
-                time.sleep(0.02)
-                continue
-            try:
-                engine.executor().process(messages[0], held=True)
-            except InjectedCrash:
-                break
+        die_holding_a_message(engine, attempts=400)
         assert killed == [run_id]
         continue_when_free(engine, run_id)
         run = stack.driver().run_until_finished(run_id, deadline_s=180)
