@@ -116,7 +116,9 @@ class ArmHandler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         url = urllib.parse.urlsplit(self.path)
         query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        raw = self._body()
+        if raw is None:
+            return
         if url.path.lower().startswith("/_emulator/"):
             try:
                 body = json.loads(raw) if raw.strip() else None
@@ -135,6 +137,20 @@ class ArmHandler(BaseHTTPRequestHandler):
         except ServiceError as exc:
             response = Response(exc.status, exc.body(), dict(exc.headers))
         self._send(response, kind="reads" if method == "GET" else "writes")
+
+    def _body(self) -> bytes | None:
+        """The request body; None when the client went away before all of it arrived (e.g. a process killed
+        between sending the headers and the body, which the HTTP client writes separately). ARM never receives
+        such a request: it is neither counted nor acted on, so a request count is one of requests ASR got."""
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            raw = self.rfile.read(length)
+        except OSError:  # reset by the peer mid-body
+            raw = b""
+        if len(raw) < length:
+            self.close_connection = True
+            return None
+        return raw
 
     def _arm(self, method: str, path: str, query: dict[str, str], raw: bytes) -> Response:
         b = self.server.backend
