@@ -63,6 +63,12 @@ def _wait_out_lease(env: dict[str, str], run_id: str) -> None:
         time.sleep(max(0.0, left) + 0.2)
 
 
+def _actions(emulator: EmulatorInfo) -> list[str]:
+    """The action POSTs ASR received, in order (what a failed count is read against)."""
+    entries = emulator.request_log()["entries"]
+    return [f"{e['seq']} {e['time']:.3f} {e['path']}" for e in entries if e["route"].startswith("POST ")]
+
+
 def _continue(env: dict[str, str], run_id: str) -> subprocess.Popen[str]:
     _wait_out_lease(env, run_id)
     return _watch(env, "continue", run_id, "--wait")
@@ -98,7 +104,7 @@ def test_kill_9_at_five_points_then_continue_finishes_with_one_action_per_vm_per
     emulator.set_time_scale(60)
     _until(proc, lambda: _posts(emulator, "failoverCommit") >= 1, "a failoverCommit")
     outputs.append(_kill(proc))
-    assert _posts(emulator, "switchprotection") == 0
+    assert _posts(emulator, "switchprotection") == 0, _actions(emulator)
 
     # (4) a reprotect was sent
     proc = _continue(env, run_id)
@@ -112,7 +118,7 @@ def test_kill_9_at_five_points_then_continue_finishes_with_one_action_per_vm_per
     emulator.set_time_scale(60)
     _until(proc, lambda: _run_state(env, run_id)["step"] == "await_healthy", "waiting for health")
     outputs.append(_kill(proc))
-    assert _posts(emulator, "switchprotection") == 2
+    assert _posts(emulator, "switchprotection") == 2, _actions(emulator)
 
     emulator.set_time_scale(3000)
     _wait_out_lease(env, run_id)
@@ -120,4 +126,4 @@ def test_kill_9_at_five_points_then_continue_finishes_with_one_action_per_vm_per
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert _run_state(env, run_id)["status"] == "succeeded"
-    assert {a: _posts(emulator, a) for a in ACTIONS} == dict.fromkeys(ACTIONS, 2), outputs
+    assert {a: _posts(emulator, a) for a in ACTIONS} == dict.fromkeys(ACTIONS, 2), (outputs, _actions(emulator))
