@@ -5,6 +5,7 @@ one finishes it with exactly one ASR action per VM per phase."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,3 +129,32 @@ def test_kill_9_at_five_points_then_continue_finishes_with_one_action_per_vm_per
     assert "Traceback" not in done.stdout + done.stderr
     assert _run_state(env, run_id)["status"] == "succeeded"
     assert {a: _posts(emulator, a) for a in ACTIONS} == dict.fromkeys(ACTIONS, 2), (outputs, _actions(emulator))
+
+
+def test_killed_between_the_headers_and_the_body_of_its_reprotect_then_continue_reprotects_once(
+    env: dict[str, str], emulator: EmulatorInfo, tmp_path: Path
+) -> None:
+    # A kill -9 can land between the two writes of an action POST. ASR never got that request: no job, nothing
+    # counted (the emulator used to count it, which read as a second switchprotection in the five-point test).
+    mark = tmp_path / "stalled"
+    stalling = {
+        **env,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "fixtures" / "stall_before_body"), str(ROOT)]),
+        "STALL_POST_MARK": str(mark),
+        "STALL_POST_PATH": "/switchprotection",
+    }
+    emulator.set_time_scale(3000)
+    proc = _watch(stalling, "failover", "--vms", "web-1", "--wait")
+    assert proc.stdout is not None
+    found = re.search(r"run (\S+) started", proc.stdout.readline())
+    assert found
+    _until(proc, mark.exists, "the switchprotection POST's headers")
+    output = _kill(proc)
+    assert emulator.vm_state("web-1")["currentJob"] is None, output  # no reprotect job started
+    assert _posts(emulator, "switchprotection") == 0, _actions(emulator)
+
+    _wait_out_lease(env, found.group(1))
+    done = drctl(env, "continue", found.group(1), "--wait")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _run_state(env, found.group(1))["status"] == "succeeded"
+    assert {a: _posts(emulator, a) for a in ACTIONS} == dict.fromkeys(ACTIONS, 1), _actions(emulator)
