@@ -31,6 +31,19 @@ def _run_state(env: dict[str, str], run_id: str) -> dict[str, Any]:
     return run
 
 
+def _as_a_shell_starts_it() -> None:
+    """Ctrl-C reaches a command an operator starts from a shell: SIGINT neither ignored nor blocked. A test worker
+    may carry either from an earlier test (both survive exec), which would make the command deaf to the signal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _signal_state(pid: int) -> str:
+    """The kernel's view of a process's signal masks (for a failure message)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        return " ".join(line.strip() for line in status if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
+
+
 def test_ctrl_c_while_watching_exits_130_and_the_printed_command_finishes_the_run(
     env: dict[str, str], emulator: EmulatorInfo
 ) -> None:
@@ -38,6 +51,7 @@ def test_ctrl_c_while_watching_exits_130_and_the_printed_command_finishes_the_ru
     proc = subprocess.Popen(
         [sys.executable, "-m", "drctl", "failover", "--vms", "web-1", "--wait"],
         cwd=ROOT, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_as_a_shell_starts_it,  # noqa: PLW1509 -- it only resets two signal settings before exec
     )  # fmt: skip
     assert proc.stdout is not None
     first = proc.stdout.readline()
@@ -46,8 +60,13 @@ def test_ctrl_c_while_watching_exits_130_and_the_printed_command_finishes_the_ru
     deadline = time.monotonic() + 60
     while _posts(emulator, "unplannedFailover") == 0 and time.monotonic() < deadline:
         time.sleep(0.2)
+    signals = _signal_state(proc.pid)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"drctl did not stop within 60 s of SIGINT; its signal state then: {signals}") from None
     assert proc.returncode == 130, first + out + err
     assert "Traceback" not in err and "Traceback" not in out
     command = re.search(r"python -m drctl (continue \S+ --wait)", err)
