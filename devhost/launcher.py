@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -47,6 +48,16 @@ class DevhostInfo:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def log_with(self, *texts: str, timeout: float = 15.0) -> str:
+        """The log once it holds every one of ``texts``: one thread writes it, so a record of a request the
+        caller has just seen answered may reach the file a moment later. Raises with the log after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not all(text in (log := self.log()) for text in texts):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{texts!r} not all in the devhost log after {timeout} s:\n{log[-4000:]}")
+            time.sleep(0.05)
+        return log
 
     def request(
         self,

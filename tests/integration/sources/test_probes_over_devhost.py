@@ -126,7 +126,7 @@ def test_the_probe_timer_signals_once_down_and_once_recovered(
                 resolved = found[0]
         assert resolved.state is SignalState.RESOLVED and resolved.incident == active.incident
         assert flaky.served == 2 * (FAILURES_TO_SIGNAL + 1)
-        assert "probes: 1 probed, 1 failing, 1 signal(s) sent" in host.log()
+        assert host.log_with("probes: 1 probed, 1 failing, 1 signal(s) sent")
     stored = TableProbeStates.from_clients(
         StorageClients.from_connection_string(storage_connection_string), app_settings.probes_table
     )
