@@ -28,25 +28,13 @@ from lib.workflows.deps import DrDeps
 from lib.workflows.health import await_healthy
 from lib.workflows.runstate import RunState
 from lib.workflows.vmstate import VmProgress
+from tests.unit.workflows.harness import MemoryLocks, ScriptedProbe
 
 SIZES = (10, 100, 1000, 5000)
 IR_S = 60 * 60.0  # one reverse initial replication (ASR: 45 min plus ~20 s per GiB)
 REFRESH_S = 300.0  # ASR refreshes monitoringPercentageCompletion every 5 minutes
 REFERENCE_POLL_S = 30.0
 PAGE_SIZE = 50
-
-
-class _NoLocks:
-    def acquire(self, names: Any, run_id: str, ttl: Any) -> dict[str, str]:
-        return {}
-
-    def release(self, names: Any, run_id: str) -> None:
-        return None
-
-
-class _NoProbe:
-    def check(self, url: str) -> Any:
-        raise AssertionError("not used")
 
 
 def _measure(size: int) -> dict[str, Any]:
@@ -63,7 +51,7 @@ def _measure(size: int) -> dict[str, Any]:
     with running_emulator(topology, time_scale=1.0, page_size=PAGE_SIZE) as emu:
         settings = local_settings(emu)
         asr = build_site_recovery(settings, options=ClientOptions(retry_total=3, retry_backoff_factor=0.05))
-        deps = DrDeps(asr=asr, locks=_NoLocks(), notifier=LogNotifier(), probe=_NoProbe())
+        deps = DrDeps(asr=asr, locks=MemoryLocks(), notifier=LogNotifier(), probe=ScriptedProbe())
         items = asr.list_protected_items()
         request = parse_request("failover", {"target": {"vms": vms[:1]}}).to_json()  # the step watches the state's VMs
         run_state = RunState(locked_at=datetime.now(UTC))

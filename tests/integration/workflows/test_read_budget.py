@@ -30,6 +30,7 @@ from lib.workflows.health import await_healthy
 from lib.workflows.runstate import RunState
 from lib.workflows.vmstate import VmProgress
 from tests.integration.workflows.conftest import topology
+from tests.unit.workflows.harness import MemoryLocks, ScriptedProbe
 
 pytestmark = pytest.mark.integration
 
@@ -37,19 +38,6 @@ RUNS = 8
 BUDGET = 120.0  # reads per hour: 8 runs listing the vault every 60 s would want 480
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 HOURS = 1.5
-
-
-class _NoLocks:
-    def acquire(self, names: Any, run_id: str, ttl: Any) -> dict[str, str]:
-        return {}
-
-    def release(self, names: Any, run_id: str) -> None:
-        return None
-
-
-class _NoProbe:
-    def check(self, url: str) -> Any:
-        raise AssertionError("not used")
 
 
 @pytest.fixture
@@ -79,7 +67,7 @@ def test_many_runs_at_once_stay_inside_the_read_budget(
     table = StorageClients.from_connection_string(storage_connection_string).table(unique_name)
     budget = TableReadBudget(table, settings.asr_subscription_id, ReadPace(per_hour=BUDGET))
     budget.ensure_table()
-    deps = DrDeps(asr, _NoLocks(), LogNotifier(), _NoProbe(), budget=budget, read_meter=meter.reads)
+    deps = DrDeps(asr, MemoryLocks(), LogNotifier(), ScriptedProbe(), budget=budget, read_meter=meter.reads)
     request = parse_request("failover", {"target": {"vms": ["vm-0"]}}).to_json()
     runs = {f"run-{i}": _watching_state(deps, f"vm-{i}") for i in range(RUNS)}
     due = dict.fromkeys(runs, T0)
